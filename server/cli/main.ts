@@ -1,0 +1,28 @@
+// `tessera`: the service and its operator CLI. Each command lives in its own module.
+
+import { Command, CommanderError } from 'commander';
+import { CliError, EXIT_USAGE } from './errors.ts';
+import { verifyCommand } from './verify.ts';
+
+const program = new Command('tessera')
+  .description('Attestation service for confidential computing (AMD SEV-SNP, Intel TDX and SGX).')
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+program.addCommand(verifyCommand());
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // --help and --version end here with exit code 0; usage errors were already printed.
+    process.exitCode = err.exitCode === 0 ? 0 : EXIT_USAGE;
+  } else if (err instanceof CliError) {
+    process.stderr.write(`tessera: ${err.message}\n`);
+    process.exitCode = err.exitCode;
+  } else {
+    process.stderr.write(`tessera: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = EXIT_USAGE;
+  }
+}

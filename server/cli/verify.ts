@@ -1,0 +1,13 @@
+// `tessera verify snp|tdx|sgx`: verify one piece of evidence offline and print the verdict.
+
+import { Command } from 'commander';
+import { verifySnpCommand } from './verify-snp.ts';
+import { verifyIntelCommand } from './verify-intel.ts';
+
+export function verifyCommand(): Command {
+  return new Command('verify')
+    .description('Verify attestation evidence and print the verdict (exit 0 verified, 1 rejected, 2 usage error).')
+    .addCommand(verifySnpCommand())
+    .addCommand(verifyIntelCommand('tdx'))
+    .addCommand(verifyIntelCommand('sgx'));
+}

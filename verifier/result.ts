@@ -1,0 +1,115 @@
+// The verdict every verifier returns, and the claims model a policy speaks about.
+// Plain JSON-serialisable data only (hex strings, numbers, booleans): results are
+// stored, signed into tokens and evaluated by CEL, so no bigint, Buffer or Date here.
+
+export type Tee = 'sev-snp' | 'tdx' | 'sgx';
+export const TEES: readonly Tee[] = ['sev-snp', 'tdx', 'sgx'];
+
+/** One named check. A denial lists every check with ok=false. */
+export interface Check {
+  /** Stable, dotted id, e.g. `snp.report.signature` or `tdx.collateral.tcb-info.validity`. */
+  id: string;
+  ok: boolean;
+  /** One human sentence: what was checked and, when it failed, why. */
+  detail: string;
+  expected?: unknown;
+  found?: unknown;
+}
+
+/** Intel's TCB evaluation outcome (QVL terms). */
+export type IntelTcbStatus =
+  | 'UpToDate'
+  | 'SWHardeningNeeded'
+  | 'ConfigurationNeeded'
+  | 'ConfigurationAndSWHardeningNeeded'
+  | 'OutOfDate'
+  | 'OutOfDateConfigurationNeeded'
+  | 'TDRelaunchAdvised'
+  | 'TDRelaunchAdvisedConfigurationNeeded'
+  | 'Revoked'
+  | 'TcbNotSupported';
+
+export interface TcbClaims {
+  /** Intel: the combined TCB status. SNP: absent (AMD publishes no status; policy sets minimums). */
+  status?: string;
+  /** Intel: tcbDate of the matched level (ISO-8601). */
+  date?: string;
+  advisoryIds?: string[];
+  evaluationDataNumber?: number;
+  /** SNP: REPORTED_TCB components by name (bootloader, tee, snp, microcode, fmc?). */
+  reported?: Record<string, number>;
+  [k: string]: unknown;
+}
+
+export interface PlatformClaims {
+  /** SNP: Milan | Genoa | Turin. */
+  product?: string;
+  /** SNP: CHIP_ID hex (may be zeros when MASK_CHIP_ID is set). */
+  chipId?: string;
+  /** Intel: FMSPC hex, lower case. */
+  fmspc?: string;
+  /** VCEK | VLEK | PCK */
+  signer?: string;
+  /** SNP VLEK: the cloud service provider id from the VLEK certificate. */
+  cspId?: string;
+}
+
+export interface Claims {
+  tee: Tee;
+  /** SNP MEASUREMENT, TDX MRTD, SGX MRENCLAVE; lower-case hex. */
+  measurement: string;
+  /** REPORT_DATA, 64 bytes, lower-case hex. */
+  reportData: string;
+  /** SNP guest policy DEBUG bit, TDX TDATTRIBUTES.DEBUG, SGX ATTRIBUTES.DEBUG. */
+  debug: boolean;
+  tcb: TcbClaims;
+  platform: PlatformClaims;
+  /** Every SNP report field by name. */
+  snp?: Record<string, unknown>;
+  /** Every TD report field by name, with `rtmr: [4 hex strings]`. */
+  tdx?: Record<string, unknown>;
+  /** Every SGX report body field by name. */
+  sgx?: Record<string, unknown>;
+  /** Present (true) only when the evidence chained to a simulator root (development mode). */
+  simulated?: true;
+}
+
+/** Which collateral document a verification used, for the audit trail. */
+export interface CollateralUse {
+  /** e.g. `vcek`, `ask`, `ark`, `crl`, `tcb-info`, `qe-identity`, `pck-crl`, `root-ca-crl`. */
+  kind: string;
+  sha256: string;
+  /** Where it came from: `evidence`, `cache`, `amd-kds`, `intel-pcs`, `bundle`, `input`, `embedded`. */
+  source: string;
+  /** True when served past its nextUpdate because the vendor was unreachable. */
+  stale?: boolean;
+}
+
+export interface IntelTcbResult {
+  status: IntelTcbStatus;
+  advisoryIds: string[];
+  tcbDate?: string;
+  evaluationDataNumber?: number;
+}
+
+export interface VerificationResult {
+  /** True only when every check passed. */
+  verified: boolean;
+  tee: Tee;
+  /** SNP product (Milan, Genoa, Turin); absent for Intel. */
+  product?: string;
+  /** VCEK, VLEK or PCK. */
+  signer?: string;
+  /** The normalised claims, present whenever the evidence parsed (policy must only trust them when verified). */
+  claims?: Claims;
+  checks: Check[];
+  warnings: string[];
+  /** Intel only. */
+  tcb?: IntelTcbResult;
+  collateral: CollateralUse[];
+}
+
+/** The checks that failed, in order: what a denial reports. */
+export function failedChecks(result: Pick<VerificationResult, 'checks'>): Check[] {
+  return result.checks.filter((c) => !c.ok);
+}
