@@ -1,0 +1,90 @@
+// The TD report carried as the body of a TDX quote (TDREPORT's TDINFO + TEE_TCB_INFO parts
+// that the QE signs). Layout: Intel TDX DCAP Quoting Library API, "TD Quote Body" (TD 1.0,
+// 584 bytes) and "TD Quote Body Descriptor" type 3 (TD 1.5, 648 bytes); QVL
+// QuoteStructures.h TDReport / TDReport15. All integers little-endian.
+
+export const TD_REPORT10_SIZE = 584;
+export const TD_REPORT15_SIZE = 648;
+
+export interface TdAttributes {
+  /** Raw 8 bytes (as in the report) and the little-endian value in hex. */
+  raw: string;
+  /** Bit 0 (TUD.DEBUG): the TD is debuggable; its secrets are visible to the host. */
+  debug: boolean;
+  /** Bit 28 (SEC.SEPT_VE_DISABLE): EPT violations are not converted to #VE. */
+  septVeDisable: boolean;
+  /** Bit 30 (SEC.PKS): supervisor protection keys enabled. */
+  pks: boolean;
+  /** Bit 31 (SEC.KL): Key Locker enabled. */
+  kl: boolean;
+  /** Bit 63 (OTHER.PERFMON): the TD may use the performance monitoring counters. */
+  perfmon: boolean;
+  /** Any bit the TDX module ABI marks reserved (1-7, 8-27, 29, 32-62) is set. */
+  reservedBitsSet: boolean;
+}
+
+export interface TdReport {
+  kind: 'td10' | 'td15';
+  teeTcbSvn: Buffer;
+  mrSeam: Buffer;
+  mrSignerSeam: Buffer;
+  seamAttributes: Buffer;
+  tdAttributes: Buffer;
+  xfam: Buffer;
+  mrTd: Buffer;
+  mrConfigId: Buffer;
+  mrOwner: Buffer;
+  mrOwnerConfig: Buffer;
+  rtmr: [Buffer, Buffer, Buffer, Buffer];
+  reportData: Buffer;
+  /** TD 1.5 only. */
+  teeTcbSvn2?: Buffer;
+  /** TD 1.5 only. */
+  mrServiceTd?: Buffer;
+}
+
+/** `body` must be exactly 584 (TD 1.0) or 648 (TD 1.5) bytes: the caller checked. */
+export function parseTdReport(body: Buffer): TdReport {
+  const at = (offset: number, length: number): Buffer => body.subarray(offset, offset + length);
+  const report: TdReport = {
+    kind: body.length === TD_REPORT15_SIZE ? 'td15' : 'td10',
+    teeTcbSvn: at(0, 16),
+    mrSeam: at(16, 48),
+    mrSignerSeam: at(64, 48),
+    seamAttributes: at(112, 8),
+    tdAttributes: at(120, 8),
+    xfam: at(128, 8),
+    mrTd: at(136, 48),
+    mrConfigId: at(184, 48),
+    mrOwner: at(232, 48),
+    mrOwnerConfig: at(280, 48),
+    rtmr: [at(328, 48), at(376, 48), at(424, 48), at(472, 48)],
+    reportData: at(520, 64),
+  };
+  if (report.kind === 'td15') {
+    report.teeTcbSvn2 = at(584, 16);
+    report.mrServiceTd = at(600, 48);
+  }
+  return report;
+}
+
+// TDATTRIBUTES bit positions: Intel TDX Module ABI specification, "TDATTRIBUTES Definition".
+const DEBUG = 1n << 0n;
+const SEPT_VE_DISABLE = 1n << 28n;
+const PKS = 1n << 30n;
+const KL = 1n << 31n;
+const PERFMON = 1n << 63n;
+const DEFINED = DEBUG | SEPT_VE_DISABLE | PKS | KL | PERFMON;
+
+export function decodeTdAttributes(raw: Buffer): TdAttributes {
+  const v = raw.readBigUInt64LE(0);
+  return {
+    raw: raw.toString('hex'),
+    debug: (v & DEBUG) !== 0n,
+    septVeDisable: (v & SEPT_VE_DISABLE) !== 0n,
+    pks: (v & PKS) !== 0n,
+    kl: (v & KL) !== 0n,
+    perfmon: (v & PERFMON) !== 0n,
+    reservedBitsSet: (v & ~DEFINED) !== 0n,
+  };
+}
