@@ -1,0 +1,154 @@
+// Service configuration: defaults, then a YAML or JSON file, then TESSERA_* environment
+// variables, then command-line flags. Validated with zod; an error names the bad key and
+// where it came from (file key or environment variable), never echoing secret values.
+
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+const rateLimitSchema = z.strictObject({
+  /** Length of the fixed window, seconds. */
+  windowSeconds: z.number().int().min(1).max(3600).default(60),
+  /** Requests per window and client address; 0 disables the limit. */
+  challenge: z.number().int().min(0).default(600),
+  attest: z.number().int().min(0).default(600),
+});
+
+export const configSchema = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(8080),
+  dataDir: z.string().min(1).default('./data'),
+  /** Development mode: trusts the simulator's roots, creates a KEK file. Never in production. */
+  dev: z.boolean().default(false),
+  /** File holding the base64 32-byte key-encryption key (alternative to TESSERA_KEK). */
+  kekFile: z.string().min(1).optional(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Largest accepted request body, bytes. */
+  bodyLimit: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  challengeTtlSeconds: z.number().int().min(5).max(3600).default(300),
+  tokenTtlSeconds: z.number().int().min(30).max(7 * 24 * 3600).default(3600),
+  /** Take the client address from X-Forwarded-For (only behind a trusted reverse proxy). */
+  trustProxy: z.boolean().default(false),
+  /** SQLite synchronous pragma: `full` fsyncs every decision; `normal` (WAL) may lose the last ones on power loss. */
+  dbSynchronous: z.enum(['normal', 'full']).default('full'),
+  /** CRL handling passed to the verifier. */
+  crl: z.enum(['require', 'prefer', 'off']).default('prefer'),
+  rateLimit: rateLimitSchema.default({ windowSeconds: 60, challenge: 600, attest: 600 }),
+});
+
+export type ServiceConfig = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+type Kind = 'string' | 'int' | 'bool';
+/** Environment variable -> config key path, and how to read it. */
+const ENV: Record<string, { path: string[]; kind: Kind }> = {
+  TESSERA_HOST: { path: ['host'], kind: 'string' },
+  TESSERA_PORT: { path: ['port'], kind: 'int' },
+  TESSERA_DATA_DIR: { path: ['dataDir'], kind: 'string' },
+  TESSERA_DEV: { path: ['dev'], kind: 'bool' },
+  TESSERA_KEK_FILE: { path: ['kekFile'], kind: 'string' },
+  TESSERA_LOG_LEVEL: { path: ['logLevel'], kind: 'string' },
+  TESSERA_BODY_LIMIT: { path: ['bodyLimit'], kind: 'int' },
+  TESSERA_CHALLENGE_TTL: { path: ['challengeTtlSeconds'], kind: 'int' },
+  TESSERA_TOKEN_TTL: { path: ['tokenTtlSeconds'], kind: 'int' },
+  TESSERA_TRUST_PROXY: { path: ['trustProxy'], kind: 'bool' },
+  TESSERA_DB_SYNCHRONOUS: { path: ['dbSynchronous'], kind: 'string' },
+  TESSERA_CRL: { path: ['crl'], kind: 'string' },
+  TESSERA_RATE_LIMIT_WINDOW: { path: ['rateLimit', 'windowSeconds'], kind: 'int' },
+  TESSERA_RATE_LIMIT_CHALLENGE: { path: ['rateLimit', 'challenge'], kind: 'int' },
+  TESSERA_RATE_LIMIT_ATTEST: { path: ['rateLimit', 'attest'], kind: 'int' },
+};
+
+/** Environment variables that are read elsewhere and are not configuration keys. */
+const ENV_SECRETS = new Set(['TESSERA_KEK', 'TESSERA_ADMIN_TOKEN']);
+
+function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+function readEnvValue(name: string, raw: string, kind: Kind): unknown {
+  if (kind === 'string') return raw;
+  if (kind === 'int') {
+    if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${name}: expected a non-negative integer`);
+    return Number(raw.trim());
+  }
+  const v = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off', ''].includes(v)) return false;
+  throw new ConfigError(`${name}: expected true or false`);
+}
+
+function readFileConfig(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  let doc: unknown;
+  try {
+    // YAML is a superset of JSON, so one parser reads both formats.
+    doc = text.trim() === '' ? {} : parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`config file ${file} is not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`config file ${file}: expected a mapping of keys`);
+  return doc as Record<string, unknown>;
+}
+
+export interface LoadConfigOptions {
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Command-line flags, highest precedence. */
+  overrides?: ConfigInput;
+}
+
+/** Merge file, environment and flags over the defaults and validate the result. */
+export function loadConfig(options: LoadConfigOptions = {}): ServiceConfig {
+  const env = options.env ?? process.env;
+  const merged: Record<string, unknown> = options.file ? readFileConfig(options.file) : {};
+  // Where each key came from, so that an error points at the file key or the variable.
+  const origin = new Map<string, string>();
+
+  for (const [name, raw] of Object.entries(env)) {
+    if (!name.startsWith('TESSERA_') || raw === undefined) continue;
+    const spec = ENV[name];
+    if (!spec) {
+      if (ENV_SECRETS.has(name)) continue;
+      throw new ConfigError(`${name}: unknown environment variable (known: ${[...Object.keys(ENV), ...ENV_SECRETS].join(', ')})`);
+    }
+    setPath(merged, spec.path, readEnvValue(name, raw, spec.kind));
+    origin.set(spec.path.join('.'), name);
+  }
+  for (const [key, value] of Object.entries(options.overrides ?? {})) {
+    if (value === undefined) continue;
+    merged[key] = value;
+    origin.set(key, `--${key.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`)}`);
+  }
+
+  const parsed = configSchema.safeParse(merged);
+  if (!parsed.success) {
+    const messages = parsed.error.issues.map((issue) => {
+      const key = issue.path.map(String).join('.');
+      const keys = issue.code === 'unrecognized_keys' ? issue.keys.map((k) => (key ? `${key}.${k}` : k)) : [key];
+      const where = keys.map((k) => origin.get(k) ?? (options.file ? `${options.file}: ${k}` : k)).join(', ');
+      return `${where || '(config)'}: ${issue.message}`;
+    });
+    throw new ConfigError(`invalid configuration: ${messages.join('; ')}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,141 @@
+// Result-signing keys: ES256 (P-256), private keys stored as envelopes under the KEK, kid =
+// RFC 7638 thumbprint. One key is active; rotation retires it but keeps its public key in
+// the JWKS until every token it signed has expired (retirement + token lifetime), so
+// relying parties never see a valid token they cannot verify.
+
+import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { desc, gt, isNull, or } from 'drizzle-orm';
+import { calculateJwkThumbprint, type JWK } from 'jose';
+import { decryptEnvelope, encryptEnvelope, parseEnvelope, serializeEnvelope } from '../crypto/envelope.ts';
+import type { Db } from '../storage/db.ts';
+import { signingKeys } from '../storage/schema/signing-keys.ts';
+
+export const SIGNING_ALG = 'ES256';
+
+export interface ActiveSigningKey {
+  kid: string;
+  privateKey: KeyObject;
+}
+
+export interface PublicSigningKey {
+  kid: string;
+  createdAt: number;
+  retiredAt: number | null;
+  publishUntil: number | null;
+  jwk: JWK;
+}
+
+const context = (kid: string) => `signing-key:${kid}`;
+
+async function newKeyRow(kek: Buffer, now: number) {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const exported = publicKey.export({ format: 'jwk' }) as JWK;
+  const jwkCore: JWK = { kty: 'EC', crv: 'P-256', x: exported.x!, y: exported.y! };
+  const kid = await calculateJwkThumbprint(jwkCore, 'sha256');
+  const publicJwk: JWK = { ...jwkCore, kid, alg: SIGNING_ALG, use: 'sig' };
+  const pkcs8 = privateKey.export({ format: 'der', type: 'pkcs8' });
+  return {
+    kid,
+    createdAt: now,
+    retiredAt: null,
+    publishUntil: null,
+    publicJwk: JSON.stringify(publicJwk),
+    privateKey: serializeEnvelope(encryptEnvelope(kek, pkcs8, context(kid))),
+  };
+}
+
+export class SigningKeyStore {
+  private cached: ActiveSigningKey | undefined;
+
+  constructor(
+    private readonly db: Db,
+    private readonly kek: Buffer,
+  ) {}
+
+  /** Create the first key when there is no active one. Returns true when it created one. */
+  async ensureActive(now: number = Date.now()): Promise<boolean> {
+    if (this.activeRow()) return false;
+    const row = await newKeyRow(this.kek, now);
+    this.db.$client
+      .transaction(() => {
+        // Another replica may have created one meanwhile: keep theirs.
+        if (!this.activeRow()) this.db.insert(signingKeys).values(row).run();
+      })
+      .immediate();
+    this.active();
+    return true;
+  }
+
+  private activeRow() {
+    return this.db
+      .select({ kid: signingKeys.kid, privateKey: signingKeys.privateKey })
+      .from(signingKeys)
+      .where(isNull(signingKeys.retiredAt))
+      .orderBy(desc(signingKeys.createdAt))
+      .limit(1)
+      .get();
+  }
+
+  /**
+   * The key to sign with now. Looked up on every call (one indexed read) so that a rotation
+   * done by the CLI or another replica takes effect at once; decrypted only when it changes.
+   */
+  active(): ActiveSigningKey {
+    const row = this.activeRow();
+    if (!row) throw new Error('no active signing key');
+    if (this.cached?.kid !== row.kid) {
+      const pkcs8 = decryptEnvelope(this.kek, parseEnvelope(row.privateKey), context(row.kid));
+      try {
+        this.cached = { kid: row.kid, privateKey: createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }) };
+      } finally {
+        pkcs8.fill(0);
+      }
+    }
+    return this.cached;
+  }
+
+  /**
+   * Retire the active key (published until now + `publishForMs`, the longest lifetime of a
+   * token it signed) and make a new one active. Returns the new and the retired kid.
+   */
+  async rotate(publishForMs: number, now: number = Date.now()): Promise<{ kid: string; retired: string | null }> {
+    const row = await newKeyRow(this.kek, now);
+    let retired: string | null = null;
+    this.db.$client
+      .transaction(() => {
+        const current = this.activeRow();
+        retired = current?.kid ?? null;
+        this.db.update(signingKeys).set({ retiredAt: now, publishUntil: now + publishForMs }).where(isNull(signingKeys.retiredAt)).run();
+        this.db.insert(signingKeys).values(row).run();
+      })
+      .immediate();
+    return { kid: row.kid, retired };
+  }
+
+  /** Keys to publish at `now`: the active one and retired ones whose tokens may still be valid. */
+  published(now: number = Date.now()): PublicSigningKey[] {
+    return this.db
+      .select()
+      .from(signingKeys)
+      .where(or(isNull(signingKeys.retiredAt), gt(signingKeys.publishUntil, now)))
+      .orderBy(desc(signingKeys.createdAt))
+      .all()
+      .map((r) => ({ kid: r.kid, createdAt: r.createdAt, retiredAt: r.retiredAt, publishUntil: r.publishUntil, jwk: JSON.parse(r.publicJwk) as JWK }));
+  }
+
+  /** Every key ever made (the CLI's `keys list`), newest first. */
+  all(): PublicSigningKey[] {
+    return this.db
+      .select()
+      .from(signingKeys)
+      .orderBy(desc(signingKeys.createdAt))
+      .all()
+      .map((r) => ({ kid: r.kid, createdAt: r.createdAt, retiredAt: r.retiredAt, publishUntil: r.publishUntil, jwk: JSON.parse(r.publicJwk) as JWK }));
+  }
+
+  /** Check that the KEK opens the stored active key (a wrong KEK must stop the start, not the first attestation). */
+  checkKek(): void {
+    const row = this.activeRow();
+    if (row) this.active();
+  }
+}
