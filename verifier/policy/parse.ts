@@ -1,0 +1,91 @@
+// Appraisal policy documents in, validated policies out. JSON or YAML text (or an
+// already-parsed value, e.g. a JSON request body). Everything wrong with a document is
+// reported at once, each problem at its field path; CEL rules are compiled here, so a
+// policy whose rules do not compile is never stored.
+
+import YAML from 'yaml';
+import type { z } from 'zod';
+import { PolicyValidationError } from './types.ts';
+import type { PolicyIssue } from './types.ts';
+import { appraisalPolicySchema } from './schema.ts';
+import type { AppraisalPolicy } from './schema.ts';
+import { compiledPolicy } from './compiled.ts';
+
+/** Largest policy document accepted, in characters: policies are small; this bounds parsing work. */
+export const MAX_POLICY_SOURCE_LENGTH = 256 * 1024;
+
+/** `snp.minTcb.bootloader`, `rules[2].expr`. */
+export function issuePath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += out ? `.${String(p)}` : String(p);
+  }
+  return out;
+}
+
+/** zod issues as PolicyIssues; an unknown key points at the key itself. */
+export function zodIssues(issues: readonly z.core.$ZodIssue[]): PolicyIssue[] {
+  const out: PolicyIssue[] = [];
+  for (const i of issues) {
+    if (i.code === 'unrecognized_keys') {
+      for (const k of i.keys) out.push({ path: issuePath([...i.path, k]), message: 'unknown field' });
+    } else if (i.code === 'invalid_union') {
+      // Union of "list of values" and "{ referenceValues }": say what is expected in one sentence.
+      out.push({ path: issuePath(i.path), message: unionMessage(i) });
+    } else {
+      out.push({ path: issuePath(i.path), message: i.message });
+    }
+  }
+  return out;
+}
+
+function unionMessage(i: z.core.$ZodIssueInvalidUnion): string {
+  // Prefer the most specific branch error (e.g. bad hex inside a list) when one branch got further.
+  const deepest = i.errors
+    .flat()
+    .filter((e) => e.path.length > 0)
+    .sort((a, b) => b.path.length - a.path.length)[0];
+  if (deepest) return `${issuePath(deepest.path)}: ${deepest.message}`.replace(/^\[(\d+)\]: /, 'item $1: ');
+  return 'expected a list of values or { referenceValues: "<set name>" }';
+}
+
+function parseText(source: string, format: 'json' | 'yaml' | undefined): unknown {
+  if (source.length > MAX_POLICY_SOURCE_LENGTH) {
+    throw new PolicyValidationError([{ path: '', message: `the document is larger than ${MAX_POLICY_SOURCE_LENGTH} characters` }]);
+  }
+  // The yaml package parses both: JSON is YAML 1.2 (with the `json` schema, only JSON
+  // scalars). Unlike JSON.parse, it rejects duplicate keys, which would otherwise let a
+  // reviewer read one value while the later one silently wins.
+  const doc = YAML.parseDocument(source, { schema: format === 'json' ? 'json' : 'core', uniqueKeys: true, prettyErrors: true });
+  if (doc.errors.length > 0) {
+    throw new PolicyValidationError(doc.errors.map((e) => ({ path: '', message: `${format === 'json' ? 'JSON' : 'YAML'} syntax: ${(e.message.split('\n')[0] ?? '').replace(/:$/, '')}` })));
+  }
+  try {
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    throw new PolicyValidationError([{ path: '', message: e instanceof Error ? e.message : String(e) }]);
+  }
+}
+
+/**
+ * Validate an appraisal policy document. `source` is JSON or YAML text (format guessed
+ * when not given: YAML, of which JSON is a subset) or an already-parsed value. Throws
+ * PolicyValidationError listing every problem with its field path, including CEL rules
+ * that do not compile (`rules[2].expr: ...`).
+ */
+export function parseAppraisalPolicy(source: string | unknown, format?: 'json' | 'yaml'): AppraisalPolicy {
+  const value = typeof source === 'string' ? parseText(source, format) : source;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new PolicyValidationError([{ path: '', message: 'a policy is a mapping (object) of fields' }]);
+  }
+  const parsed = appraisalPolicySchema.safeParse(value);
+  if (!parsed.success) throw new PolicyValidationError(zodIssues(parsed.error.issues));
+  const policy = parsed.data;
+  const celIssues: PolicyIssue[] = [];
+  for (const r of compiledPolicy(policy).rules) {
+    if (r.error !== undefined) celIssues.push({ path: `rules[${r.index}].expr`, message: `rule '${r.rule.name}' does not compile: ${r.error}` });
+  }
+  if (celIssues.length > 0) throw new PolicyValidationError(celIssues);
+  return policy;
+}

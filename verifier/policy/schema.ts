@@ -1,0 +1,209 @@
+// The appraisal policy document: its shape, as a zod schema. Strict everywhere, so a
+// misspelt field is an error instead of a check that silently never runs. Hex values
+// are length-checked per field (the byte sizes are those of the report fields they are
+// compared with) and normalised to lower case, so comparisons are plain string equality.
+//
+// Defaults (allowDebug: false, acceptedTcbStatuses: [UpToDate]...) are NOT injected
+// here: the stored document stays what its author wrote (normalised), and the policy
+// hash covers exactly that. evaluate.ts applies the defaults, and documents them.
+
+import { z } from 'zod';
+import type { IntelTcbStatus } from '../result.ts';
+import { SNP_PRODUCTS } from '../snp/product.ts';
+
+/** A lower-case hex string of exactly `bytes` bytes. */
+function hex(bytes: number) {
+  const re = new RegExp(`^[0-9a-fA-F]{${bytes * 2}}$`);
+  return z
+    .string()
+    .refine((s) => re.test(s), { message: `expected ${bytes} bytes of hex (${bytes * 2} hex digits)` })
+    .transform((s) => s.toLowerCase());
+}
+
+/** Names of reference-value sets (and of CEL rules): no spaces, no path tricks. */
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const refSetName = z.string().regex(NAME_RE, 'expected a reference-value set name (letters, digits, . _ -; at most 128)');
+
+/** `{ referenceValues: "<set name>" }`: the allowed values are those of a named set, resolved at evaluation. */
+export const referenceValuesSchema = z.strictObject({ referenceValues: refSetName });
+export type ReferenceValuesRef = z.output<typeof referenceValuesSchema>;
+
+/** Allowed values: an inline list of hex values of the field's size, or a reference-value set. */
+function allowedHex(bytes: number) {
+  return z.union([z.array(hex(bytes)).min(1, 'expected at least one value'), referenceValuesSchema]);
+}
+export type AllowedHex = string[] | ReferenceValuesRef;
+
+const u8 = z.number().int().min(0).max(255);
+const u16 = z.number().int().min(0).max(0xffff);
+const u32 = z.number().int().min(0).max(0xffffffff);
+
+/** Intel QVL TCB statuses (sgx_qve_header.h / TcbStatus.h terms, as verifier/result.ts IntelTcbStatus). */
+export const INTEL_TCB_STATUSES = [
+  'UpToDate',
+  'SWHardeningNeeded',
+  'ConfigurationNeeded',
+  'ConfigurationAndSWHardeningNeeded',
+  'OutOfDate',
+  'OutOfDateConfigurationNeeded',
+  'TDRelaunchAdvised',
+  'TDRelaunchAdvisedConfigurationNeeded',
+  'Revoked',
+  'TcbNotSupported',
+] as const satisfies readonly IntelTcbStatus[];
+// Compile-time proof that the list above covers every IntelTcbStatus.
+type _AllStatusesListed = IntelTcbStatus extends (typeof INTEL_TCB_STATUSES)[number] ? true : never;
+const _allStatusesListed: _AllStatusesListed = true;
+void _allStatusesListed;
+
+const tcbStatus = z.enum(INTEL_TCB_STATUSES);
+const tcbStatusList = z.array(tcbStatus).min(1, 'expected at least one TCB status');
+
+/** Intel advisory ids as TCB Info lists them (INTEL-SA-00960, INTEL-DOC-...), normalised to upper case. */
+const advisoryId = z
+  .string()
+  .regex(/^[A-Za-z]+-[A-Za-z]+-[0-9]+$/, 'expected an advisory id such as INTEL-SA-00960')
+  .transform((s) => s.toUpperCase());
+
+/**
+ * Minimum SEV-SNP TCB, per component of TCB_VERSION (AMD SEV-SNP ABI spec, "TCB_VERSION"
+ * structure; Turin adds FMC). Each SPL is one byte.
+ */
+const snpTcbSchema = z.strictObject({
+  bootloader: u8.optional(),
+  tee: u8.optional(),
+  snp: u8.optional(),
+  microcode: u8.optional(),
+  /** Turin and later only (the FMC SPL); see evaluate for products without it. */
+  fmc: u8.optional(),
+});
+export type SnpTcbMinimum = z.output<typeof snpTcbSchema>;
+
+const snpSchema = z.strictObject({
+  /** Allowed launch MEASUREMENT values (48 bytes). */
+  measurements: allowedHex(48).optional(),
+  /** Guest policy DEBUG (bit 19). Default false: debug guests are denied. */
+  allowDebug: z.boolean().optional(),
+  /** Guest policy MIGRATE_MA (bit 18). Default false: a guest that allows a migration agent is denied. */
+  allowMigrationAgent: z.boolean().optional(),
+  /** Guest policy SMT (bit 16). When false, a guest whose policy allows SMT is denied. No default (SMT allowed). */
+  allowSmt: z.boolean().optional(),
+  /** Minimum REPORTED_TCB per component. */
+  minTcb: snpTcbSchema.optional(),
+  /** Allowed VMPLs: a list, or `{ max: n }`. */
+  vmpl: z.union([z.array(z.number().int().min(0).max(3)).min(1), z.strictObject({ max: z.number().int().min(0).max(3) })]).optional(),
+  /** Allowed HOST_DATA values (32 bytes). */
+  hostData: allowedHex(32).optional(),
+  /** Allowed FAMILY_ID values (16 bytes, from the ID block). */
+  familyId: allowedHex(16).optional(),
+  /** Allowed IMAGE_ID values (16 bytes, from the ID block). */
+  imageId: allowedHex(16).optional(),
+  /** Allowed ID_KEY_DIGEST values (48 bytes: SHA-384 of the ID key). */
+  idKeyDigests: allowedHex(48).optional(),
+  /** Allowed AUTHOR_KEY_DIGEST values (48 bytes). */
+  authorKeyDigests: allowedHex(48).optional(),
+  /** Minimum GUEST_SVN. */
+  minGuestSvn: u32.optional(),
+  /** Allowed products. */
+  products: z.array(z.enum(SNP_PRODUCTS as unknown as ['Milan', 'Genoa', 'Turin'])).min(1).optional(),
+  /** Allowed report signers. */
+  signers: z.array(z.enum(['VCEK', 'VLEK'])).min(1).optional(),
+});
+
+const rtmrSchema = z.strictObject({
+  '0': allowedHex(48).optional(),
+  '1': allowedHex(48).optional(),
+  '2': allowedHex(48).optional(),
+  '3': allowedHex(48).optional(),
+});
+
+const tdxSchema = z.strictObject({
+  /** Allowed MRTD values (48 bytes). */
+  mrtd: allowedHex(48).optional(),
+  /** Allowed RTMR values per index 0..3 (48 bytes each). */
+  rtmr: rtmrSchema.optional(),
+  mrConfigId: allowedHex(48).optional(),
+  mrOwner: allowedHex(48).optional(),
+  mrOwnerConfig: allowedHex(48).optional(),
+  /** TDATTRIBUTES.DEBUG (bit 0). Default false. */
+  allowDebug: z.boolean().optional(),
+  /** Require TDATTRIBUTES.SEPT_VE_DISABLE (bit 28). */
+  requireSeptVeDisable: z.boolean().optional(),
+  /** Default [UpToDate]. */
+  acceptedTcbStatuses: tcbStatusList.optional(),
+  /** Accepted, but the result is `warning`. */
+  warnTcbStatuses: tcbStatusList.optional(),
+  forbiddenAdvisories: z.array(advisoryId).min(1).optional(),
+  /** Allowed MRSERVICETD values (TD 1.5 reports only). */
+  mrServiceTd: allowedHex(48).optional(),
+  minTcbEvaluationDataNumber: u32.optional(),
+});
+
+const sgxSchema = z.strictObject({
+  /** Allowed MRENCLAVE values (32 bytes). */
+  mrenclave: allowedHex(32).optional(),
+  /** Allowed MRSIGNER values (32 bytes). */
+  mrsigner: allowedHex(32).optional(),
+  /** Allowed ISVPRODID values. */
+  isvProdId: z.array(u16).min(1).optional(),
+  minIsvSvn: u16.optional(),
+  /** ATTRIBUTES.DEBUG. Default false. */
+  allowDebug: z.boolean().optional(),
+  /** Default [UpToDate]. */
+  acceptedTcbStatuses: tcbStatusList.optional(),
+  /** Accepted, but the result is `warning`. */
+  warnTcbStatuses: tcbStatusList.optional(),
+});
+
+/** AR4SI trustworthiness claims a rule may speak for (draft-ietf-rats-ar4si, section 2.3). */
+export const TRUST_CLAIMS = [
+  'instance-identity',
+  'configuration',
+  'executables',
+  'file-system',
+  'hardware',
+  'runtime-opaque',
+  'storage-opaque',
+  'sourced-data',
+] as const;
+export type TrustClaim = (typeof TRUST_CLAIMS)[number];
+
+const ruleSchema = z.strictObject({
+  /** Unique within the policy; the rule's outcome id is `rules.<name>`. */
+  name: z.string().regex(NAME_RE, 'expected a rule name (letters, digits, . _ -; at most 128)'),
+  /** CEL expression that must evaluate to true. Variables: claims, tcb, refs. */
+  expr: z.string().min(1, 'expected a CEL expression').max(4096, 'a CEL expression is at most 4096 characters'),
+  /** Default deny. */
+  effect: z.enum(['deny', 'warn']).optional(),
+  /** Shown in the explanation when the rule fails. */
+  message: z.string().max(1024).optional(),
+  /** Which AR4SI trustworthiness claim a failure affects. Default `configuration`. */
+  trustClaim: z.enum(TRUST_CLAIMS).optional(),
+});
+export type PolicyRule = z.output<typeof ruleSchema>;
+
+export const appraisalPolicySchema = z
+  .strictObject({
+    name: z.string().min(1).max(128).optional(),
+    description: z.string().max(4096).optional(),
+    /** Which TEEs the policy accepts. Default: all. */
+    tees: z.array(z.enum(['sev-snp', 'tdx', 'sgx'])).min(1, 'expected at least one TEE').optional(),
+    snp: snpSchema.optional(),
+    tdx: tdxSchema.optional(),
+    sgx: sgxSchema.optional(),
+    rules: z.array(ruleSchema).max(256).optional(),
+  })
+  .superRefine((p, ctx) => {
+    const seen = new Set<string>();
+    p.rules?.forEach((r, i) => {
+      if (seen.has(r.name)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'name'], message: `duplicate rule name '${r.name}'` });
+      seen.add(r.name);
+    });
+    if (p.tees && new Set(p.tees).size !== p.tees.length) ctx.addIssue({ code: 'custom', path: ['tees'], message: 'duplicate TEE' });
+  });
+
+/** A validated, normalised appraisal policy (plain JSON data). */
+export type AppraisalPolicy = z.output<typeof appraisalPolicySchema>;
+export type SnpPolicy = NonNullable<AppraisalPolicy['snp']>;
+export type TdxPolicy = NonNullable<AppraisalPolicy['tdx']>;
+export type SgxPolicy = NonNullable<AppraisalPolicy['sgx']>;

@@ -1,0 +1,106 @@
+// The declarative SEV-SNP part of an appraisal policy, checked against the claims.
+// Field meanings: AMD SEV-SNP ABI spec (AMD 56860), ATTESTATION_REPORT structure and
+// "Guest Policy Structure"; the set of checks follows google/go-sev-guest validate
+// (Options: measurement, policy bits, minimum TCB, VMPL, host data, family/image id,
+// id/author key digests, minimum guest SVN, product).
+
+import type { Claims } from '../result.ts';
+import { decodePolicy } from '../snp/abi/policy.ts';
+import type { PolicyContext, RuleOutcome } from './types.ts';
+import type { SnpPolicy, SnpTcbMinimum } from './schema.ts';
+import { allowedHexRule, fail, forbiddenUnlessAllowed, intValue, minimumRule, pass, reportField } from './outcome.ts';
+
+interface PolicyBits {
+  smt: boolean;
+  migrateMa: boolean;
+}
+
+/** The guest policy bits, from the decoded policy object in the claims or its raw value. */
+function guestPolicyBits(snp: Record<string, unknown> | undefined): PolicyBits | undefined {
+  const p = reportField(snp, 'policy');
+  if (p && typeof p === 'object' && !Array.isArray(p)) {
+    const o = p as Record<string, unknown>;
+    const smt = reportField(o, 'smt');
+    const migrateMa = reportField(o, 'migrateMa');
+    if (typeof smt === 'boolean' && typeof migrateMa === 'boolean') return { smt, migrateMa };
+    return guestPolicyBits({ policy: reportField(o, 'raw') });
+  }
+  if ((typeof p === 'string' && /^(0x)?[0-9a-f]{1,16}$/i.test(p)) || (typeof p === 'number' && Number.isSafeInteger(p) && p >= 0)) {
+    const raw = typeof p === 'number' ? BigInt(p) : BigInt(p.startsWith('0x') || p.startsWith('0X') ? p : `0x${p}`);
+    try {
+      return decodePolicy(raw);
+    } catch {
+      return undefined; // reserved bit 17 clear: not a policy a verified report can carry
+    }
+  }
+  return undefined;
+}
+
+const TCB_COMPONENTS = ['bootloader', 'tee', 'snp', 'microcode', 'fmc'] as const satisfies readonly (keyof SnpTcbMinimum)[];
+
+/**
+ * Minimum TCB against REPORTED_TCB: the TCB the VCEK is derived from (so the one the
+ * signature vouches for) and, per the ABI, never above COMMITTED_TCB or CURRENT_TCB,
+ * so it is the conservative one to hold to a minimum. FMC exists from Turin on: a
+ * minimum for it is checked on reports whose TCB has the component, and a Turin report
+ * without it fails; on earlier products there is no FMC to check.
+ */
+function minTcbRule(min: SnpTcbMinimum, claims: Claims): RuleOutcome {
+  const id = 'snp.minTcb';
+  const reported = claims.tcb.reported;
+  const expected: Record<string, number> = {};
+  const found: Record<string, number | null> = {};
+  const low: string[] = [];
+  for (const c of TCB_COMPONENTS) {
+    const m = min[c];
+    if (m === undefined) continue;
+    const v = intValue(reported?.[c]);
+    if (c === 'fmc' && v === undefined && claims.platform.product !== 'Turin' && reported !== undefined) continue;
+    expected[c] = m;
+    found[c] = v ?? null;
+    if (v === undefined) low.push(`${c} absent`);
+    else if (v < m) low.push(`${c} ${v} < ${m}`);
+  }
+  if (reported === undefined) return fail(id, 'the reported TCB is not in the claims', expected, null);
+  return low.length === 0
+    ? pass(id, 'the reported TCB meets every minimum', expected, found)
+    : fail(id, `the reported TCB is below the minimum: ${low.join(', ')}`, expected, found);
+}
+
+function vmplRule(allowed: NonNullable<SnpPolicy['vmpl']>, snp: Record<string, unknown> | undefined): RuleOutcome {
+  const id = 'snp.vmpl';
+  const v = intValue(reportField(snp, 'vmpl'));
+  const expected = allowed;
+  if (v === undefined) return fail(id, 'VMPL is not in the claims', expected, null);
+  const ok = Array.isArray(allowed) ? allowed.includes(v) : v <= allowed.max;
+  const what = Array.isArray(allowed) ? `one of ${allowed.join(', ')}` : `at most ${allowed.max}`;
+  return ok ? pass(id, `VMPL ${v} is ${what}`, expected, v) : fail(id, `VMPL ${v} is not ${what}`, expected, v);
+}
+
+function listRule(id: string, what: string, allowed: readonly string[], found: unknown): RuleOutcome {
+  if (typeof found !== 'string') return fail(id, `${what} is not in the claims`, allowed, null);
+  return allowed.includes(found) ? pass(id, `${what} ${found} is allowed`, allowed, found) : fail(id, `${what} ${found} is not allowed`, allowed, found);
+}
+
+export function validateSnp(policy: SnpPolicy, claims: Claims, ctx: PolicyContext): RuleOutcome[] {
+  const snp = claims.snp;
+  const out: RuleOutcome[] = [];
+  if (policy.measurements) out.push(allowedHexRule('snp.measurements', 'MEASUREMENT', policy.measurements, claims.measurement, ctx));
+  out.push(forbiddenUnlessAllowed('snp.allowDebug', 'guest policy DEBUG', policy.allowDebug ?? false, claims.debug));
+  const bits = guestPolicyBits(snp);
+  out.push(forbiddenUnlessAllowed('snp.allowMigrationAgent', 'guest policy MIGRATE_MA', policy.allowMigrationAgent ?? false, bits?.migrateMa));
+  if (policy.allowSmt !== undefined) out.push(forbiddenUnlessAllowed('snp.allowSmt', 'guest policy SMT', policy.allowSmt, bits?.smt));
+  if (policy.minTcb) out.push(minTcbRule(policy.minTcb, claims));
+  if (policy.vmpl) out.push(vmplRule(policy.vmpl, snp));
+  if (policy.hostData) out.push(allowedHexRule('snp.hostData', 'HOST_DATA', policy.hostData, reportField(snp, 'hostData'), ctx));
+  if (policy.familyId) out.push(allowedHexRule('snp.familyId', 'FAMILY_ID', policy.familyId, reportField(snp, 'familyId'), ctx));
+  if (policy.imageId) out.push(allowedHexRule('snp.imageId', 'IMAGE_ID', policy.imageId, reportField(snp, 'imageId'), ctx));
+  if (policy.idKeyDigests) out.push(allowedHexRule('snp.idKeyDigests', 'ID_KEY_DIGEST', policy.idKeyDigests, reportField(snp, 'idKeyDigest'), ctx));
+  if (policy.authorKeyDigests) {
+    out.push(allowedHexRule('snp.authorKeyDigests', 'AUTHOR_KEY_DIGEST', policy.authorKeyDigests, reportField(snp, 'authorKeyDigest'), ctx));
+  }
+  if (policy.minGuestSvn !== undefined) out.push(minimumRule('snp.minGuestSvn', 'GUEST_SVN', policy.minGuestSvn, reportField(snp, 'guestSvn')));
+  if (policy.products) out.push(listRule('snp.products', 'product', policy.products, claims.platform.product));
+  if (policy.signers) out.push(listRule('snp.signers', 'signer', policy.signers, claims.platform.signer));
+  return out;
+}

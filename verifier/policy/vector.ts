@@ -1,0 +1,48 @@
+// The AR4SI trustworthiness vector (draft-ietf-rats-ar4si, section 2.3; EAR carries it as
+// `ear.trustworthiness-vector`), derived from the rule outcomes of one appraisal.
+// Each rule speaks for one trustworthiness claim; a claim's value is the worst tier among
+// its rules: 2 (affirming tier), 32 (warning tier: a failed warn rule), 96 (contraindicated
+// tier: a failed deny rule). A claim no rule spoke for is 0, "no claim" (section 2.3.1).
+
+import type { RuleOutcome } from './types.ts';
+import type { TrustClaim } from './schema.ts';
+import { TRUST_CLAIMS } from './schema.ts';
+
+export const AFFIRMING = 2;
+export const WARNING = 32;
+export const CONTRAINDICATED = 96;
+export const NO_CLAIM = 0;
+
+// Which claim each declarative rule speaks for. Measurements and signed identities of
+// the launched code: executables. Launch options that change how much the host can see
+// or do (debug, migration agent, SMT, VMPL, host data, TD attributes, owner config):
+// configuration. The platform's genuineness and patch level: hardware.
+const EXECUTABLES = /^(snp\.(measurements|familyId|imageId|idKeyDigests|authorKeyDigests|minGuestSvn)|tdx\.(mrtd|rtmr\.\d|mrServiceTd)|sgx\.(mrenclave|mrsigner|isvProdId|minIsvSvn))$/;
+const CONFIGURATION = /^(snp\.(allowDebug|allowMigrationAgent|allowSmt|vmpl|hostData)|tdx\.(allowDebug|requireSeptVeDisable|mrConfigId|mrOwner|mrOwnerConfig)|sgx\.allowDebug)$/;
+const HARDWARE = /^(tee|snp\.(minTcb|products|signers)|tdx\.(acceptedTcbStatuses|warnTcbStatuses|forbiddenAdvisories|minTcbEvaluationDataNumber)|sgx\.(acceptedTcbStatuses|warnTcbStatuses))$/;
+
+/** The claims a declarative rule speaks for. CEL rules carry theirs (see evaluate). */
+export function claimsOfRule(id: string): TrustClaim[] {
+  // Evidence that failed verification: neither the instance nor the hardware is what it claims.
+  if (id === 'evidence.verified') return ['instance-identity', 'hardware'];
+  if (EXECUTABLES.test(id)) return ['executables'];
+  if (CONFIGURATION.test(id)) return ['configuration'];
+  if (HARDWARE.test(id)) return ['hardware'];
+  return ['configuration'];
+}
+
+function tier(r: RuleOutcome): number {
+  if (r.ok) return AFFIRMING;
+  return r.effect === 'deny' ? CONTRAINDICATED : WARNING;
+}
+
+/** `claimOf` maps a rule to its claims; by default claimsOfRule. */
+export function trustworthinessVector(rules: readonly RuleOutcome[], claimOf: (r: RuleOutcome) => readonly TrustClaim[] = (r) => claimsOfRule(r.id)): Record<string, number> {
+  const v: Record<string, number> = {};
+  for (const c of TRUST_CLAIMS) v[c] = NO_CLAIM;
+  for (const r of rules) {
+    const t = tier(r);
+    for (const c of claimOf(r)) v[c] = Math.max(v[c] ?? NO_CLAIM, t);
+  }
+  return v;
+}
