@@ -69,8 +69,9 @@ function emptyCounters(): Omit<SourceMetrics, 'oldestDocumentAgeSeconds'> {
   return { requests: 0, failures: 0, cacheHits: 0, cacheMisses: 0, staleServes: 0, refreshes: 0 };
 }
 
+/** An error's message without its final period, to be embedded in another sentence. */
 function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  return (err instanceof Error ? err.message : String(err)).replace(/\.+$/, '');
 }
 
 export class CachingCollateralSource implements CollateralSource {
@@ -83,6 +84,7 @@ export class CachingCollateralSource implements CollateralSource {
   private readonly failureHoldOffMs: number;
   private readonly onBackgroundError: ((error: unknown, document: string) => void) | undefined;
   private readonly flights = new SingleFlight<CollateralEntry>();
+  private readonly background = new Set<Promise<void>>();
   /** Last vendor failure per key: within failureHoldOffMs the stale copy is served without asking again. */
   private readonly lastFailure = new Map<string, { at: number; error: unknown }>();
   private readonly counters: Record<CollateralVendor, ReturnType<typeof emptyCounters>> = {
@@ -155,7 +157,7 @@ export class CachingCollateralSource implements CollateralSource {
     }
     try {
       const fresh = await this.fetchAndStore(req, key, cached);
-      return this.serve(fresh, fresh.nextUpdate !== undefined && fresh.nextUpdate.getTime() <= now);
+      return this.serve(fresh, fresh.nextUpdate !== undefined && fresh.nextUpdate.getTime() <= now, true);
     } catch (err) {
       return this.serveStaleOr(cached, now, document, message(err));
     }
@@ -214,8 +216,9 @@ export class CachingCollateralSource implements CollateralSource {
     this.seen.set(entry.key, { vendor: vendorOf(entry.kind), fetchedAt: entry.fetchedAt.getTime() });
   }
 
-  private serve(entry: CollateralEntry, stale: boolean): CollateralDocument {
-    const doc: CollateralDocument = { bytes: entry.bytes, source: 'cache' };
+  /** `fresh`: just fetched, so its source is the vendor's; otherwise it comes from the cache. */
+  private serve(entry: CollateralEntry, stale: boolean, fresh = false): CollateralDocument {
+    const doc: CollateralDocument = { bytes: entry.bytes, source: fresh ? entry.source : 'cache' };
     if (entry.issuerChain !== undefined) doc.issuerChain = entry.issuerChain;
     if (stale) doc.stale = true;
     return doc;
@@ -240,10 +243,20 @@ export class CachingCollateralSource implements CollateralSource {
   private refreshInBackground(req: CollateralRequest, key: string): void {
     const failure = this.lastFailure.get(key);
     if (failure && this.now().getTime() - failure.at < this.failureHoldOffMs) return;
-    void this.store
+    const p = this.store
       .get(key)
       .then((cached) => this.fetchAndStore(req, key, cached))
-      .catch((err: unknown) => this.onBackgroundError?.(err, describeDocument(req)));
+      .then(
+        () => undefined,
+        (err: unknown) => this.onBackgroundError?.(err, describeDocument(req)),
+      )
+      .finally(() => this.background.delete(p));
+    this.background.add(p);
+  }
+
+  /** Resolves when the background refreshes started so far have finished (tests; orderly shutdown). */
+  async idle(): Promise<void> {
+    while (this.background.size > 0) await Promise.all([...this.background]);
   }
 
   /** Fetch from the vendor (one flight per key), check it parses, store it. */
@@ -260,16 +273,16 @@ export class CachingCollateralSource implements CollateralSource {
         try {
           dates = documentDates(req.kind, doc.bytes);
         } catch (err) {
-          throw new CollateralUnavailableError(document, `The vendor served a ${document} that cannot be read: ${message(err)}`);
+          throw new CollateralUnavailableError(document, `The vendor's answer for the ${document} cannot be read: ${message(err)}.`);
         }
         if (req.kind !== 'snp-vcek' && !dates.nextUpdate) {
-          throw new CollateralUnavailableError(document, `The vendor served a ${document} without a nextUpdate; it cannot be cached safely.`);
+          throw new CollateralUnavailableError(document, `The vendor's ${document} has no nextUpdate, so it cannot be cached safely.`);
         }
         if (cached?.nextUpdate && dates.nextUpdate && dates.nextUpdate.getTime() < cached.nextUpdate.getTime()) {
           // A mirror or a replayed response must not roll the cache back to an older document.
           throw new CollateralUnavailableError(
             document,
-            `The vendor served a ${document} older than the cached one (nextUpdate ${dates.nextUpdate.toISOString()} < ${cached.nextUpdate.toISOString()}).`,
+            `The vendor's ${document} is older than the cached one (nextUpdate ${dates.nextUpdate.toISOString()} < ${cached.nextUpdate.toISOString()}).`,
           );
         }
         const entry: CollateralEntry = {

@@ -134,9 +134,9 @@ export async function httpGet(url: string, document: string, options: HttpOption
       }
       // Drain so the connection can be reused; the content is only a vendor error page.
       await res.body?.cancel().catch(() => undefined);
-      lastProblem = `answered HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`;
+      lastProblem = `the server answered HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`;
       if (!isRetryableStatus(res.status)) {
-        throw new UpstreamError(document, url, `Could not fetch the ${document} from ${url}: the server ${lastProblem}.`, res.status, attempt + 1);
+        throw new UpstreamError(document, url, `Could not fetch the ${document} from ${url}: ${lastProblem}.`, res.status, attempt + 1);
       }
       if (res.status === 429 || res.status === 503) {
         retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), options.now?.());
@@ -144,7 +144,7 @@ export async function httpGet(url: string, document: string, options: HttpOption
           throw new UpstreamError(
             document,
             url,
-            `Could not fetch the ${document} from ${url}: the server ${lastProblem} and asks to retry after ${Math.ceil(retryAfterMs / 1000)} s, longer than the ${Math.ceil(o.maxRetryAfterMs / 1000)} s this client waits.`,
+            `Could not fetch the ${document} from ${url}: ${lastProblem} and asks to retry after ${Math.ceil(retryAfterMs / 1000)} s, longer than the ${Math.ceil(o.maxRetryAfterMs / 1000)} s this client waits.`,
             res.status,
             attempt + 1,
           );
