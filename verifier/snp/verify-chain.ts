@@ -65,8 +65,7 @@ export function identifyIntermediate(cert: Certificate, anchors: readonly AmdAnc
     if (a.askDer && parseCertificateDer(a.askDer, `ASK-${a.product}`).sha256 === cert.sha256) return { product: a.product, kind: 'VCEK' };
     if (a.asvkDer && parseCertificateDer(a.asvkDer, `ASVK-${a.product}`).sha256 === cert.sha256) return { product: a.product, kind: 'VLEK' };
   }
-  const cn = /(?:^|, )CN=([^,]*)/.exec(cert.subject)?.[1] ?? '';
-  const m = /^SEV-(VLEK-)?([A-Za-z]+)$/.exec(cn);
+  const m = /^SEV-(VLEK-)?([A-Za-z]+)$/.exec(cn(cert.subject));
   if (!m) return {};
   const product = SNP_PRODUCTS.find((p) => p === m[2]);
   return { ...(product ? { product } : {}), kind: m[1] ? 'VLEK' : 'VCEK' };
@@ -88,6 +87,9 @@ export interface ChainInput {
 
 const intermediateName = (kind: SignerKind): string => (kind === 'VCEK' ? 'ASK' : 'ASVK');
 
+/** The CN of a subject or issuer DN string, for short messages (the full DN goes in expected/found). */
+const cn = (dn: string): string => /(?:^|, )CN=([^,]*)/.exec(dn)?.[1] ?? dn;
+
 /** The chain checks, in order. Pure apart from the signature caches of verifier/x509. */
 export function checkChain(input: ChainInput): { checks: Check[]; ark: Certificate } {
   const { product, kind, signer, intermediate, anchor, at } = input;
@@ -103,7 +105,7 @@ export function checkChain(input: ChainInput): { checks: Check[]; ark: Certifica
       ok,
       detail: ok
         ? `The supplied root is the pinned ARK-${product}.`
-        : `The supplied root (${root.subject}) is not the pinned ARK-${product}; a root sent with the evidence is never trusted.`,
+        : `The supplied root (${cn(root.subject)}) is not the pinned ARK-${product}; a root sent with the evidence is never trusted.`,
       ...(ok ? {} : { expected: ark.sha256, found: root.sha256 }),
     });
   }
@@ -118,7 +120,7 @@ export function checkChain(input: ChainInput): { checks: Check[]; ark: Certifica
       ok,
       detail: ok
         ? `The supplied intermediate is the ${iName} of ${product}, as a ${kind} needs.`
-        : `A ${kind} for ${product} must be issued by the ${iName} of ${product}, but the supplied intermediate (${intermediate.subject}) is ${describe(id)}.`,
+        : `A ${kind} for ${product} must be issued by the ${iName} of ${product}, but the supplied intermediate (${cn(intermediate.subject)}) is ${describe(id)}.`,
       ...(ok ? {} : { expected: `${iName} of ${product}`, found: describe(id) }),
     });
   }
@@ -128,8 +130,8 @@ export function checkChain(input: ChainInput): { checks: Check[]; ark: Certifica
     id: 'snp.chain.intermediate-signed-by-ark',
     ok: iSigned,
     detail: iSigned
-      ? `The ${iName} (${intermediate.subject}) is signed by the pinned ARK-${product}.`
-      : `The ${iName} (${intermediate.subject}) is not signed by the pinned ARK-${product}.`,
+      ? `The ${iName} (${cn(intermediate.subject)}) is signed by the pinned ARK-${product}.`
+      : `The ${iName} (${cn(intermediate.subject)}) is not signed by the pinned ARK-${product}.`,
     ...(iSigned ? {} : { expected: `issued by ${ark.subject}`, found: `issuer ${intermediate.issuer}` }),
   });
 
@@ -138,9 +140,9 @@ export function checkChain(input: ChainInput): { checks: Check[]; ark: Certifica
     id: 'snp.chain.signer-signed-by-intermediate',
     ok: sSigned,
     detail: sSigned
-      ? `The ${kind} is signed by the ${iName} (${intermediate.subject}).`
+      ? `The ${kind} is signed by the ${iName} (${cn(intermediate.subject)}).`
       : signer.issuerNameDer !== intermediate.subjectNameDer
-        ? `The ${kind} was issued by ${signer.issuer}, not by the ${iName} (${intermediate.subject}).`
+        ? `The ${kind} was issued by ${cn(signer.issuer)}, not by the ${iName} (${cn(intermediate.subject)}).`
         : `The ${kind}'s signature does not verify under the ${iName} key: the certificate was altered or forged.`,
     ...(sSigned ? {} : { expected: `signed by ${intermediate.subject}`, found: `issuer ${signer.issuer}` }),
   });

@@ -1,0 +1,138 @@
+// `tessera verify snp`: verify one SEV-SNP attestation report offline and print the
+// verdict. Exit 0 verified, 1 rejected (EXIT_REJECTED), 2 usage error or unreadable
+// input (EXIT_USAGE), each failure as one line on stderr, never a stack trace.
+
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { CollateralUnavailableError, EvidenceFormatError } from '../../verifier/errors.ts';
+import type { CrlMode, SnpCertificates } from '../../verifier/evidence.ts';
+import type { VerificationResult } from '../../verifier/result.ts';
+import { verifySnpReport } from '../../verifier/snp/verify-evidence.ts';
+import { parseCertificate, parseCertificates } from '../../verifier/x509/certificate.ts';
+import { CliError, EXIT_REJECTED, EXIT_USAGE } from './errors.ts';
+
+interface SnpCliOptions {
+  report: string;
+  vcek?: string;
+  vlek?: string;
+  certChain?: string;
+  crl?: string;
+  crlMode: CrlMode;
+  at?: string;
+  json?: boolean;
+}
+
+function readInput(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : ((err as NodeJS.ErrnoException).code ?? 'unreadable');
+    throw new CliError(`cannot read the ${what} ${path}: ${reason}`, EXIT_USAGE);
+  }
+}
+
+function parseAt(at: string | undefined): Date {
+  if (at === undefined) return new Date();
+  const d = new Date(at);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(at) || Number.isNaN(d.getTime())) {
+    throw new CliError(`--at must be an ISO-8601 time such as 2025-01-31T00:00:00Z, not "${at}"`, EXIT_USAGE);
+  }
+  return d;
+}
+
+/** The certificates from the options: signer, then the chain (intermediate and, if present, the self-signed root). */
+function certificatesFrom(opts: SnpCliOptions): SnpCertificates {
+  const certs: SnpCertificates = {};
+  if (opts.vcek) certs.vcek = parseCertificate(readInput(opts.vcek, 'VCEK certificate'), 'VCEK certificate').der;
+  if (opts.vlek) certs.vlek = parseCertificate(readInput(opts.vlek, 'VLEK certificate'), 'VLEK certificate').der;
+  if (opts.certChain) {
+    const chain = parseCertificates(readInput(opts.certChain, 'certificate chain'), 'certificate chain');
+    const roots = chain.filter((c) => c.subjectNameDer === c.issuerNameDer);
+    const intermediates = chain.filter((c) => c.subjectNameDer !== c.issuerNameDer);
+    if (roots.length > 1 || intermediates.length > 1) {
+      throw new CliError(`--cert-chain must hold the intermediate (ASK or ASVK) and at most the ARK; it holds ${chain.length} certificates`, EXIT_USAGE);
+    }
+    if (intermediates[0]) {
+      if (opts.vlek) certs.asvk = intermediates[0].der;
+      else certs.ask = intermediates[0].der;
+    }
+    if (roots[0]) certs.ark = roots[0].der;
+  }
+  return certs;
+}
+
+function summary(result: VerificationResult, at: Date): string {
+  const lines: string[] = [];
+  const c = result.claims;
+  lines.push(`SEV-SNP report ${result.verified ? 'VERIFIED' : 'REJECTED'} at ${at.toISOString()}`);
+  const snp = c?.snp ?? {};
+  lines.push(`  product      ${result.product ?? 'unknown'}, signer ${result.signer ?? 'unknown'}, report version ${String(snp.version)}`);
+  if (c) {
+    lines.push(`  measurement  ${c.measurement}`);
+    lines.push(`  report_data  ${c.reportData}`);
+    if (c.tcb.reported) lines.push(`  reported TCB ${Object.entries(c.tcb.reported).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    lines.push(`  debug        ${c.debug ? 'ALLOWED (guest policy DEBUG is set)' : 'no'}`);
+    lines.push(`  vmpl         ${String(snp.vmpl)}`);
+    if (c.platform.cspId) lines.push(`  csp          ${c.platform.cspId}`);
+  }
+  lines.push('checks:');
+  for (const check of result.checks) {
+    let line = `  ${check.ok ? 'ok  ' : 'FAIL'}  ${check.id}: ${check.detail}`;
+    if (!check.ok && (check.expected !== undefined || check.found !== undefined)) {
+      line += ` (expected ${JSON.stringify(check.expected)}, found ${JSON.stringify(check.found)})`;
+    }
+    lines.push(line);
+  }
+  if (result.warnings.length > 0) {
+    lines.push('warnings:');
+    for (const w of result.warnings) lines.push(`  - ${w}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+async function run(opts: SnpCliOptions): Promise<void> {
+  if (opts.vcek && opts.vlek) throw new CliError('give either --vcek or --vlek, not both', EXIT_USAGE);
+  const at = parseAt(opts.at);
+  const report = readInput(opts.report, 'report');
+  let result: VerificationResult;
+  try {
+    const certificates = certificatesFrom(opts);
+    const crl = opts.crl ? readInput(opts.crl, 'CRL') : undefined;
+    result = verifySnpReport(report, { certificates, ...(crl ? { crl } : {}), sources: sourcesFor(opts) }, { at, crl: opts.crlMode });
+  } catch (err) {
+    if (err instanceof EvidenceFormatError) throw new CliError(`${err.message} (${err.code})`, EXIT_USAGE);
+    if (err instanceof CollateralUnavailableError) {
+      throw new CliError(
+        `${err.message} Pass the signer certificate with --vcek FILE (or --vlek FILE); AMD KDS serves VCEKs at https://kdsintf.amd.com/vcek/v1/<product>/<hwid>.`,
+        EXIT_USAGE,
+      );
+    }
+    throw err;
+  }
+  process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : summary(result, at));
+  if (!result.verified) process.exitCode = EXIT_REJECTED;
+}
+
+function sourcesFor(opts: SnpCliOptions): NonNullable<Parameters<typeof verifySnpReport>[1]['sources']> {
+  const input = { source: 'input' };
+  return {
+    vcek: input,
+    vlek: input,
+    ...(opts.certChain ? { ask: input, asvk: input, ark: input } : {}),
+    ...(opts.crl ? { crl: input } : {}),
+  };
+}
+
+export function verifySnpCommand(): Command {
+  return new Command('snp')
+    .description('Verify an AMD SEV-SNP attestation report against the pinned AMD roots.')
+    .requiredOption('--report <file>', 'the 1184-byte ATTESTATION_REPORT (binary)')
+    .option('--vcek <file>', 'the VCEK certificate that signed the report (DER or PEM)')
+    .option('--vlek <file>', 'the VLEK certificate that signed the report (DER or PEM)')
+    .option('--cert-chain <file>', 'the ASK or ASVK, optionally followed by the ARK (PEM, as AMD KDS cert_chain serves it); the ARK is only compared with the pinned one')
+    .option('--crl <file>', 'the AMD CRL for the product (DER or PEM), checked against the pinned ARK')
+    .addOption(new Option('--crl-mode <mode>', 'require: fail without a CRL; prefer: check one if given; off: skip').choices(['require', 'prefer', 'off']).default('prefer'))
+    .option('--at <iso-8601>', 'the verification time (default: now)')
+    .option('--json', 'print the full result object as JSON')
+    .action(async (opts: SnpCliOptions) => run(opts));
+}
