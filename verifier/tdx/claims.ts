@@ -1,0 +1,86 @@
+// The normalised claims of an Intel quote (DESIGN.md "Claims"): measurement = MRTD (TDX) or
+// MRENCLAVE (SGX), REPORT_DATA, the debug bit, the TCB outcome, the platform, and every
+// report field by name (lower-case hex; SVNs and ids as numbers).
+
+import type { Claims, TcbClaims } from '../result.ts';
+import type { IntelQuote } from './abi/quote.ts';
+import { sgxDebug, type SgxReportBody } from './abi/sgx-report.ts';
+import { decodeTdAttributes, type TdReport } from './abi/td-report.ts';
+import type { PckExtension } from './pck-extensions.ts';
+
+const hex = (b: Buffer): string => b.toString('hex');
+
+export function tdxFields(td: TdReport): Record<string, unknown> {
+  const attrs = decodeTdAttributes(td.tdAttributes);
+  return {
+    teeTcbSvn: hex(td.teeTcbSvn),
+    mrSeam: hex(td.mrSeam),
+    mrSignerSeam: hex(td.mrSignerSeam),
+    seamAttributes: hex(td.seamAttributes),
+    tdAttributes: hex(td.tdAttributes),
+    tdAttributesFlags: {
+      debug: attrs.debug,
+      septVeDisable: attrs.septVeDisable,
+      pks: attrs.pks,
+      kl: attrs.kl,
+      perfmon: attrs.perfmon,
+      reservedBitsSet: attrs.reservedBitsSet,
+    },
+    xfam: hex(td.xfam),
+    mrTd: hex(td.mrTd),
+    mrConfigId: hex(td.mrConfigId),
+    mrOwner: hex(td.mrOwner),
+    mrOwnerConfig: hex(td.mrOwnerConfig),
+    rtmr: td.rtmr.map(hex),
+    reportData: hex(td.reportData),
+    ...(td.teeTcbSvn2 ? { teeTcbSvn2: hex(td.teeTcbSvn2) } : {}),
+    ...(td.mrServiceTd ? { mrServiceTd: hex(td.mrServiceTd) } : {}),
+  };
+}
+
+export function sgxFields(r: SgxReportBody): Record<string, unknown> {
+  return {
+    cpuSvn: hex(r.cpuSvn),
+    miscSelect: r.miscSelect,
+    isvExtProdId: hex(r.isvExtProdId),
+    attributes: hex(r.attributes),
+    mrEnclave: hex(r.mrEnclave),
+    mrSigner: hex(r.mrSigner),
+    configId: hex(r.configId),
+    isvProdId: r.isvProdId,
+    isvSvn: r.isvSvn,
+    configSvn: r.configSvn,
+    isvFamilyId: hex(r.isvFamilyId),
+    reportData: hex(r.reportData),
+  };
+}
+
+export function intelClaims(quote: IntelQuote, pck: PckExtension | undefined, tcb: TcbClaims, simulated: boolean): Claims {
+  const body = quote.body;
+  const platform = { ...(pck ? { fmspc: pck.fmspc } : {}), signer: 'PCK' };
+  const tcbClaims: TcbClaims = {
+    ...tcb,
+    ...(pck ? { pceSvn: pck.pceSvn, sgxTcbComponents: pck.sgxTcbComponents } : {}),
+  };
+  const base =
+    body.kind === 'sgx'
+      ? {
+          tee: 'sgx' as const,
+          measurement: hex(body.report.mrEnclave),
+          reportData: hex(body.report.reportData),
+          debug: sgxDebug(body.report.attributes),
+          tcb: tcbClaims,
+          platform,
+          sgx: sgxFields(body.report),
+        }
+      : {
+          tee: 'tdx' as const,
+          measurement: hex(body.report.mrTd),
+          reportData: hex(body.report.reportData),
+          debug: decodeTdAttributes(body.report.tdAttributes).debug,
+          tcb: { ...tcbClaims, teeTcbSvn: hex(body.report.teeTcbSvn) },
+          platform,
+          tdx: tdxFields(body.report),
+        };
+  return simulated ? { ...base, simulated: true } : base;
+}

@@ -1,0 +1,104 @@
+// Intel TCB Info v3 (id "SGX" or "TDX"): the TCB levels of one platform family (FMSPC) with
+// their status and advisories, and for TDX the TDX module identities. Parsed from the PCS
+// body as served, with the signed text kept byte-exact for the signature check.
+// Schema: Intel PCS API v4, "TCB Info V3"; QVL Src/AttestationParsers/src/Json/TcbInfo.cpp.
+
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { EvidenceFormatError } from '../errors.ts';
+import { BoundedCache } from '../x509/bounded-cache.ts';
+import { parseSignedJson } from './signed-json.ts';
+
+const hex = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-fA-F]{${bytes * 2}}$`));
+const isoDate = z.iso.datetime({ offset: true });
+const svn = z.number().int().min(0).max(255);
+const statusText = z.string().min(1);
+
+const tcbComponent = z.object({ svn, category: z.string().optional(), type: z.string().optional() });
+const components16 = z.array(tcbComponent).length(16);
+
+const tcbLevelSchema = z.object({
+  tcb: z.object({
+    sgxtcbcomponents: components16,
+    pcesvn: z.number().int().min(0).max(0xffff),
+    tdxtcbcomponents: components16.optional(),
+  }),
+  tcbDate: isoDate,
+  tcbStatus: statusText,
+  advisoryIDs: z.array(z.string()).optional(),
+});
+
+const moduleLevelSchema = z.object({
+  tcb: z.object({ isvsvn: svn }),
+  tcbDate: isoDate,
+  tcbStatus: statusText,
+  advisoryIDs: z.array(z.string()).optional(),
+});
+
+const moduleSchema = z.object({ mrsigner: hex(48), attributes: hex(8), attributesMask: hex(8) });
+
+const tcbInfoSchema = z.object({
+  id: z.enum(['SGX', 'TDX']),
+  version: z.literal(3),
+  issueDate: isoDate,
+  nextUpdate: isoDate,
+  fmspc: hex(6),
+  pceId: hex(2),
+  tcbType: z.literal(0),
+  tcbEvaluationDataNumber: z.number().int().min(0),
+  tdxModule: moduleSchema.optional(),
+  tdxModuleIdentities: z.array(moduleSchema.extend({ id: z.string(), tcbLevels: z.array(moduleLevelSchema) })).optional(),
+  tcbLevels: z.array(tcbLevelSchema).min(1),
+});
+
+export type TcbInfoBody = z.infer<typeof tcbInfoSchema>;
+export type TcbLevel = z.infer<typeof tcbLevelSchema>;
+export type TdxModuleLevel = z.infer<typeof moduleLevelSchema>;
+export type TdxModuleIdentity = NonNullable<TcbInfoBody['tdxModuleIdentities']>[number];
+
+export interface TcbInfoDocument {
+  /** SHA-256 of the body as served (audit record). */
+  sha256: string;
+  /** The exact bytes the signature covers. */
+  signedBytes: Buffer;
+  signature: Buffer;
+  body: TcbInfoBody;
+  issueDate: Date;
+  nextUpdate: Date;
+  /** Lower-case hex. */
+  fmspc: string;
+  pceId: string;
+}
+
+const cache = new BoundedCache<string, TcbInfoDocument>(256);
+
+/** Parse a PCS TCB Info body (cached by its text). Throws EvidenceFormatError `intel_tcb_info_malformed`. */
+export function parseTcbInfo(text: string): TcbInfoDocument {
+  const hit = cache.get(text);
+  if (hit) return hit;
+  const signed = parseSignedJson(text, 'tcbInfo', 'TCB Info', 'intel_tcb_info_malformed');
+  const r = tcbInfoSchema.safeParse(signed.value);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new EvidenceFormatError(
+      'intel_tcb_info_malformed',
+      `The TCB Info is not a v3 TCB Info: ${issue ? `${issue.path.join('.') || 'document'}: ${issue.message}` : 'invalid'}.`,
+    );
+  }
+  const body = r.data;
+  if (body.id === 'TDX' && (!body.tdxModule || body.tcbLevels.some((l) => !l.tcb.tdxtcbcomponents))) {
+    throw new EvidenceFormatError('intel_tcb_info_malformed', 'The TDX TCB Info lacks tdxModule or a level lacks tdxtcbcomponents.');
+  }
+  const doc: TcbInfoDocument = {
+    sha256: createHash('sha256').update(text, 'utf8').digest('hex'),
+    signedBytes: Buffer.from(signed.signedText, 'utf8'),
+    signature: signed.signature,
+    body,
+    issueDate: new Date(body.issueDate),
+    nextUpdate: new Date(body.nextUpdate),
+    fmspc: body.fmspc.toLowerCase(),
+    pceId: body.pceId.toLowerCase(),
+  };
+  cache.set(text, doc);
+  return doc;
+}

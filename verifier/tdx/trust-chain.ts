@@ -1,0 +1,56 @@
+// Chaining an Intel certificate (PCK Platform/Processor CA, or the TCB Signing certificate)
+// to a pinned Intel SGX Root CA. The anchor is found by signature, with the anchor's own key;
+// a root certificate carried in the evidence or collateral is never trusted, and when present
+// it must have exactly the anchor's key (a look-alike root with Intel's name and another key
+// fails here). QVL Verifiers/PckCertVerifier.cpp and TCBSigningChain.cpp also require the
+// trusted root to match by key ("root CA in chain is not the trusted root").
+
+import type { IntelAnchor } from '../anchors.ts';
+import { isIssuedBy, isValidAt, parseCertificateDer, type Certificate } from '../x509/certificate.ts';
+import { spkiSha256 } from './intel-root.ts';
+
+export interface AnchorMatch {
+  anchor: IntelAnchor;
+  root: Certificate;
+}
+
+export type AnchorResult = { ok: true; match: AnchorMatch } | { ok: false; detail: string; expected: unknown; found: unknown };
+
+function anchorRoots(anchors: readonly IntelAnchor[]): AnchorMatch[] {
+  return anchors.map((anchor) => ({ anchor, root: parseCertificateDer(anchor.rootDer, 'Intel SGX Root CA anchor') }));
+}
+
+/** Which anchor issued `cert`; `carriedRoot` (the chain's own root, if any) must carry that anchor's key. */
+export function chainToAnchor(cert: Certificate, carriedRoot: Certificate | undefined, anchors: readonly IntelAnchor[]): AnchorResult {
+  const roots = anchorRoots(anchors);
+  const pinned = roots.map((r) => spkiSha256(r.root));
+  const match = roots.find((r) => isIssuedBy(cert, r.root));
+  if (!match) {
+    return {
+      ok: false,
+      detail: `${cert.subject} is not signed by a pinned Intel SGX Root CA key.`,
+      expected: { rootSpkiSha256: pinned },
+      found: { issuer: cert.issuer, ...(carriedRoot ? { carriedRootSpkiSha256: spkiSha256(carriedRoot) } : {}) },
+    };
+  }
+  if (carriedRoot && spkiSha256(carriedRoot) !== spkiSha256(match.root)) {
+    return {
+      ok: false,
+      detail: `The root certificate carried with ${cert.subject} has a different key from the pinned Intel SGX Root CA.`,
+      expected: { rootSpkiSha256: spkiSha256(match.root) },
+      found: { rootSpkiSha256: spkiSha256(carriedRoot) },
+    };
+  }
+  return { ok: true, match };
+}
+
+/** Certificates not valid at `at`, as `subject (notBefore .. notAfter)` strings. */
+export function invalidAt(certs: readonly Certificate[], at: Date): string[] {
+  return certs.filter((c) => !isValidAt(c, at)).map((c) => `${c.subject} (${c.notBefore.toISOString()} .. ${c.notAfter.toISOString()})`);
+}
+
+/** The CN of a certificate's subject. */
+export function commonName(cert: Certificate): string {
+  const line = cert.x509.subject.split('\n').find((l) => l.startsWith('CN='));
+  return line ? line.slice(3) : '';
+}

@@ -1,0 +1,360 @@
+// Verifying an Intel DCAP quote (TDX v4/v5, SGX v3/v4/v5) end to end, following Intel's QVL
+// (QuoteVerification/QVL/Src/AttestationLibrary/src/Verifiers/QuoteVerifier.cpp): the PCK
+// chain to the pinned root with both CRLs, the QE report and its binding of the attestation
+// key, the quote signature, TCB Info and QE Identity (signature over the bytes as served,
+// issuer chain, validity, FMSPC/PCEID, QE match), the TDX module, and the TCB status.
+//
+// verifyIntelQuote is the synchronous core, given all collateral; verifyIntelEvidence
+// gathers collateral from the evidence or a CollateralSource first. Every check is
+// evaluated and reported (a denial lists all that failed); verified = every check passed.
+
+import type { IntelAnchor } from '../anchors.ts';
+import type { CollateralDocument, CollateralSource } from '../collateral/source.ts';
+import { CollateralUnavailableError, EvidenceFormatError } from '../errors.ts';
+import type { CrlMode, IntelCollateral, IntelEvidence, VerifyOptions } from '../evidence.ts';
+import type { Check, CollateralUse, IntelTcbResult, VerificationResult } from '../result.ts';
+import { parseCertificates, type Certificate } from '../x509/certificate.ts';
+import { parseCrl, type Crl } from '../x509/crl.ts';
+import { INTEL_QE_VENDOR_ID } from './abi/header.ts';
+import { parseIntelQuote, type IntelQuote } from './abi/quote.ts';
+import { fail, pass } from './check.ts';
+import { intelClaims } from './claims.ts';
+import { verifyP256 } from './ecdsa-p256.ts';
+import { INTEL_ANCHORS } from './intel-root.ts';
+import { matchQeIdentity, matchQeLevel, parseQeIdentity, type QeIdentityDocument } from './qe-identity.ts';
+import { parseTcbInfo, type TcbInfoDocument } from './tcb-info.ts';
+import { evaluateTcb, type TcbEvaluation } from './tcb-status.ts';
+import { checkTdxModule } from './tdx-module.ts';
+import { chainToAnchor, commonName, invalidAt } from './trust-chain.ts';
+import { checkPckCrl, checkRootCaCrl, parsePckChain, verifyPckChain, type PckCa, type PckChain } from './verify-pck-chain.ts';
+import { checkQeReportBinding, checkQeReportSignature } from './verify-qe-report.ts';
+import { checkQuoteSignature } from './verify-quote-signature.ts';
+
+export type CollateralKind = 'tcb-info' | 'qe-identity' | 'pck-crl' | 'root-ca-crl';
+
+export interface IntelQuoteOptions {
+  at: Date;
+  /** Defaults to the pinned Intel SGX Root CA. */
+  anchors?: readonly IntelAnchor[];
+  crl?: CrlMode;
+  /** Where each collateral document came from (default `input`), and whether it was served stale. */
+  provenance?: Partial<Record<CollateralKind, { source: string; stale?: boolean }>>;
+}
+
+export interface IntelCollateralNeeds {
+  tee: 'tdx' | 'sgx';
+  /** Lower-case hex, from the PCK certificate. */
+  fmspc: string;
+  pckCa: PckCa;
+}
+
+/** What to fetch for a quote: the TCB Info of its FMSPC and the PCK CRL of its PCK's CA. Throws EvidenceFormatError. */
+export function intelCollateralNeeds(quote: Uint8Array | IntelQuote): IntelCollateralNeeds {
+  const q = quote instanceof Uint8Array ? parseIntelQuote(quote) : quote;
+  const chain = parsePckChain(q.certification.pckChainPem);
+  return { tee: q.tee, fmspc: chain.extension.fmspc, pckCa: chain.pckCa };
+}
+
+const DOCUMENT_NAMES: Record<CollateralKind, string> = {
+  'tcb-info': 'TCB Info',
+  'qe-identity': 'QE Identity',
+  'pck-crl': 'PCK CRL',
+  'root-ca-crl': 'Root CA CRL',
+};
+
+/** issueDate/thisUpdate <= at <= nextUpdate; a document served stale may be past nextUpdate (the cache bounds how far). */
+function windowCheck(id: string, name: string, from: Date, until: Date | undefined, at: Date, stale: boolean, warnings: string[]): Check {
+  const t = at.getTime();
+  const window = { from: from.toISOString(), until: until?.toISOString() };
+  if (t < from.getTime()) return fail(id, `The ${name} is not yet valid at ${at.toISOString()}.`, `issued before ${at.toISOString()}`, window);
+  if (until && t > until.getTime()) {
+    if (!stale) return fail(id, `The ${name} expired before ${at.toISOString()}.`, `nextUpdate after ${at.toISOString()}`, window);
+    warnings.push(`The ${name} is served stale: past its nextUpdate ${until.toISOString()} because the vendor could not be reached.`);
+  }
+  return pass(id, `The ${name} is current at ${at.toISOString()} (${window.from} .. ${window.until ?? 'open'}).`);
+}
+
+/** TCB Info / QE Identity issuer chain: TCB Signing certificate <- pinned root, valid at `at`. */
+function signingChainCheck(id: string, name: string, pem: string, anchors: readonly IntelAnchor[], at: Date): { check: Check; signer?: Certificate; root?: Certificate } {
+  let certs: Certificate[];
+  try {
+    certs = parseCertificates(pem, `${name} issuer chain`);
+  } catch (err) {
+    return { check: fail(id, `The ${name} issuer chain is unreadable: ${(err as Error).message}`, 'TCB Signing certificate and root, PEM', 'unreadable') };
+  }
+  const [signer, carriedRoot] = certs;
+  if (!signer || certs.length > 2) {
+    return { check: fail(id, `The ${name} issuer chain must hold the TCB Signing certificate and optionally the root.`, '1 or 2 certificates', certs.length) };
+  }
+  if (!commonName(signer).includes('SGX TCB Signing')) {
+    return { check: fail(id, `The ${name} signer is not an Intel SGX TCB Signing certificate.`, 'CN "Intel SGX TCB Signing"', commonName(signer)) };
+  }
+  const r = chainToAnchor(signer, carriedRoot, anchors);
+  if (!r.ok) return { check: fail(id, r.detail, r.expected, r.found) };
+  const expired = invalidAt([signer, r.match.root], at);
+  if (expired.length > 0) {
+    return { check: fail(id, `The ${name} signing chain is not valid at ${at.toISOString()}.`, `valid at ${at.toISOString()}`, expired), signer, root: r.match.root };
+  }
+  return { check: pass(id, `The ${name} is signed under Intel SGX TCB Signing <- pinned Intel SGX Root CA, valid at ${at.toISOString()}.`), signer, root: r.match.root };
+}
+
+function crlBytes(bytes: Uint8Array | undefined, name: string): Crl | undefined {
+  return bytes === undefined ? undefined : parseCrl(bytes, name);
+}
+
+/**
+ * Verify a quote with the collateral given. Throws EvidenceFormatError when the quote or a
+ * collateral document cannot be parsed; otherwise every finding is a check in the result.
+ */
+export function verifyIntelQuote(quoteBytes: Uint8Array | IntelQuote, collateral: IntelCollateral, options: IntelQuoteOptions): VerificationResult {
+  const quote = quoteBytes instanceof Uint8Array ? parseIntelQuote(quoteBytes) : quoteBytes;
+  const { at } = options;
+  const anchors = options.anchors ?? INTEL_ANCHORS;
+  const crlMode = options.crl ?? 'prefer';
+  const p = quote.tee;
+  const checks: Check[] = [];
+  const warnings: string[] = [];
+  const used: CollateralUse[] = [];
+  const prov = (kind: CollateralKind) => options.provenance?.[kind] ?? { source: 'input' };
+  const record = (kind: CollateralKind, sha256: string) => {
+    const { source, stale } = prov(kind);
+    used.push({ kind, sha256, source, ...(stale ? { stale: true } : {}) });
+  };
+
+  if (quote.trailingBytes > 0) {
+    warnings.push(`${quote.trailingBytes} bytes follow the quote's end (offset ${quote.length}); they were ignored and are not covered by any signature.`);
+  }
+
+  // Parse everything first: malformed input is an EvidenceFormatError, not a finding.
+  const chain: PckChain = parsePckChain(quote.certification.pckChainPem);
+  const tcbInfo: TcbInfoDocument = parseTcbInfo(collateral.tcbInfo);
+  const qeIdentity: QeIdentityDocument = parseQeIdentity(collateral.qeIdentity);
+  const pckCrl = crlMode === 'off' ? undefined : crlBytes(collateral.pckCrl, 'PCK CRL');
+  const rootCrl = crlMode === 'off' ? undefined : crlBytes(collateral.rootCaCrl, 'Root CA CRL');
+
+  // Header: Intel's QE (QVL Quote.cpp validate: qeVendorId).
+  const vendor = quote.header.qeVendorId.toString('hex');
+  checks.push(
+    vendor === INTEL_QE_VENDOR_ID
+      ? pass(`${p}.quote.qe-vendor`, "The quote was produced by Intel's Quoting Enclave.")
+      : fail(`${p}.quote.qe-vendor`, "The quote's QE vendor id is not Intel's.", INTEL_QE_VENDOR_ID, vendor),
+  );
+
+  // PCK chain and CRLs.
+  const pck = verifyPckChain(chain, anchors, at, p);
+  checks.push(...pck.checks);
+  if (crlMode === 'off') {
+    warnings.push('CRL checks were skipped (crl: off): neither the PCK certificate nor its CA was checked for revocation.');
+  } else {
+    if (pckCrl) {
+      record('pck-crl', pckCrl.sha256);
+      checks.push(checkPckCrl(pckCrl, chain, at, p, prov('pck-crl').stale === true, warnings));
+    } else if (crlMode === 'require') {
+      checks.push(fail(`${p}.pck.crl`, 'No PCK CRL was supplied and CRL checks are required.', `the ${chain.pckCa} CA PCK CRL`, 'none'));
+    } else {
+      warnings.push(`No PCK CRL was supplied: the PCK certificate (serial ${chain.leaf.serial}) was not checked for revocation.`);
+    }
+  }
+
+  // QE report and quote signature.
+  checks.push(checkQeReportSignature(quote, chain.leaf.publicKey, p));
+  checks.push(checkQeReportBinding(quote, p));
+  checks.push(checkQuoteSignature(quote, p));
+
+  // TCB Info.
+  const tcbChain = signingChainCheck(`${p}.collateral.tcb-info.chain`, 'TCB Info', collateral.tcbInfoIssuerChain, anchors, at);
+  record('tcb-info', tcbInfo.sha256);
+  checks.push(tcbChain.check);
+  checks.push(
+    tcbChain.signer && verifyP256(tcbInfo.signedBytes, tcbInfo.signature, tcbChain.signer.publicKey)
+      ? pass(`${p}.collateral.tcb-info.signature`, 'The TCB Info signature verifies over the document as served.')
+      : fail(`${p}.collateral.tcb-info.signature`, 'The TCB Info signature does not verify with the TCB Signing key.', 'a valid signature by Intel SGX TCB Signing', tcbInfo.signature.toString('hex')),
+  );
+  checks.push(windowCheck(`${p}.collateral.tcb-info.validity`, 'TCB Info', tcbInfo.issueDate, tcbInfo.nextUpdate, at, prov('tcb-info').stale === true, warnings));
+  const wantTcbId = p === 'tdx' ? 'TDX' : 'SGX';
+  checks.push(
+    tcbInfo.body.id === wantTcbId
+      ? pass(`${p}.collateral.tcb-info.id`, `The TCB Info is a ${wantTcbId} TCB Info.`)
+      : fail(`${p}.collateral.tcb-info.id`, `The TCB Info is for ${tcbInfo.body.id}, not for this ${wantTcbId} quote.`, wantTcbId, tcbInfo.body.id),
+  );
+  checks.push(
+    tcbInfo.fmspc === chain.extension.fmspc && tcbInfo.pceId === chain.extension.pceId
+      ? pass(`${p}.collateral.tcb-info.fmspc`, `The TCB Info is for the PCK certificate's FMSPC ${tcbInfo.fmspc} and PCE-ID ${tcbInfo.pceId}.`)
+      : fail(
+          `${p}.collateral.tcb-info.fmspc`,
+          "The TCB Info is for another platform than the PCK certificate's.",
+          { fmspc: chain.extension.fmspc, pceId: chain.extension.pceId },
+          { fmspc: tcbInfo.fmspc, pceId: tcbInfo.pceId },
+        ),
+  );
+
+  // QE Identity.
+  const qeChain = signingChainCheck(`${p}.collateral.qe-identity.chain`, 'QE Identity', collateral.qeIdentityIssuerChain, anchors, at);
+  record('qe-identity', qeIdentity.sha256);
+  checks.push(qeChain.check);
+  checks.push(
+    qeChain.signer && verifyP256(qeIdentity.signedBytes, qeIdentity.signature, qeChain.signer.publicKey)
+      ? pass(`${p}.collateral.qe-identity.signature`, 'The QE Identity signature verifies over the document as served.')
+      : fail(`${p}.collateral.qe-identity.signature`, 'The QE Identity signature does not verify with the TCB Signing key.', 'a valid signature by Intel SGX TCB Signing', qeIdentity.signature.toString('hex')),
+  );
+  checks.push(windowCheck(`${p}.collateral.qe-identity.validity`, 'QE Identity', qeIdentity.issueDate, qeIdentity.nextUpdate, at, prov('qe-identity').stale === true, warnings));
+  const wantQeId = p === 'tdx' ? 'TD_QE' : 'QE';
+  checks.push(
+    qeIdentity.body.id === wantQeId
+      ? pass(`${p}.collateral.qe-identity.id`, `The QE Identity is the ${wantQeId} identity.`)
+      : fail(`${p}.collateral.qe-identity.id`, `The QE Identity is for ${qeIdentity.body.id}, not ${wantQeId}.`, wantQeId, qeIdentity.body.id),
+  );
+  const mismatches = matchQeIdentity(quote.certification.qeReport, qeIdentity.body);
+  checks.push(
+    mismatches.length === 0
+      ? pass(`${p}.qe-identity.match`, "The QE report's MRSIGNER, ISVPRODID, MISCSELECT and ATTRIBUTES match the QE Identity.")
+      : fail(
+          `${p}.qe-identity.match`,
+          `The QE report does not match the QE Identity (${mismatches.map((m) => m.field).join(', ')}).`,
+          Object.fromEntries(mismatches.map((m) => [m.field, m.expected])),
+          Object.fromEntries(mismatches.map((m) => [m.field, m.found])),
+        ),
+  );
+
+  // Root CA CRL: the intermediates in use (PCK CA, TCB Signing).
+  if (rootCrl && pck.anchor) {
+    record('root-ca-crl', rootCrl.sha256);
+    const inUse = [chain.intermediate, ...(tcbChain.signer ? [tcbChain.signer] : []), ...(qeChain.signer ? [qeChain.signer] : [])];
+    checks.push(checkRootCaCrl(rootCrl, pck.anchor.root, inUse, at, p, prov('root-ca-crl').stale === true, warnings));
+  } else if (rootCrl) {
+    record('root-ca-crl', rootCrl.sha256);
+    checks.push(fail(`${p}.root-ca.crl`, 'The Root CA CRL cannot be checked: the PCK chain does not reach a pinned root.', 'a pinned root', 'none'));
+  } else if (crlMode === 'require') {
+    checks.push(fail(`${p}.root-ca.crl`, 'No Root CA CRL was supplied and CRL checks are required.', 'the Intel SGX Root CA CRL', 'none'));
+  } else if (crlMode === 'prefer') {
+    warnings.push('No Root CA CRL was supplied: the PCK CA and TCB Signing certificates were not checked for revocation.');
+  }
+
+  // TDX module and TCB status.
+  const td = quote.body.kind === 'sgx' ? undefined : quote.body.report;
+  if (td && tcbInfo.body.id === 'TDX') checks.push(checkTdxModule(td, tcbInfo.body, quote.header.version));
+  const qeLevel = matchQeLevel(quote.certification.qeReport.isvSvn, qeIdentity.body);
+  const evaluation: TcbEvaluation = evaluateTcb({
+    tcbInfo: tcbInfo.body,
+    pck: chain.extension,
+    ...(td && tcbInfo.body.id === 'TDX' ? { td } : {}),
+    qeLevel,
+  });
+  checks.push(tcbStatusCheck(p, evaluation, quote.certification.qeReport.isvSvn));
+
+  const tcb: IntelTcbResult = {
+    status: evaluation.status,
+    advisoryIds: evaluation.advisoryIds,
+    ...(evaluation.tcbDate ? { tcbDate: evaluation.tcbDate } : {}),
+    evaluationDataNumber: Math.min(tcbInfo.body.tcbEvaluationDataNumber, qeIdentity.body.tcbEvaluationDataNumber),
+  };
+  const simulated = pck.anchor?.anchor.simulated === true;
+  if (simulated) warnings.push('The PCK chain ends at a SIMULATED root (development mode): this is not genuine Intel hardware.');
+  const claims = intelClaims(
+    quote,
+    chain.extension,
+    { status: tcb.status, ...(tcb.tcbDate ? { date: tcb.tcbDate } : {}), advisoryIds: tcb.advisoryIds, evaluationDataNumber: tcb.evaluationDataNumber },
+    simulated,
+  );
+  return {
+    verified: checks.every((c) => c.ok),
+    tee: quote.tee,
+    signer: 'PCK',
+    claims,
+    checks,
+    warnings,
+    tcb,
+    collateral: used,
+  };
+}
+
+function tcbStatusCheck(p: string, e: TcbEvaluation, qeIsvSvn: number): Check {
+  const id = `${p}.tcb.status`;
+  const advisories = e.advisoryIds.length > 0 ? `; advisories ${e.advisoryIds.join(', ')}` : '';
+  if (e.status === 'TcbNotSupported') {
+    return fail(id, `No TCB level applies (TcbNotSupported): ${e.reason ?? `the QE ISVSVN ${qeIsvSvn} meets no QE Identity level`}`, 'a matching TCB level', 'TcbNotSupported');
+  }
+  if (e.status === 'Revoked') return fail(id, `The platform TCB is Revoked${advisories}.`, 'a TCB status other than Revoked', 'Revoked');
+  return pass(id, `TCB status ${e.status}${e.tcbDate ? ` (TCB level of ${e.tcbDate})` : ''}${advisories}.`);
+}
+
+// ---------------------------------------------------------------------------------------
+// Gathering collateral.
+
+async function fetchDoc(
+  kind: CollateralKind,
+  get: () => Promise<CollateralDocument>,
+  required: boolean,
+): Promise<CollateralDocument | undefined> {
+  try {
+    return await get();
+  } catch (err) {
+    if (!required && err instanceof CollateralUnavailableError) return undefined;
+    if (err instanceof CollateralUnavailableError) throw err;
+    throw new CollateralUnavailableError(kind, `The ${DOCUMENT_NAMES[kind]} could not be obtained: ${(err as Error).message}`);
+  }
+}
+
+function needChain(kind: CollateralKind, doc: CollateralDocument): string {
+  if (!doc.issuerChain) throw new CollateralUnavailableError(kind, `The ${DOCUMENT_NAMES[kind]} came without its issuer chain.`);
+  return doc.issuerChain;
+}
+
+async function collateralFromSource(
+  source: CollateralSource,
+  needs: IntelCollateralNeeds,
+  crl: CrlMode,
+): Promise<{ collateral: IntelCollateral; provenance: IntelQuoteOptions['provenance'] }> {
+  const wantCrl = crl !== 'off';
+  const [tcbInfo, qeIdentity, pckCrl, rootCaCrl] = await Promise.all([
+    fetchDoc('tcb-info', () => source.intelTcbInfo({ tee: needs.tee, fmspc: needs.fmspc }), true),
+    fetchDoc('qe-identity', () => source.intelQeIdentity({ tee: needs.tee }), true),
+    wantCrl ? fetchDoc('pck-crl', () => source.intelPckCrl({ ca: needs.pckCa }), crl === 'require') : undefined,
+    wantCrl ? fetchDoc('root-ca-crl', () => source.intelRootCaCrl(), crl === 'require') : undefined,
+  ]);
+  const provenance: NonNullable<IntelQuoteOptions['provenance']> = {};
+  const note = (kind: CollateralKind, doc: CollateralDocument | undefined) => {
+    if (doc) provenance[kind] = { source: doc.source, ...(doc.stale ? { stale: true } : {}) };
+  };
+  note('tcb-info', tcbInfo);
+  note('qe-identity', qeIdentity);
+  note('pck-crl', pckCrl);
+  note('root-ca-crl', rootCaCrl);
+  const utf8 = (d: CollateralDocument) => Buffer.from(d.bytes).toString('utf8');
+  return {
+    collateral: {
+      tcbInfo: utf8(tcbInfo!),
+      tcbInfoIssuerChain: needChain('tcb-info', tcbInfo!),
+      qeIdentity: utf8(qeIdentity!),
+      qeIdentityIssuerChain: needChain('qe-identity', qeIdentity!),
+      ...(pckCrl ? { pckCrl: pckCrl.bytes, ...(pckCrl.issuerChain ? { pckCrlIssuerChain: pckCrl.issuerChain } : {}) } : {}),
+      ...(rootCaCrl ? { rootCaCrl: rootCaCrl.bytes } : {}),
+    },
+    provenance,
+  };
+}
+
+/**
+ * Verify Intel evidence. Collateral comes from the evidence, else from options.collateral;
+ * without either, rejects with CollateralUnavailableError naming the TCB Info.
+ */
+export async function verifyIntelEvidence(evidence: IntelEvidence, options: VerifyOptions): Promise<VerificationResult> {
+  const quote = parseIntelQuote(evidence.quote);
+  if (quote.tee !== evidence.tee) {
+    throw new EvidenceFormatError('intel_quote_tee_mismatch', `The evidence is labelled ${evidence.tee} but the quote is a ${quote.tee} quote.`);
+  }
+  const anchors = options.anchors?.intel ?? INTEL_ANCHORS;
+  const crl = options.crl ?? 'prefer';
+  if (evidence.collateral) {
+    const provenance = Object.fromEntries(
+      (['tcb-info', 'qe-identity', 'pck-crl', 'root-ca-crl'] as const).map((k) => [k, { source: 'evidence' }]),
+    );
+    return verifyIntelQuote(quote, evidence.collateral, { at: options.at, anchors, crl, provenance });
+  }
+  if (!options.collateral) {
+    throw new CollateralUnavailableError('tcb-info', 'The Intel TCB Info, QE Identity and CRLs were neither supplied with the evidence nor obtainable from a collateral source.');
+  }
+  const needs = intelCollateralNeeds(quote);
+  const { collateral, provenance } = await collateralFromSource(options.collateral, needs, crl);
+  return verifyIntelQuote(quote, collateral, { at: options.at, anchors, crl, ...(provenance ? { provenance } : {}) });
+}
