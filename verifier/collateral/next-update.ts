@@ -8,6 +8,8 @@
 import { EvidenceFormatError } from '../errors.ts';
 import { parseCertificate, parseCertificates } from '../x509/certificate.ts';
 import { parseCrl } from '../x509/crl.ts';
+import { parseQeIdentity } from '../tdx/qe-identity.ts';
+import { parseTcbInfo } from '../tdx/tcb-info.ts';
 import type { CollateralKind } from './document.ts';
 
 export interface DocumentDates {
@@ -15,23 +17,6 @@ export interface DocumentDates {
   nextUpdate?: Date;
   /** When the vendor issued it (CRL thisUpdate, issueDate), if it says. */
   issuedAt?: Date;
-}
-
-function jsonDates(bytes: Uint8Array, field: 'tcbInfo' | 'enclaveIdentity', what: string): DocumentDates {
-  let body: unknown;
-  try {
-    body = JSON.parse(Buffer.from(bytes).toString('utf8'));
-  } catch {
-    throw new EvidenceFormatError('collateral_malformed', `The ${what} is not JSON.`);
-  }
-  const inner = (body as Record<string, unknown> | null)?.[field] as Record<string, unknown> | undefined;
-  if (typeof inner !== 'object' || inner === null || typeof (body as Record<string, unknown>).signature !== 'string') {
-    throw new EvidenceFormatError('collateral_malformed', `The ${what} has no "${field}" object and "signature".`);
-  }
-  const next = typeof inner.nextUpdate === 'string' ? Date.parse(inner.nextUpdate) : NaN;
-  const issued = typeof inner.issueDate === 'string' ? Date.parse(inner.issueDate) : NaN;
-  if (Number.isNaN(next)) throw new EvidenceFormatError('collateral_malformed', `The ${what} has no valid nextUpdate.`);
-  return { nextUpdate: new Date(next), ...(Number.isNaN(issued) ? {} : { issuedAt: new Date(issued) }) };
 }
 
 /** Dates of a document of `kind`. Throws EvidenceFormatError when the bytes are not such a document. */
@@ -51,9 +36,13 @@ export function documentDates(kind: CollateralKind, bytes: Uint8Array): Document
       const crl = parseCrl(bytes, kind === 'snp-crl' ? 'AMD CRL' : kind === 'intel-pck-crl' ? 'PCK CRL' : 'Root CA CRL');
       return { ...(crl.nextUpdate ? { nextUpdate: crl.nextUpdate } : {}), issuedAt: crl.thisUpdate };
     }
-    case 'intel-tcb-info':
-      return jsonDates(bytes, 'tcbInfo', 'TCB Info');
-    case 'intel-qe-identity':
-      return jsonDates(bytes, 'enclaveIdentity', 'QE Identity');
+    case 'intel-tcb-info': {
+      const doc = parseTcbInfo(Buffer.from(bytes).toString('utf8'));
+      return { nextUpdate: doc.nextUpdate, issuedAt: doc.issueDate };
+    }
+    case 'intel-qe-identity': {
+      const doc = parseQeIdentity(Buffer.from(bytes).toString('utf8'));
+      return { nextUpdate: doc.nextUpdate, issuedAt: doc.issueDate };
+    }
   }
 }
