@@ -1,0 +1,152 @@
+// `tessera verify tdx` and `tessera verify sgx`: verify one Intel DCAP quote offline against
+// collateral in a directory and print the verdict. Exit 0 verified, 1 rejected
+// (EXIT_REJECTED), 2 usage error or unreadable/malformed input (EXIT_USAGE); failures are
+// one line on stderr, never a stack trace.
+//
+// The directory holds one file per Intel PCS response, named as in the test vectors:
+// tcb_info.json, tcb_info_issuer_chain.pem, qe_identity.json, qe_identity_issuer_chain.pem,
+// pck_crl.der (or .pem), pck_crl_issuer_chain.pem, root_ca_crl.der (or .pem).
+
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { CollateralUnavailableError, EvidenceFormatError } from '../../verifier/errors.ts';
+import type { IntelCollateral } from '../../verifier/evidence.ts';
+import type { VerificationResult } from '../../verifier/result.ts';
+import { parseIntelQuote } from '../../verifier/tdx/abi/quote.ts';
+import { verifyIntelQuote } from '../../verifier/tdx/verify-evidence.ts';
+import { CliError, EXIT_REJECTED, EXIT_USAGE } from './errors.ts';
+
+interface IntelCliOptions {
+  quote: string;
+  collateral: string;
+  at?: string;
+  /** commander's --no-crl: false when given. */
+  crl: boolean;
+  json?: boolean;
+}
+
+function readInput(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (code ?? 'unreadable');
+    throw new CliError(`cannot read the ${what} ${path}: ${reason}`, EXIT_USAGE);
+  }
+}
+
+function parseAt(at: string | undefined): Date {
+  if (at === undefined) return new Date();
+  const d = new Date(at);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(at) || Number.isNaN(d.getTime())) {
+    throw new CliError(`--at must be an ISO-8601 time such as 2025-01-31T00:00:00Z, not "${at}"`, EXIT_USAGE);
+  }
+  return d;
+}
+
+/** The collateral files of `dir`; the TCB Info and QE Identity (and their chains) are required. */
+export function readIntelCollateralDir(dir: string): IntelCollateral {
+  const required = (name: string, what: string): string => {
+    const path = join(dir, name);
+    if (!existsSync(path)) throw new CliError(`the ${what} is missing: no ${name} in ${dir}`, EXIT_USAGE);
+    return readInput(path, what).toString('utf8');
+  };
+  const optional = (names: string[], what: string): Buffer | undefined => {
+    const name = names.find((n) => existsSync(join(dir, n)));
+    return name ? readInput(join(dir, name), what) : undefined;
+  };
+  const pckCrl = optional(['pck_crl.der', 'pck_crl.pem'], 'PCK CRL');
+  const pckCrlIssuerChain = optional(['pck_crl_issuer_chain.pem'], 'PCK CRL issuer chain');
+  const rootCaCrl = optional(['root_ca_crl.der', 'root_ca_crl.pem'], 'Root CA CRL');
+  return {
+    tcbInfo: required('tcb_info.json', 'TCB Info'),
+    tcbInfoIssuerChain: required('tcb_info_issuer_chain.pem', 'TCB Info issuer chain'),
+    qeIdentity: required('qe_identity.json', 'QE Identity'),
+    qeIdentityIssuerChain: required('qe_identity_issuer_chain.pem', 'QE Identity issuer chain'),
+    ...(pckCrl ? { pckCrl } : {}),
+    ...(pckCrlIssuerChain ? { pckCrlIssuerChain: pckCrlIssuerChain.toString('utf8') } : {}),
+    ...(rootCaCrl ? { rootCaCrl } : {}),
+  };
+}
+
+const BODY_NAMES: Record<string, string> = { td10: 'TD 1.0 report', td15: 'TD 1.5 report', sgx: 'SGX enclave report' };
+
+function summary(result: VerificationResult, at: Date, quoteInfo: string): string {
+  const lines: string[] = [];
+  const c = result.claims;
+  const tee = result.tee === 'tdx' ? 'TDX' : 'SGX';
+  lines.push(`${tee} quote ${result.verified ? 'VERIFIED' : 'REJECTED'} at ${at.toISOString()}`);
+  lines.push(`  quote        ${quoteInfo}`);
+  if (result.tcb) {
+    const t = result.tcb;
+    lines.push(`  TCB status   ${t.status}${t.tcbDate ? ` (TCB level of ${t.tcbDate})` : ''}, evaluation data number ${t.evaluationDataNumber ?? 'n/a'}`);
+    lines.push(`  advisories   ${t.advisoryIds.length > 0 ? t.advisoryIds.join(', ') : 'none'}`);
+  }
+  if (c) {
+    lines.push(`  fmspc        ${c.platform.fmspc ?? 'unknown'}`);
+    lines.push(`  ${result.tee === 'tdx' ? 'MRTD        ' : 'MRENCLAVE   '} ${c.measurement}`);
+    if (c.tdx) {
+      const rtmr = c.tdx.rtmr as string[];
+      rtmr.forEach((r, i) => lines.push(`  RTMR${i}        ${r}`));
+    }
+    if (c.sgx) lines.push(`  MRSIGNER     ${String(c.sgx.mrSigner)}, ISVPRODID ${String(c.sgx.isvProdId)}, ISVSVN ${String(c.sgx.isvSvn)}`);
+    lines.push(`  report_data  ${c.reportData}`);
+    lines.push(`  debug        ${c.debug ? `ALLOWED (${result.tee === 'tdx' ? 'TDATTRIBUTES.DEBUG' : 'ATTRIBUTES.DEBUG'} is set)` : 'no'}`);
+  }
+  lines.push('checks:');
+  for (const check of result.checks) {
+    let line = `  ${check.ok ? 'ok  ' : 'FAIL'}  ${check.id}: ${check.detail}`;
+    if (!check.ok && (check.expected !== undefined || check.found !== undefined)) {
+      line += ` (expected ${JSON.stringify(check.expected)}, found ${JSON.stringify(check.found)})`;
+    }
+    lines.push(line);
+  }
+  if (result.warnings.length > 0) {
+    lines.push('warnings:');
+    for (const w of result.warnings) lines.push(`  - ${w}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+async function run(tee: 'tdx' | 'sgx', opts: IntelCliOptions): Promise<void> {
+  const at = parseAt(opts.at);
+  const bytes = readInput(opts.quote, 'quote');
+  let result: VerificationResult;
+  let quoteInfo: string;
+  try {
+    const quote = parseIntelQuote(bytes);
+    if (quote.tee !== tee) {
+      throw new CliError(`${opts.quote} is a ${quote.tee.toUpperCase()} quote: use \`tessera verify ${quote.tee}\``, EXIT_USAGE);
+    }
+    quoteInfo = `version ${quote.header.version}, ${BODY_NAMES[quote.body.kind]}, ${quote.length} bytes${quote.trailingBytes ? ` (+${quote.trailingBytes} trailing ignored)` : ''}`;
+    const collateral = readIntelCollateralDir(opts.collateral);
+    const provenance = { source: 'input' };
+    result = verifyIntelQuote(quote, collateral, {
+      at,
+      crl: opts.crl ? 'prefer' : 'off',
+      provenance: { 'tcb-info': provenance, 'qe-identity': provenance, 'pck-crl': provenance, 'root-ca-crl': provenance },
+    });
+  } catch (err) {
+    if (err instanceof EvidenceFormatError) throw new CliError(`${err.message} (${err.code})`, EXIT_USAGE);
+    if (err instanceof CollateralUnavailableError) throw new CliError(err.message, EXIT_USAGE);
+    throw err;
+  }
+  process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : summary(result, at, quoteInfo));
+  if (!result.verified) process.exitCode = EXIT_REJECTED;
+}
+
+export function verifyIntelCommand(tee: 'tdx' | 'sgx'): Command {
+  const name = tee === 'tdx' ? 'TDX' : 'SGX';
+  return new Command(tee)
+    .description(`Verify an Intel ${name} DCAP quote against Intel collateral and the pinned Intel SGX Root CA.`)
+    .requiredOption('--quote <file>', `the ${name} quote (binary; trailing zero padding is tolerated)`)
+    .requiredOption(
+      '--collateral <dir>',
+      'directory with tcb_info.json, tcb_info_issuer_chain.pem, qe_identity.json, qe_identity_issuer_chain.pem and, for revocation, pck_crl.der|.pem and root_ca_crl.der|.pem',
+    )
+    .option('--at <iso-8601>', 'the verification time (default: now)')
+    .option('--no-crl', 'skip the PCK and Root CA CRL checks (the result records that they were skipped)')
+    .option('--json', 'print the full result object as JSON')
+    .action(async (opts: IntelCliOptions) => run(tee, opts));
+}
