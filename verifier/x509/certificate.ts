@@ -50,9 +50,19 @@ export function parseCertificateDer(der: Uint8Array, what = 'certificate'): Cert
   if (hit) return hit;
   let x509: X509Certificate;
   let asn: AsnCertificate;
+  let publicKey: KeyObject;
+  let notBefore: Date;
+  let notAfter: Date;
   try {
     x509 = new X509Certificate(der);
     asn = AsnConvert.parse(der, AsnCertificate);
+    // The key and the dates are decoded lazily by node:crypto: a certificate whose key does
+    // not decode, or whose validity is not a real time, is malformed too (found by flipping
+    // every byte of real VCEKs: test/snp/corruption.test.ts).
+    publicKey = x509.publicKey;
+    notBefore = new Date(x509.validFrom);
+    notAfter = new Date(x509.validTo);
+    if (Number.isNaN(notBefore.getTime()) || Number.isNaN(notAfter.getTime())) throw new Error('bad validity');
   } catch {
     throw new EvidenceFormatError('certificate_malformed', `The ${what} is not a valid X.509 certificate.`);
   }
@@ -63,9 +73,9 @@ export function parseCertificateDer(der: Uint8Array, what = 'certificate'): Cert
     der: Buffer.from(der),
     sha256,
     x509,
-    publicKey: x509.publicKey,
-    notBefore: new Date(x509.validFrom),
-    notAfter: new Date(x509.validTo),
+    publicKey,
+    notBefore,
+    notAfter,
     serial: normalizeSerial(x509.serialNumber),
     subject: x509.subject.replace(/\n/g, ', '),
     issuer: x509.issuer.replace(/\n/g, ', '),
