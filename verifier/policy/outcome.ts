@@ -14,15 +14,12 @@ export function fail(id: string, detail: string, expected: unknown, found: unkno
 
 /**
  * A report field from the TEE-specific part of the claims (`claims.snp`, `claims.tdx`,
- * `claims.sgx`: every report field by name). Looked up by its camelCase name (as the
- * verifier's abi modules name them: hostData, mrConfigId...) and, failing that, by the
- * snake_case spec name. Absent is `undefined`, and every rule treats absent as a failure.
+ * `claims.sgx`: every report field by its camelCase name, as verifier/snp/claims.ts and
+ * verifier/tdx/claims.ts write them). Absent is `undefined`, which every rule treats as
+ * a failure.
  */
-export function reportField(section: Record<string, unknown> | undefined, camelName: string): unknown {
-  if (!section) return undefined;
-  if (Object.hasOwn(section, camelName)) return section[camelName];
-  const snake = camelName.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-  return Object.hasOwn(section, snake) ? section[snake] : undefined;
+export function reportField(section: Record<string, unknown> | undefined, name: string): unknown {
+  return section && Object.hasOwn(section, name) ? section[name] : undefined;
 }
 
 /** A hex claim value, lower-cased; undefined when absent or not a string. */

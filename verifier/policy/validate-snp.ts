@@ -5,35 +5,17 @@
 // id/author key digests, minimum guest SVN, product).
 
 import type { Claims } from '../result.ts';
-import { decodePolicy } from '../snp/abi/policy.ts';
 import type { PolicyContext, RuleOutcome } from './types.ts';
 import type { SnpPolicy, SnpTcbMinimum } from './schema.ts';
 import { allowedHexRule, fail, forbiddenUnlessAllowed, intValue, minimumRule, pass, reportField } from './outcome.ts';
 
-interface PolicyBits {
-  smt: boolean;
-  migrateMa: boolean;
-}
-
-/** The guest policy bits, from the decoded policy object in the claims or its raw value. */
-function guestPolicyBits(snp: Record<string, unknown> | undefined): PolicyBits | undefined {
+/** The guest policy bits, as the SNP verifier decoded them into `claims.snp.policy` (abi/policy.ts GuestPolicy). */
+function guestPolicyBits(snp: Record<string, unknown> | undefined): { smt?: boolean; migrateMa?: boolean } {
   const p = reportField(snp, 'policy');
-  if (p && typeof p === 'object' && !Array.isArray(p)) {
-    const o = p as Record<string, unknown>;
-    const smt = reportField(o, 'smt');
-    const migrateMa = reportField(o, 'migrateMa');
-    if (typeof smt === 'boolean' && typeof migrateMa === 'boolean') return { smt, migrateMa };
-    return guestPolicyBits({ policy: reportField(o, 'raw') });
-  }
-  if ((typeof p === 'string' && /^(0x)?[0-9a-f]{1,16}$/i.test(p)) || (typeof p === 'number' && Number.isSafeInteger(p) && p >= 0)) {
-    const raw = typeof p === 'number' ? BigInt(p) : BigInt(p.startsWith('0x') || p.startsWith('0X') ? p : `0x${p}`);
-    try {
-      return decodePolicy(raw);
-    } catch {
-      return undefined; // reserved bit 17 clear: not a policy a verified report can carry
-    }
-  }
-  return undefined;
+  if (!p || typeof p !== 'object' || Array.isArray(p)) return {};
+  const o = p as Record<string, unknown>;
+  const bit = (name: string): boolean | undefined => (typeof o[name] === 'boolean' ? (o[name] as boolean) : undefined);
+  return { smt: bit('smt'), migrateMa: bit('migrateMa') };
 }
 
 const TCB_COMPONENTS = ['bootloader', 'tee', 'snp', 'microcode', 'fmc'] as const satisfies readonly (keyof SnpTcbMinimum)[];
@@ -88,8 +70,8 @@ export function validateSnp(policy: SnpPolicy, claims: Claims, ctx: PolicyContex
   if (policy.measurements) out.push(allowedHexRule('snp.measurements', 'MEASUREMENT', policy.measurements, claims.measurement, ctx));
   out.push(forbiddenUnlessAllowed('snp.allowDebug', 'guest policy DEBUG', policy.allowDebug ?? false, claims.debug));
   const bits = guestPolicyBits(snp);
-  out.push(forbiddenUnlessAllowed('snp.allowMigrationAgent', 'guest policy MIGRATE_MA', policy.allowMigrationAgent ?? false, bits?.migrateMa));
-  if (policy.allowSmt !== undefined) out.push(forbiddenUnlessAllowed('snp.allowSmt', 'guest policy SMT', policy.allowSmt, bits?.smt));
+  out.push(forbiddenUnlessAllowed('snp.allowMigrationAgent', 'guest policy MIGRATE_MA', policy.allowMigrationAgent ?? false, bits.migrateMa));
+  if (policy.allowSmt !== undefined) out.push(forbiddenUnlessAllowed('snp.allowSmt', 'guest policy SMT', policy.allowSmt, bits.smt));
   if (policy.minTcb) out.push(minTcbRule(policy.minTcb, claims));
   if (policy.vmpl) out.push(vmplRule(policy.vmpl, snp));
   if (policy.hostData) out.push(allowedHexRule('snp.hostData', 'HOST_DATA', policy.hostData, reportField(snp, 'hostData'), ctx));

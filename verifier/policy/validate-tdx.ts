@@ -12,22 +12,16 @@ import { allowedHexRule, fail, forbiddenUnlessAllowed, hexValue, intValue, minim
 /** Default accepted TCB statuses when a policy names none: only UpToDate. */
 export const DEFAULT_ACCEPTED_TCB_STATUSES = ['UpToDate'] as const;
 
-/** TDATTRIBUTES.SEPT_VE_DISABLE from the claims: a decoded object, or the raw 8 bytes in hex. */
+/** TDATTRIBUTES.SEPT_VE_DISABLE, decoded from the raw 8 bytes in the claims (the signed value, not a derived flag). */
 function septVeDisable(tdx: Record<string, unknown> | undefined): boolean | undefined {
-  const a = reportField(tdx, 'tdAttributes');
-  if (a && typeof a === 'object' && !Array.isArray(a)) {
-    const v = reportField(a as Record<string, unknown>, 'septVeDisable');
-    return typeof v === 'boolean' ? v : undefined;
-  }
-  const raw = hexValue(a);
+  const raw = hexValue(reportField(tdx, 'tdAttributes'));
   if (raw === undefined || !/^[0-9a-f]{16}$/.test(raw)) return undefined;
   return decodeTdAttributes(Buffer.from(raw, 'hex')).septVeDisable;
 }
 
 function rtmrValue(tdx: Record<string, unknown> | undefined, index: number): unknown {
   const list = reportField(tdx, 'rtmr');
-  if (Array.isArray(list)) return list[index];
-  return reportField(tdx, `rtmr${index}`);
+  return Array.isArray(list) ? list[index] : undefined;
 }
 
 export function validateTdx(policy: TdxPolicy, claims: Claims, ctx: PolicyContext): RuleOutcome[] {
