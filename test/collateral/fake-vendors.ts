@@ -17,6 +17,27 @@ export type Fault =
   | { tampered: true }
   | { reset: true };
 
+/**
+ * Change one byte in the middle of a document, inside what its signature covers, keeping
+ * it well-formed: a JSON body gets one digit changed (still valid JSON), DER gets a bit
+ * flipped in its to-be-signed part.
+ */
+export function tamper(original: Uint8Array): Buffer {
+  const body = Buffer.from(original);
+  const mid = body.length >> 1;
+  if (body[0] === 0x7b) {
+    for (let i = mid; i < body.length; i++) {
+      const c = body[i]!;
+      if (c >= 0x30 && c <= 0x39) {
+        body[i] = c === 0x39 ? 0x30 : c + 1;
+        return body;
+      }
+    }
+  }
+  body[mid]! ^= 0x01;
+  return body;
+}
+
 interface Route {
   body: Buffer;
   headers: Record<string, string>;
@@ -75,11 +96,7 @@ export class FakeVendor {
       return;
     }
     let body = route.body;
-    if (fault && 'tampered' in fault) {
-      body = Buffer.from(body);
-      // Flip a bit in the middle: inside a signed region for every document served here.
-      body[body.length >> 1]! ^= 0x01;
-    }
+    if (fault && 'tampered' in fault) body = tamper(body);
     if (fault && 'truncated' in fault) {
       // Promise the whole body, send half, and hang up.
       res.writeHead(200, { ...route.headers, 'content-length': String(body.length) });
