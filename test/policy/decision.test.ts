@@ -206,3 +206,13 @@ describe('the default policy', () => {
     expect(rule(run(sgx.claims), 'sgx.acceptedTcbStatuses')).toMatchObject({ ok: false, found: 'SWHardeningNeeded' });
   });
 });
+
+describe('malformed claims', () => {
+  it('fail closed instead of throwing', () => {
+    const broken = { ...oak.claims, tcb: undefined } as unknown as Claims;
+    const d = evaluate({ snp: { minTcb: { snp: 1 } }, rules: [{ name: 'x', expr: 'tcb.reported.snp > 0' }] }, broken);
+    expect(d.status).toBe('contraindicated');
+    expect(d.rules.find((r) => r.id === 'snp.claims')).toMatchObject({ ok: false });
+    expect(d.rules.find((r) => r.id === 'rules.x')).toMatchObject({ ok: false });
+  });
+});

@@ -40,6 +40,19 @@ function celRuleOutcome(c: CompiledRule, claims: Claims | undefined, ctx: Policy
   return fail(id, rule.message ?? `rule '${rule.name}' is false`, rule.expr, false, effect);
 }
 
+function declarativeRules(policy: AppraisalPolicy, claims: Claims, ctx: PolicyContext): RuleOutcome[] {
+  try {
+    if (claims.tee === 'sev-snp') return validateSnp(policy.snp ?? {}, claims, ctx);
+    if (claims.tee === 'tdx') return validateTdx(policy.tdx ?? {}, claims, ctx);
+    return validateSgx(policy.sgx ?? {}, claims, ctx);
+  } catch (e) {
+    // Claims that do not have the Claims shape (e.g. a stored result from an older
+    // version, replayed): one failed rule instead of a crash.
+    const why = e instanceof Error ? e.message : String(e);
+    return [fail(`${claims.tee === 'sev-snp' ? 'snp' : claims.tee}.claims`, `the claims are malformed (${why}); the policy fails closed`, 'claims of the documented shape', null)];
+  }
+}
+
 /**
  * Evaluate `policy` on a verification result. Never throws on account of the claims:
  * a claim a rule needs that is missing or malformed is a failed rule.
@@ -71,9 +84,9 @@ export function evaluateAppraisalPolicy(policy: AppraisalPolicy, result: Verific
   if (claims) {
     if (claims.tee !== result.tee) {
       rules.push(fail('evidence.verified', `the claims are for ${claims.tee}, the result for ${result.tee}`, result.tee, claims.tee));
-    } else if (result.tee === 'sev-snp') rules.push(...validateSnp(policy.snp ?? {}, claims, ctx));
-    else if (result.tee === 'tdx') rules.push(...validateTdx(policy.tdx ?? {}, claims, ctx));
-    else rules.push(...validateSgx(policy.sgx ?? {}, claims, ctx));
+    } else {
+      rules.push(...declarativeRules(policy, claims, ctx));
+    }
   }
 
   for (const c of compiled.rules) {
