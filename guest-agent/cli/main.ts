@@ -1,6 +1,91 @@
 // `tessera-agent`: runs inside the confidential VM; gathers evidence and talks to tessera.
+// Exit codes: 0 success; 1 the server denied (attestation refused, secret not released);
+// 2 usage error, server unreachable, or anything unexpected. Errors are one clear message
+// on stderr, never a stack trace; secret values are never printed.
 
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { writeFile } from 'node:fs/promises';
+import type { Tee } from '../../verifier/result.ts';
+import { AgentError, evidenceJson, ServerProblem, ServerUnreachable, TesseraClient, type AttestOutcome } from '../client.ts';
+import { isSafeFileName, writeFileAtomic0600, writeSecretToDir } from '../files.ts';
+import { createProvider, PROVIDER_NAMES, type ProviderName } from '../providers/auto.ts';
+import { ProviderError, REPORT_DATA_LENGTH, type EvidenceProvider } from '../providers/provider.ts';
+
+const EXIT_DENIED = 1;
+const EXIT_ERROR = 2;
+
+class UsageError extends Error {}
+
+interface ProviderFlags {
+  provider: ProviderName;
+  tee?: Tee;
+  simulatorDir?: string;
+  configfsRoot?: string;
+}
+
+interface ServerFlags {
+  server: string;
+  timeout: number;
+  retries: number;
+}
+
+function integer(min: number) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value) || Number(value) < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
+    return Number(value);
+  };
+}
+
+function providerOptions(cmd: Command, defaultProvider: ProviderName): Command {
+  return cmd
+    .addOption(new Option('--provider <name>', 'evidence provider').choices([...PROVIDER_NAMES]).default(defaultProvider))
+    .addOption(new Option('--tee <tee>', 'TEE to simulate (simulator only)').choices(['sev-snp', 'tdx']))
+    .option('--simulator-dir <dir>', 'simulator chain directory (default $TESSERA_SIMULATOR_DIR or ~/.local/state/tessera/simulator)')
+    .option('--configfs-root <dir>', 'configfs-tsm report directory', '/sys/kernel/config/tsm/report');
+}
+
+function serverOptions(cmd: Command): Command {
+  return cmd
+    .requiredOption('--server <url>', 'tessera server base URL')
+    .option('--timeout <ms>', 'per-request timeout in milliseconds', integer(1), 15_000)
+    .option('--retries <n>', 'retries on network errors, 429 and 503', integer(0), 4);
+}
+
+async function openProvider(flags: ProviderFlags): Promise<EvidenceProvider> {
+  if (flags.tee && flags.provider !== 'simulator') {
+    throw new UsageError(`--tee chooses what the simulator simulates; with --provider ${flags.provider} the hardware decides.`);
+  }
+  const provider = await createProvider(flags.provider, {
+    ...(flags.tee ? { tee: flags.tee } : {}),
+    ...(flags.simulatorDir ? { simulatorDir: flags.simulatorDir } : {}),
+    ...(flags.configfsRoot ? { configfsRoot: flags.configfsRoot } : {}),
+  });
+  if (provider.name === 'simulator') {
+    process.stderr.write('tessera-agent: using the SIMULATOR: this evidence proves nothing about real hardware; only a development server accepts it.\n');
+  }
+  return provider;
+}
+
+function client(flags: ServerFlags): TesseraClient {
+  return new TesseraClient({ server: flags.server, timeoutMs: flags.timeout, retries: flags.retries });
+}
+
+function summary(outcome: AttestOutcome): string {
+  const lines = [`status:  ${outcome.status}`, `tee:     ${outcome.tee}`];
+  if (outcome.policy) lines.push(`policy:  ${outcome.policy}`);
+  const exp = /^\d+$/.test(outcome.expiresAt) ? new Date(Number(outcome.expiresAt)).toISOString() : outcome.expiresAt;
+  lines.push(`expires: ${exp}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function parseReportData(hex: string): Buffer {
+  const clean = hex.replace(/^0x/i, '');
+  if (!/^([0-9a-fA-F]{2})*$/.test(clean)) throw new InvalidArgumentError('expected hex digits (an even number of them)');
+  const bytes = Buffer.from(clean, 'hex');
+  if (bytes.length > REPORT_DATA_LENGTH) throw new InvalidArgumentError(`REPORT_DATA is at most ${REPORT_DATA_LENGTH} bytes (${REPORT_DATA_LENGTH * 2} hex digits)`);
+  // Shorter values are zero-padded on the right, as the hardware interfaces do.
+  return Buffer.concat([bytes, Buffer.alloc(REPORT_DATA_LENGTH - bytes.length)]);
+}
 
 const program = new Command('tessera-agent')
   .description('tessera guest agent: gathers hardware evidence inside a confidential VM, attests to a tessera server and fetches secrets.')
@@ -8,13 +93,82 @@ const program = new Command('tessera-agent')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
+providerOptions(serverOptions(program.command('attest').description('attest this guest and print the result (status, policy, expiry)')), 'auto')
+  .option('--out <file>', 'write the result token to this file (mode 0600)')
+  .action(async (flags: ProviderFlags & ServerFlags & { out?: string }) => {
+    const provider = await openProvider(flags);
+    const outcome = await client(flags).attest(provider);
+    if (flags.out) await writeFileAtomic0600(flags.out, `${outcome.token}\n`);
+    process.stdout.write(summary(outcome));
+    if (outcome.status === 'contraindicated') process.exitCode = EXIT_DENIED;
+  });
+
+const secret = program.command('secret').description('secrets released to this guest');
+providerOptions(serverOptions(secret.command('get').description('attest and fetch secrets in one round trip, written atomically with mode 0600')), 'auto')
+  .argument('<names...>', 'secret names')
+  .option('--out <file>', 'file for the secret (one name only)')
+  .option('--out-dir <dir>', 'directory for the secrets, one file per name (a tmpfs is recommended)')
+  .action(async (names: string[], flags: ProviderFlags & ServerFlags & { out?: string; outDir?: string }) => {
+    if ((flags.out === undefined) === (flags.outDir === undefined)) throw new UsageError('Give exactly one of --out FILE or --out-dir DIR.');
+    if (flags.out !== undefined && names.length !== 1) throw new UsageError('--out takes one secret; use --out-dir for several.');
+    const unique = [...new Set(names)];
+    const unsafe = flags.outDir !== undefined ? unique.filter((n) => !isSafeFileName(n)) : [];
+    if (unsafe.length > 0) throw new UsageError(`Secret name(s) ${unsafe.map((n) => `"${n}"`).join(', ')} cannot be used as file names in --out-dir; fetch them with --out.`);
+    const provider = await openProvider(flags);
+    const outcome = await client(flags).attest(provider, { release: unique });
+    try {
+      for (const name of unique) {
+        const value = outcome.secrets.get(name)!;
+        let path: string;
+        if (flags.out !== undefined) {
+          await writeFileAtomic0600(flags.out, value);
+          path = flags.out;
+        } else {
+          path = await writeSecretToDir(flags.outDir!, name, value);
+        }
+        process.stdout.write(`secret ${name}: ${value.length} bytes written to ${path}\n`);
+      }
+    } finally {
+      wipeSecrets(outcome);
+    }
+  });
+
+providerOptions(program.command('evidence').description('print raw evidence for debugging (no server involved)'), 'auto')
+  .requiredOption('--report-data <hex>', 'REPORT_DATA, up to 64 bytes in hex (zero-padded)', parseReportData)
+  .requiredOption('--out <file>', 'output file')
+  .addOption(new Option('--format <format>', 'raw: the report or quote bytes; json: the evidence object POST /v1/attest takes').choices(['raw', 'json']).default('raw'))
+  .action(async (flags: ProviderFlags & { reportData: Buffer; out: string; format: 'raw' | 'json' }) => {
+    const provider = await openProvider(flags);
+    const evidence = await provider.getEvidence(flags.reportData);
+    const bytes = evidence.tee === 'tdx' ? evidence.quote : evidence.report;
+    if (flags.format === 'json') await writeFile(flags.out, `${JSON.stringify({ tee: evidence.tee, evidence: evidenceJson(evidence) }, null, 2)}\n`);
+    else await writeFile(flags.out, bytes);
+    const certs = evidence.tee === 'sev-snp' ? Object.keys(evidence.certificates ?? {}) : [];
+    const what = evidence.tee === 'tdx' ? 'TDX quote' : 'SEV-SNP report';
+    process.stdout.write(`${what} from ${provider.name}: ${bytes.length} bytes written to ${flags.out}${certs.length > 0 ? ` (certificates: ${certs.join(', ')}${flags.format === 'raw' ? '; use --format json to keep them' : ''})` : ''}\n`);
+  });
+
+/** Zero the decrypted values in memory once they are written. */
+function wipeSecrets(outcome: AttestOutcome): void {
+  for (const v of outcome.secrets.values()) v.fill(0);
+  outcome.secrets.clear();
+}
+
+function fail(message: string, code: number): void {
+  process.stderr.write(`tessera-agent: ${message}\n`);
+  process.exitCode = code;
+}
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) {
-    process.exitCode = err.exitCode === 0 ? 0 : 2;
+    process.exitCode = err.exitCode === 0 ? 0 : EXIT_ERROR;
+  } else if (err instanceof ServerProblem) {
+    fail(`the server ${err.denied ? 'refused' : 'could not complete'} the request: ${err.message}`, err.denied ? EXIT_DENIED : EXIT_ERROR);
+  } else if (err instanceof ServerUnreachable || err instanceof ProviderError || err instanceof AgentError || err instanceof UsageError || err instanceof TypeError) {
+    fail(err.message, EXIT_ERROR);
   } else {
-    process.stderr.write(`tessera-agent: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 2;
+    fail(`unexpected failure: ${err instanceof Error ? err.message : String(err)}`, EXIT_ERROR);
   }
 }

@@ -1,0 +1,42 @@
+// Choosing a provider by name. `auto` means real hardware: configfs-tsm when the kernel
+// offers it, otherwise a clear stop. It never falls back to the simulator: evidence from
+// the simulator must always be asked for by name (issue 6).
+
+import type { Tee } from '../../verifier/result.ts';
+import { CONFIGFS_TSM_ROOT, ConfigfsTsmProvider, configfsTsmPresent, nodeConfigfsIo, type ConfigfsIo } from './configfs-tsm.ts';
+import { ProviderError, type EvidenceProvider } from './provider.ts';
+import { SimulatorProvider } from './simulator.ts';
+
+export const PROVIDER_NAMES = ['auto', 'configfs-tsm', 'simulator'] as const;
+export type ProviderName = (typeof PROVIDER_NAMES)[number];
+
+export interface ProviderOptions {
+  /** configfs-tsm root (default /sys/kernel/config/tsm/report). */
+  configfsRoot?: string;
+  configfsIo?: ConfigfsIo;
+  /** Simulator: which TEE to simulate (default sev-snp) and where its chain lives. */
+  tee?: Tee;
+  simulatorDir?: string;
+}
+
+export async function autoProvider(options: ProviderOptions = {}): Promise<EvidenceProvider> {
+  const root = options.configfsRoot ?? CONFIGFS_TSM_ROOT;
+  const io = options.configfsIo ?? nodeConfigfsIo;
+  if (await configfsTsmPresent(root, io)) return new ConfigfsTsmProvider({ root, io });
+  throw new ProviderError(
+    'provider_unavailable',
+    `No TEE evidence interface found: ${root} does not exist. Inside a SEV-SNP or TDX guest this needs Linux 6.7+ with CONFIG_TSM_REPORTS and configfs mounted. ` +
+      'For development without a TEE, ask for the simulator explicitly with --provider simulator (a production server rejects its evidence).',
+  );
+}
+
+export async function createProvider(name: ProviderName, options: ProviderOptions = {}): Promise<EvidenceProvider> {
+  switch (name) {
+    case 'auto':
+      return autoProvider(options);
+    case 'configfs-tsm':
+      return new ConfigfsTsmProvider({ ...(options.configfsRoot ? { root: options.configfsRoot } : {}), ...(options.configfsIo ? { io: options.configfsIo } : {}) });
+    case 'simulator':
+      return new SimulatorProvider({ ...(options.tee ? { tee: options.tee } : {}), ...(options.simulatorDir ? { dir: options.simulatorDir } : {}) });
+  }
+}

@@ -1,0 +1,50 @@
+// The development TEE: evidence in the real SEV-SNP and TDX formats, signed by the
+// simulated vendor chain shared with a development server through the simulator directory
+// (verifier/testing/simulator-files.ts). A production server refuses it: its roots are
+// trusted only in development mode, and every result from them says `simulated: true`.
+
+import type { Tee } from '../../verifier/result.ts';
+import type { SimulatorChain } from '../../verifier/testing/simulated-chain.ts';
+import { loadOrCreateSimulatorChain } from '../../verifier/testing/simulator-files.ts';
+import { buildSnpReport, type SnpReportOptions } from '../../verifier/testing/snp-report-builder.ts';
+import { buildTdxQuote, type TdxQuoteOptions } from '../../verifier/testing/tdx-quote-builder.ts';
+import { ProviderError, requireReportData, type EvidenceProvider, type ProviderEvidence } from './provider.ts';
+
+export interface SimulatorProviderOptions {
+  /** Default `sev-snp`. */
+  tee?: Tee;
+  /** The simulator directory; default `$TESSERA_SIMULATOR_DIR` or `~/.local/state/tessera/simulator`. */
+  dir?: string;
+  /** A chain already in hand (tests); `dir` is then not read. */
+  chain?: SimulatorChain;
+  /** What the simulated guest looks like (measurement, policy bits, TCB...). */
+  snp?: Omit<SnpReportOptions, 'reportData'>;
+  tdx?: Omit<TdxQuoteOptions, 'reportData'>;
+}
+
+export class SimulatorProvider implements EvidenceProvider {
+  readonly name = 'simulator';
+  private readonly kind: Tee;
+  private chain: Promise<SimulatorChain> | undefined;
+
+  constructor(private readonly options: SimulatorProviderOptions = {}) {
+    this.kind = options.tee ?? 'sev-snp';
+    if (this.kind !== 'sev-snp' && this.kind !== 'tdx') {
+      throw new ProviderError('provider_unsupported', `The simulator produces sev-snp and tdx evidence, not ${this.kind}.`);
+    }
+    if (options.chain) this.chain = Promise.resolve(options.chain);
+  }
+
+  tee(): Promise<Tee> {
+    return Promise.resolve(this.kind);
+  }
+
+  async getEvidence(reportData: Uint8Array): Promise<ProviderEvidence> {
+    requireReportData(reportData);
+    this.chain ??= loadOrCreateSimulatorChain(this.options.dir);
+    const chain = await this.chain;
+    if (this.kind === 'tdx') return { tee: 'tdx', quote: buildTdxQuote(chain, { ...this.options.tdx, reportData }).quote };
+    const { report, certificates } = buildSnpReport(chain, { ...this.options.snp, reportData });
+    return { tee: 'sev-snp', report, certificates };
+  }
+}
