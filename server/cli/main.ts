@@ -3,6 +3,8 @@
 import { Command, CommanderError } from 'commander';
 import { CliError, EXIT_USAGE } from './errors.ts';
 import { verifyCommand } from './verify.ts';
+import { serveCommand } from './serve.ts';
+import { collateralCommand } from './collateral.ts';
 
 const program = new Command('tessera')
   .description('Attestation service for confidential computing (AMD SEV-SNP, Intel TDX and SGX).')
@@ -11,6 +13,8 @@ const program = new Command('tessera')
   .exitOverride();
 
 program.addCommand(verifyCommand());
+program.addCommand(serveCommand());
+program.addCommand(collateralCommand());
 
 try {
   await program.parseAsync(process.argv);
