@@ -50,6 +50,22 @@ export function amdSignatureAlgorithm(cert: Certificate): string | true {
   return result;
 }
 
+const anchorCerts = new WeakMap<Uint8Array, Certificate>();
+
+/**
+ * A certificate of a trust anchor (pinned ARK, embedded ASK/ASVK), parsed once per anchor
+ * buffer: anchors live as long as the process, so this skips even the hash that keys the
+ * general certificate cache.
+ */
+export function anchorCertificate(der: Uint8Array, what: string): Certificate {
+  let cert = anchorCerts.get(der);
+  if (!cert) {
+    cert = parseCertificateDer(der, what);
+    anchorCerts.set(der, cert);
+  }
+  return cert;
+}
+
 /** What an intermediate is: which product and which signer kind it issues for. */
 export interface IntermediateIdentity {
   product?: SnpProduct;
@@ -62,8 +78,8 @@ export interface IntermediateIdentity {
  */
 export function identifyIntermediate(cert: Certificate, anchors: readonly AmdAnchor[]): IntermediateIdentity {
   for (const a of anchors) {
-    if (a.askDer && parseCertificateDer(a.askDer, `ASK-${a.product}`).sha256 === cert.sha256) return { product: a.product, kind: 'VCEK' };
-    if (a.asvkDer && parseCertificateDer(a.asvkDer, `ASVK-${a.product}`).sha256 === cert.sha256) return { product: a.product, kind: 'VLEK' };
+    if (a.askDer && anchorCertificate(a.askDer, `ASK-${a.product}`).sha256 === cert.sha256) return { product: a.product, kind: 'VCEK' };
+    if (a.asvkDer && anchorCertificate(a.asvkDer, `ASVK-${a.product}`).sha256 === cert.sha256) return { product: a.product, kind: 'VLEK' };
   }
   const m = /^SEV-(VLEK-)?([A-Za-z]+)$/.exec(cn(cert.subject));
   if (!m) return {};
@@ -94,7 +110,7 @@ const cn = (dn: string): string => /(?:^|, )CN=([^,]*)/.exec(dn)?.[1] ?? dn;
 export function checkChain(input: ChainInput): { checks: Check[]; ark: Certificate } {
   const { product, kind, signer, intermediate, anchor, at } = input;
   const checks: Check[] = [];
-  const ark = parseCertificateDer(anchor.arkDer, `ARK-${product}`);
+  const ark = anchorCertificate(anchor.arkDer, `ARK-${product}`);
   const iName = intermediateName(kind);
 
   if (input.suppliedRoot) {

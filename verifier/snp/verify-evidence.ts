@@ -23,7 +23,7 @@ import { amdExtensions } from './extensions.ts';
 import type { SnpProduct } from './product.ts';
 import { describeCpuid, productFromCpuid, productFromName } from './product-of.ts';
 import { checkHwIdBinding, checkProductBinding, checkSignerKind, checkTcbBinding } from './verify-binding.ts';
-import { checkChain, identifyIntermediate, type SignerKind } from './verify-chain.ts';
+import { anchorCertificate, checkChain, identifyIntermediate, type SignerKind } from './verify-chain.ts';
 import { checkCrl } from './verify-crl.ts';
 import { checkReportSignature } from './verify-signature.ts';
 
@@ -72,6 +72,7 @@ function signerKindOf(report: SnpReport, certs: SnpCertificates): SignerKind {
 
 /** Verify a report with the given material, synchronously. Throws EvidenceFormatError / CollateralUnavailableError. */
 export function verifySnpReport(input: Uint8Array | SnpReport, material: SnpMaterial, options: SnpCoreOptions): VerificationResult {
+  if (!(options.at instanceof Date) || Number.isNaN(options.at.getTime())) throw new RangeError('options.at must be a valid Date.');
   const report = input instanceof Uint8Array ? parseReport(input) : input;
   const anchors = options.anchors?.amd ?? PRODUCTION_ANCHORS.amd;
   const certs = material.certificates;
@@ -154,7 +155,7 @@ export function verifySnpReport(input: Uint8Array | SnpReport, material: SnpMate
             `The ${suppliedKind === 'VCEK' ? 'ASK' : 'ASVK'} of ${product} is needed and was neither supplied nor embedded.`,
           );
         }
-        intermediate = parseCertificateDer(embedded, `${product} intermediate`);
+        intermediate = anchorCertificate(embedded, `${product} intermediate`);
         iSource = { source: 'embedded' };
       }
       const chain = checkChain({
