@@ -6,7 +6,7 @@ export { PolicyValidationError } from './types.ts';
 export type { AppraisalPolicy, PolicyRule, TrustClaim } from './schema.ts';
 export { appraisalPolicySchema, INTEL_TCB_STATUSES, TRUST_CLAIMS } from './schema.ts';
 export { parseAppraisalPolicy, MAX_POLICY_SOURCE_LENGTH } from './parse.ts';
-export { canonicalPolicyJson, policyHash } from './canonical.ts';
+export { canonicalJson, canonicalPolicyJson, policyHash } from './canonical.ts';
 export { evaluateAppraisalPolicy, statusOf } from './evaluate.ts';
 export { DEFAULT_APPRAISAL_POLICY } from './default-policy.ts';
 export type { ReleasePolicy, ReleasePolicyOptions } from './release.ts';
