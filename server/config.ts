@@ -14,6 +14,17 @@ const rateLimitSchema = z.strictObject({
   attest: z.number().int().min(0).default(600),
 });
 
+const collateralSchema = z.strictObject({
+  /** Never contact AMD KDS / Intel PCS: only collateral in the evidence or the cache is used. */
+  offline: z.boolean().default(false),
+  /** AMD KDS base URL (or a mirror). */
+  kdsUrl: z.url().optional(),
+  /** Intel PCS base URL, or a PCCS. */
+  pcsUrl: z.url().optional(),
+  /** How long past its nextUpdate a cached document may be served while the vendor is down. */
+  maxStalenessHours: z.number().min(0).max(24 * 30).default(24),
+});
+
 export const configSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   port: z.number().int().min(0).max(65535).default(8080),
@@ -34,6 +45,7 @@ export const configSchema = z.strictObject({
   /** CRL handling passed to the verifier. */
   crl: z.enum(['require', 'prefer', 'off']).default('prefer'),
   rateLimit: rateLimitSchema.default({ windowSeconds: 60, challenge: 600, attest: 600 }),
+  collateral: collateralSchema.default({ offline: false, maxStalenessHours: 24 }),
 });
 
 export type ServiceConfig = z.infer<typeof configSchema>;
@@ -64,10 +76,13 @@ const ENV: Record<string, { path: string[]; kind: Kind }> = {
   TESSERA_RATE_LIMIT_WINDOW: { path: ['rateLimit', 'windowSeconds'], kind: 'int' },
   TESSERA_RATE_LIMIT_CHALLENGE: { path: ['rateLimit', 'challenge'], kind: 'int' },
   TESSERA_RATE_LIMIT_ATTEST: { path: ['rateLimit', 'attest'], kind: 'int' },
+  TESSERA_COLLATERAL_OFFLINE: { path: ['collateral', 'offline'], kind: 'bool' },
+  TESSERA_KDS_URL: { path: ['collateral', 'kdsUrl'], kind: 'string' },
+  TESSERA_PCS_URL: { path: ['collateral', 'pcsUrl'], kind: 'string' },
 };
 
-/** Environment variables that are read elsewhere and are not configuration keys. */
-const ENV_SECRETS = new Set(['TESSERA_KEK', 'TESSERA_ADMIN_TOKEN']);
+/** Secrets read from the environment elsewhere (server/crypto/kek.ts, server/service.ts), never configuration. */
+export const ENV_SECRETS = ['TESSERA_KEK', 'TESSERA_ADMIN_TOKEN'] as const;
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
   let node = target;
@@ -127,10 +142,9 @@ export function loadConfig(options: LoadConfigOptions = {}): ServiceConfig {
   for (const [name, raw] of Object.entries(env)) {
     if (!name.startsWith('TESSERA_') || raw === undefined) continue;
     const spec = ENV[name];
-    if (!spec) {
-      if (ENV_SECRETS.has(name)) continue;
-      throw new ConfigError(`${name}: unknown environment variable (known: ${[...Object.keys(ENV), ...ENV_SECRETS].join(', ')})`);
-    }
+    // Other TESSERA_* variables belong to other tools (the agent, the simulator) or are
+    // secrets read elsewhere (ENV_SECRETS): not configuration keys of the server.
+    if (!spec) continue;
     setPath(merged, spec.path, readEnvValue(name, raw, spec.kind));
     origin.set(spec.path.join('.'), name);
   }

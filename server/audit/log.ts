@@ -6,7 +6,7 @@
 
 import { createHash } from 'node:crypto';
 import { and, desc, eq, gte, lt, lte, type SQL } from 'drizzle-orm';
-import { canonicalJson } from '../canonical-json.ts';
+import { canonicalJson } from '../../verifier/policy/canonical.ts';
 import type { Db } from '../storage/db.ts';
 import { auditLog } from '../storage/schema/audit.ts';
 

@@ -5,7 +5,7 @@
 // development mode only a file `kek` created in the data directory with mode 0600.
 
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const KEK_LENGTH = 32;
@@ -66,6 +66,7 @@ export function loadKek(options: LoadKekOptions): LoadedKek {
   }
   const file = join(options.dataDir, DEV_KEK_FILE);
   if (existsSync(file)) return { key: readKekFile(file), source: file, created: false };
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const key = randomBytes(KEK_LENGTH);
   // `wx`: never overwrite a KEK another process created meanwhile (that would orphan its data).
   writeFileSync(file, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });

@@ -6,3 +6,4 @@ export * from './reference-values.ts';
 export * from './audit.ts';
 export * from './api-tokens.ts';
 export * from './signing-keys.ts';
+export * from './collateral.ts';

@@ -1,0 +1,81 @@
+// The HTTP application: request ids and logs, metrics, the body limit, problem+json errors,
+// and the routers, composed. Building it touches nothing: server/service.ts supplies the
+// context and server/server.ts listens.
+
+import { randomUUID } from 'node:crypto';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import { bodyLimit } from 'hono/body-limit';
+import type { ServiceContext } from './context.ts';
+import { newRouter } from './http.ts';
+import { ApiError, problemResponse, toProblem } from './problem.ts';
+import { attestationRoutes } from './routes/attestation.ts';
+import { auditRoutes } from './routes/audit.ts';
+import { mountDocs } from './routes/docs.ts';
+import { keyRoutes } from './routes/keys.ts';
+import { opsRoutes } from './routes/ops.ts';
+import { policyRoutes } from './routes/policies.ts';
+import { referenceValueRoutes } from './routes/reference-values.ts';
+import { tokenRoutes } from './routes/tokens.ts';
+
+const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
+
+function clientAddress(ctx: ServiceContext, c: Parameters<typeof getConnInfo>[0]): string | null {
+  if (ctx.config.trustProxy) {
+    const forwarded = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
+    if (forwarded) return forwarded.slice(0, 64);
+  }
+  try {
+    return getConnInfo(c).remote.address ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export function createApp(ctx: ServiceContext) {
+  const app = newRouter();
+
+  app.use('*', async (c, next) => {
+    const started = performance.now();
+    const incoming = c.req.header('x-request-id');
+    const requestId = incoming && REQUEST_ID_RE.test(incoming) ? incoming : randomUUID();
+    c.set('requestId', requestId);
+    c.set('clientAddress', clientAddress(ctx, c));
+    await next();
+    c.res.headers.set('x-request-id', requestId);
+    // The route pattern, not the path: bounded label values, and no names or ids in logs' route.
+    const route = c.req.routePath && c.req.routePath !== '*' && c.req.routePath !== '/*' ? c.req.routePath : 'unmatched';
+    ctx.metrics.httpRequests.inc({ route, method: c.req.method, status: String(c.res.status) });
+    // Only method, path, status and timing: never headers (tokens) nor bodies.
+    ctx.log.info(
+      { requestId, method: c.req.method, path: c.req.path, route, status: c.res.status, ms: Math.round((performance.now() - started) * 100) / 100, client: c.get('clientAddress') },
+      'request',
+    );
+  });
+
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: ctx.config.bodyLimit,
+      onError: () => {
+        throw new ApiError(413, 'body_too_large', `The request body exceeds ${ctx.config.bodyLimit} bytes.`);
+      },
+    }),
+  );
+
+  app.onError((err, c) => {
+    const p = toProblem(err);
+    if (p.bug) ctx.log.error({ requestId: c.get('requestId'), err }, 'unhandled error');
+    return problemResponse(c, p.status, p.code, p.detail, p.extensions);
+  });
+  app.notFound((c) => problemResponse(c, 404, 'not_found', `No route ${c.req.method} ${c.req.path}.`));
+
+  app.route('/', opsRoutes(ctx));
+  app.route('/', keyRoutes(ctx));
+  app.route('/', attestationRoutes(ctx));
+  app.route('/', policyRoutes(ctx));
+  app.route('/', referenceValueRoutes(ctx));
+  app.route('/', auditRoutes(ctx));
+  app.route('/', tokenRoutes(ctx));
+  mountDocs(app);
+  return app;
+}

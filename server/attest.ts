@@ -1,0 +1,178 @@
+// The attestation decision (DESIGN.md flow steps 3 and 5): challenge, verification, binding,
+// appraisal, result token, and the records of it, in that order. What is stored is written
+// in one transaction at the end, so a request refused as malformed, or whose collateral
+// could not be had, consumes nothing and records nothing.
+
+import { createHash, randomUUID } from 'node:crypto';
+import type { JWK } from 'jose';
+import { expectedReportData } from '../verifier/binding.ts';
+import { CollateralUnavailableError, EvidenceFormatError } from '../verifier/errors.ts';
+import type { Evidence } from '../verifier/evidence.ts';
+import { canonicalJson } from '../verifier/policy/canonical.ts';
+import { evaluateAppraisalPolicy, type AppraisalPolicy, type EarStatus, type PolicyDecision, type RuleOutcome } from '../verifier/policy/index.ts';
+import type { Check, Tee, VerificationResult } from '../verifier/result.ts';
+import { verifyEvidence } from '../verifier/verify-evidence.ts';
+import { appendAudit } from './audit/log.ts';
+import { assertNotConsumed, consumeChallenge } from './challenge.ts';
+import type { ServiceContext } from './context.ts';
+import { issueEar, type PolicyId } from './ear.ts';
+import { attestations } from './storage/schema/attestations.ts';
+
+export const BINDING_CHECK_ID = 'binding.report-data';
+
+/** verifyEvidence with the service's anchors, collateral and CRL mode, counted in the metrics. */
+export async function verifyWithService(ctx: ServiceContext, evidence: Evidence, at: Date): Promise<VerificationResult> {
+  try {
+    const result = await verifyEvidence(evidence, { at, anchors: ctx.anchors, collateral: ctx.collateral, crl: ctx.config.crl });
+    ctx.metrics.verifications.inc({ tee: evidence.tee, outcome: result.verified ? 'verified' : 'rejected' });
+    return result;
+  } catch (err) {
+    const outcome = err instanceof EvidenceFormatError ? 'malformed' : err instanceof CollateralUnavailableError ? 'collateral_unavailable' : 'error';
+    ctx.metrics.verifications.inc({ tee: evidence.tee, outcome });
+    throw err;
+  }
+}
+
+/** The REPORT_DATA binding of DESIGN.md step 2, as a check with expected and found values. */
+export async function bindingCheck(result: VerificationResult, nonce: Buffer, teePublicKey: JWK): Promise<Check> {
+  const expected = (await expectedReportData(nonce, teePublicKey)).toString('hex');
+  const found = result.claims?.reportData;
+  const ok = typeof found === 'string' && found.toLowerCase() === expected;
+  return {
+    id: BINDING_CHECK_ID,
+    ok,
+    detail: ok
+      ? 'REPORT_DATA binds the challenge nonce and the TEE public key'
+      : 'REPORT_DATA is not SHA-512("tessera-attest-v1" || nonce || JWK thumbprint of teePublicKey): the evidence was not made for this challenge and key',
+    expected,
+    found: found ?? null,
+  };
+}
+
+/** SHA-256 (hex) of the canonical JSON of the claims: what the audit log records of them. */
+export function claimsDigest(result: VerificationResult): string | null {
+  return result.claims ? createHash('sha256').update(canonicalJson(result.claims), 'utf8').digest('hex') : null;
+}
+
+export interface Appraisal {
+  result: VerificationResult;
+  decision: PolicyDecision;
+}
+
+/** Appraise an already-verified result under `policy` with the current reference values. */
+export function appraise(ctx: ServiceContext, policy: AppraisalPolicy, result: VerificationResult): PolicyDecision {
+  return evaluateAppraisalPolicy(policy, result, ctx.policies.context());
+}
+
+export interface AttestInput {
+  challenge: string;
+  tee: Tee;
+  evidence: Evidence;
+  teePublicKey: JWK;
+  clientAddress: string | null;
+}
+
+export interface Denial {
+  failedChecks: Check[];
+  failedRules: RuleOutcome[];
+}
+
+export type AttestOutcome =
+  | { issued: true; attestationId: string; token: string; jti: string; expiresAt: number; status: EarStatus; decision: PolicyDecision; result: VerificationResult }
+  | { issued: false; attestationId: string; status: 'contraindicated'; denial: Denial; decision: PolicyDecision; result: VerificationResult };
+
+export async function attest(ctx: ServiceContext, input: AttestInput, now: number = Date.now()): Promise<AttestOutcome> {
+  // 1. The challenge: signature, expiry, TEE; a cheap replay refusal before the expensive part.
+  const opened = ctx.challenges.open(input.challenge, input.tee, now);
+  assertNotConsumed(ctx.db, opened.nonce);
+
+  // 2. The evidence, at the current time. Malformed evidence and missing collateral throw
+  //    here, before anything is consumed or stored.
+  const result = await verifyWithService(ctx, input.evidence, new Date(now));
+
+  // 3. The binding to this challenge and this TEE key, then the active policy.
+  const binding = await bindingCheck(result, opened.nonce, input.teePublicKey);
+  const active = ctx.policies.active();
+  const decision = appraise(ctx, active.policy, result);
+  const policyId: PolicyId = { name: active.name, version: active.version, hash: active.hash };
+
+  const allowed = result.verified && binding.ok && decision.allowed && decision.status !== 'contraindicated';
+  const status: EarStatus = allowed ? decision.status : 'contraindicated';
+  const nonce = opened.nonce.toString('base64url');
+
+  let issued: { token: string; jti: string; expiresAt: number; kid: string } | undefined;
+  if (allowed && result.claims) {
+    issued = await issueEar(ctx.keys, {
+      tee: input.tee,
+      nonce,
+      status,
+      vector: decision.trustworthinessVector,
+      policy: policyId,
+      claims: result.claims,
+      teePublicKey: input.teePublicKey,
+      ttlSeconds: ctx.config.tokenTtlSeconds,
+      build: ctx.build,
+      now,
+    });
+  }
+
+  // 4. Record it: consume the challenge (authoritative single use), store the attestation
+  //    for replay, and append the audit entry, all or nothing.
+  const attestationId = randomUUID();
+  const digest = claimsDigest(result);
+  const stored = { ...result, checks: [...result.checks, binding] };
+  ctx.db.$client
+    .transaction(() => {
+      consumeChallenge(ctx.db, opened, now);
+      ctx.db
+        .insert(attestations)
+        .values({
+          id: attestationId,
+          createdAt: now,
+          tee: input.tee,
+          status,
+          policyName: policyId.name,
+          policyVersion: policyId.version,
+          policyHash: policyId.hash,
+          claimsDigest: digest,
+          tokenJti: issued?.jti ?? null,
+          clientAddress: input.clientAddress,
+          result: JSON.stringify(stored),
+        })
+        .run();
+      appendAudit(
+        ctx.db,
+        {
+          action: 'attestation',
+          outcome: status,
+          actor: 'anonymous',
+          subject: attestationId,
+          tee: input.tee,
+          clientAddress: input.clientAddress,
+          details: {
+            policy: policyId,
+            claimsDigest: digest,
+            tokenJti: issued?.jti ?? null,
+            kid: issued?.kid ?? null,
+            measurement: result.claims?.measurement ?? null,
+            failedChecks: stored.checks.filter((c) => !c.ok).map((c) => c.id),
+            failedRules: decision.rules.filter((r) => !r.ok).map((r) => r.id),
+          },
+        },
+        now,
+      );
+    })
+    .immediate();
+
+  if (issued) {
+    return { issued: true, attestationId, token: issued.token, jti: issued.jti, expiresAt: issued.expiresAt, status, decision, result };
+  }
+  return {
+    issued: false,
+    attestationId,
+    status: 'contraindicated',
+    denial: { failedChecks: stored.checks.filter((c) => !c.ok), failedRules: decision.rules.filter((r) => !r.ok) },
+    decision,
+    result,
+  };
+}

@@ -1,0 +1,35 @@
+// Everything a route needs, built once by server/service.ts.
+
+import type { Logger } from 'pino';
+import type { TrustAnchors } from '../verifier/anchors.ts';
+import type { CollateralSource } from '../verifier/collateral/source.ts';
+import type { TokenVerifier } from './auth/api-tokens.ts';
+import type { ChallengeSigner } from './challenge.ts';
+import type { ServiceConfig } from './config.ts';
+import type { SigningKeyStore } from './keys/signing-keys.ts';
+import type { Metrics } from './metrics.ts';
+import type { PolicyStore } from './policies/store.ts';
+import type { RateLimiter } from './rate-limit.ts';
+import type { Db } from './storage/db.ts';
+
+export interface ServiceContext {
+  config: ServiceConfig;
+  db: Db;
+  log: Logger;
+  keys: SigningKeyStore;
+  challenges: ChallengeSigner;
+  apiTokens: TokenVerifier;
+  policies: PolicyStore;
+  /** Production anchors, plus the simulator's in development mode (and a test's own in tests). */
+  anchors: TrustAnchors;
+  /** Collateral the evidence did not carry (the cache in front of AMD KDS / Intel PCS). */
+  collateral: CollateralSource | undefined;
+  metrics: Metrics;
+  rateLimiter: RateLimiter;
+  /** `ear.verifier-id.build`. */
+  build: string;
+  /** Set once shutdown begins: /readyz answers 503. */
+  draining: boolean;
+}
+
+export const VERSION = '0.1.0';

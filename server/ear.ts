@@ -1,0 +1,95 @@
+// The attestation result: a JWT in the EAR shape (draft-ietf-rats-ear, "EAT Attestation
+// Results"), signed ES256 by the active result-signing key, bound to the TEE key by `cnf`
+// (RFC 7800). One submodule per attested TEE carries the appraisal:
+//   ear.status                  affirming | warning | contraindicated (never issued)
+//   ear.trustworthiness-vector  AR4SI claims (draft-ietf-rats-ar4si) from the policy rules
+//   ear.appraisal-policy-id     { name, version, hash } of the policy version that decided
+//   tessera.claims              the verified, normalised claims (verifier/result.ts Claims)
+
+import { randomUUID } from 'node:crypto';
+import { SignJWT, createLocalJWKSet, jwtVerify, type JWK, type JWTPayload } from 'jose';
+import type { Claims, Tee } from '../verifier/result.ts';
+import type { EarStatus } from '../verifier/policy/types.ts';
+import type { SigningKeyStore } from './keys/signing-keys.ts';
+import { SIGNING_ALG } from './keys/signing-keys.ts';
+
+/** The EAR profile this service emits (draft-ietf-rats-ear section 3). */
+export const EAR_PROFILE = 'tag:github.com,2023:veraison/ear';
+export const EAR_DEVELOPER = 'https://github.com/tessera-attestation/tessera';
+
+export interface PolicyId {
+  name: string;
+  version: number;
+  hash: string;
+}
+
+export interface EarSubmod {
+  'ear.status': EarStatus;
+  'ear.trustworthiness-vector': Record<string, number>;
+  'ear.appraisal-policy-id': PolicyId;
+  'tessera.claims': Claims;
+}
+
+export interface EarPayload extends JWTPayload {
+  eat_profile: string;
+  iat: number;
+  exp: number;
+  jti: string;
+  /** The challenge nonce (base64url) the evidence was bound to. */
+  eat_nonce: string;
+  'ear.verifier-id': { developer: string; build: string };
+  submods: Partial<Record<Tee, EarSubmod>>;
+  cnf: { jwk: JWK };
+}
+
+export interface IssueInput {
+  tee: Tee;
+  nonce: string;
+  status: EarStatus;
+  vector: Record<string, number>;
+  policy: PolicyId;
+  claims: Claims;
+  teePublicKey: JWK;
+  ttlSeconds: number;
+  build: string;
+  now: number;
+}
+
+export async function issueEar(keys: SigningKeyStore, input: IssueInput): Promise<{ token: string; jti: string; expiresAt: number; kid: string }> {
+  const iat = Math.floor(input.now / 1000);
+  const exp = iat + input.ttlSeconds;
+  const jti = randomUUID();
+  const payload: EarPayload = {
+    eat_profile: EAR_PROFILE,
+    iat,
+    exp,
+    jti,
+    eat_nonce: input.nonce,
+    'ear.verifier-id': { developer: EAR_DEVELOPER, build: input.build },
+    submods: {
+      [input.tee]: {
+        'ear.status': input.status,
+        'ear.trustworthiness-vector': input.vector,
+        'ear.appraisal-policy-id': input.policy,
+        'tessera.claims': input.claims,
+      },
+    },
+    cnf: { jwk: input.teePublicKey },
+  };
+  const key = keys.active();
+  const token = await new SignJWT(payload).setProtectedHeader({ alg: SIGNING_ALG, kid: key.kid, typ: 'JWT' }).sign(key.privateKey);
+  return { token, jti, expiresAt: exp * 1000, kid: key.kid };
+}
+
+/**
+ * Verify a result token issued by this service (signature by a published key, expiry) and
+ * return its payload. For the secret-release path, which then checks `cnf` possession.
+ */
+export async function verifyEar(keys: SigningKeyStore, token: string, now: number = Date.now()): Promise<EarPayload> {
+  const jwks = createLocalJWKSet({ keys: keys.published(now).map((k) => k.jwk) });
+  const { payload } = await jwtVerify(token, jwks, { algorithms: [SIGNING_ALG], currentDate: new Date(now) });
+  if (payload.eat_profile !== EAR_PROFILE || typeof payload.submods !== 'object' || payload.submods === null) {
+    throw new Error('not an attestation result of this service');
+  }
+  return payload as EarPayload;
+}

@@ -1,0 +1,129 @@
+// Evidence and TEE keys as they arrive over HTTP: JSON with base64 fields, turned into the
+// verifier's Evidence type. Each way it can be wrong has its own problem code.
+
+import { createPublicKey, type JsonWebKey } from 'node:crypto';
+import { z } from '@hono/zod-openapi';
+import type { JWK } from 'jose';
+import type { Evidence, IntelCollateral, SnpCertificates } from '../verifier/evidence.ts';
+import type { Tee } from '../verifier/result.ts';
+import { ApiError } from './problem.ts';
+
+/** Standard base64 (padded) or base64url (unpadded); whitespace is not accepted. */
+const B64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$|^[A-Za-z0-9_-]*$/;
+
+const b64 = (what: string) => z.string().min(1).max(1_000_000).openapi({ description: `${what}, base64`, format: 'byte' });
+
+export const snpCertificatesSchema = z
+  .strictObject({
+    vcek: b64('VCEK certificate (DER)').optional(),
+    vlek: b64('VLEK certificate (DER)').optional(),
+    ask: b64('ASK certificate (DER)').optional(),
+    asvk: b64('ASVK certificate (DER)').optional(),
+    ark: b64('ARK certificate (DER); informational, the pinned ARK is used').optional(),
+  })
+  .openapi('SnpCertificates');
+
+export const intelCollateralSchema = z
+  .strictObject({
+    tcbInfo: z.string().min(1).max(1_000_000).openapi({ description: 'Intel PCS TCB Info body, exactly as served' }),
+    tcbInfoIssuerChain: z.string().min(1).max(100_000),
+    qeIdentity: z.string().min(1).max(1_000_000).openapi({ description: 'Intel PCS QE Identity body, exactly as served' }),
+    qeIdentityIssuerChain: z.string().min(1).max(100_000),
+    pckCrl: b64('PCK CRL (DER)').optional(),
+    pckCrlIssuerChain: z.string().min(1).max(100_000).optional(),
+    rootCaCrl: b64('Intel SGX Root CA CRL (DER)').optional(),
+  })
+  .openapi('IntelCollateral');
+
+export const evidenceSchema = z
+  .strictObject({
+    report: b64('SEV-SNP ATTESTATION_REPORT (1184 bytes)').optional(),
+    quote: b64('TDX or SGX DCAP quote').optional(),
+    certificates: snpCertificatesSchema.optional(),
+    crl: b64('AMD KDS CRL (DER)').optional(),
+    collateral: intelCollateralSchema.optional(),
+  })
+  .openapi('Evidence', { description: 'SEV-SNP: report (+ certificates, crl). TDX/SGX: quote (+ collateral). Absent collateral comes from the cache.' });
+export type EvidenceInput = z.infer<typeof evidenceSchema>;
+
+export const teeSchema = z.enum(['sev-snp', 'tdx', 'sgx']).openapi({ description: 'The TEE that produced the evidence' });
+
+export const teePublicKeySchema = z
+  .object({
+    kty: z.string(),
+    crv: z.string(),
+    x: z.string(),
+    y: z.string(),
+  })
+  .passthrough()
+  .openapi('TeePublicKey', { description: 'The TEE key: a public EC P-256 JWK (no private part).' });
+
+function decodeB64(text: string, field: string): Buffer {
+  if (!B64_RE.test(text)) throw new ApiError(400, 'evidence_base64_invalid', `${field} is not valid base64.`, { field });
+  const bytes = Buffer.from(text, text.includes('-') || text.includes('_') ? 'base64url' : 'base64');
+  if (bytes.length === 0) throw new ApiError(400, 'evidence_base64_invalid', `${field} is empty.`, { field });
+  return bytes;
+}
+
+/** Build the verifier's Evidence for `tee`, refusing fields that belong to the other TEE family. */
+export function toEvidence(tee: Tee, input: EvidenceInput): Evidence {
+  if (tee === 'sev-snp') {
+    if (input.quote !== undefined || input.collateral !== undefined) {
+      throw new ApiError(400, 'evidence_invalid', 'SEV-SNP evidence has a report (and optional certificates and crl), not a quote or Intel collateral.');
+    }
+    if (input.report === undefined) throw new ApiError(400, 'evidence_missing', 'evidence.report (the SEV-SNP attestation report, base64) is required.');
+    const certificates: SnpCertificates = {};
+    for (const [k, v] of Object.entries(input.certificates ?? {})) {
+      if (v !== undefined) certificates[k as keyof SnpCertificates] = decodeB64(v, `evidence.certificates.${k}`);
+    }
+    return {
+      tee,
+      report: decodeB64(input.report, 'evidence.report'),
+      ...(input.certificates ? { certificates } : {}),
+      ...(input.crl !== undefined ? { crl: decodeB64(input.crl, 'evidence.crl') } : {}),
+    };
+  }
+  if (input.report !== undefined || input.certificates !== undefined || input.crl !== undefined) {
+    throw new ApiError(400, 'evidence_invalid', `${tee.toUpperCase()} evidence has a quote (and optional collateral), not an SEV-SNP report or certificates.`);
+  }
+  if (input.quote === undefined) throw new ApiError(400, 'evidence_missing', `evidence.quote (the ${tee.toUpperCase()} quote, base64) is required.`);
+  let collateral: IntelCollateral | undefined;
+  if (input.collateral) {
+    const c = input.collateral;
+    collateral = {
+      tcbInfo: c.tcbInfo,
+      tcbInfoIssuerChain: c.tcbInfoIssuerChain,
+      qeIdentity: c.qeIdentity,
+      qeIdentityIssuerChain: c.qeIdentityIssuerChain,
+      ...(c.pckCrl !== undefined ? { pckCrl: decodeB64(c.pckCrl, 'evidence.collateral.pckCrl') } : {}),
+      ...(c.pckCrlIssuerChain !== undefined ? { pckCrlIssuerChain: c.pckCrlIssuerChain } : {}),
+      ...(c.rootCaCrl !== undefined ? { rootCaCrl: decodeB64(c.rootCaCrl, 'evidence.collateral.rootCaCrl') } : {}),
+    };
+  }
+  return { tee, quote: decodeB64(input.quote, 'evidence.quote'), ...(collateral ? { collateral } : {}) };
+}
+
+/**
+ * Accept only a public EC P-256 JWK whose point is on the curve, and return just its
+ * public members (kty, crv, x, y): what the thumbprint and `cnf` are computed over.
+ */
+export function toTeePublicKey(input: Record<string, unknown>): JWK {
+  const bad = (why: string) => new ApiError(400, 'tee_public_key_invalid', `teePublicKey must be a public EC P-256 JWK: ${why}.`);
+  if ('d' in input) throw bad('it contains a private key (d); send only the public key');
+  if (input.kty !== 'EC') throw bad(`kty is ${JSON.stringify(input.kty)}, expected "EC"`);
+  if (input.crv !== 'P-256') throw bad(`crv is ${JSON.stringify(input.crv)}, expected "P-256"`);
+  for (const coord of ['x', 'y'] as const) {
+    const v = input[coord];
+    if (typeof v !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(v) || Buffer.from(v, 'base64url').length !== 32) {
+      throw bad(`${coord} must be 32 bytes, base64url without padding`);
+    }
+  }
+  const jwk: JWK = { kty: 'EC', crv: 'P-256', x: input.x as string, y: input.y as string };
+  try {
+    // node:crypto refuses a point that is not on the curve.
+    createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
+  } catch {
+    throw bad('the point (x, y) is not on the P-256 curve');
+  }
+  return jwk;
+}

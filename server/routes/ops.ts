@@ -1,0 +1,48 @@
+// Operations: liveness, readiness (the database answers and shutdown has not begun), and
+// Prometheus metrics. Unauthenticated, like most scrape targets: they reveal no secret.
+
+import { createRoute, z } from '@hono/zod-openapi';
+import type { ServiceContext } from '../context.ts';
+import { newRouter } from '../http.ts';
+import { problemResponse } from '../problem.ts';
+import { problem } from './schemas.ts';
+
+const status = z.object({ status: z.string() }).openapi('Status');
+
+const healthRoute = createRoute({
+  method: 'get',
+  path: '/healthz',
+  tags: ['operations'],
+  summary: 'Liveness',
+  responses: { 200: { description: 'The process serves requests', content: { 'application/json': { schema: status } } } },
+});
+const readyRoute = createRoute({
+  method: 'get',
+  path: '/readyz',
+  tags: ['operations'],
+  summary: 'Readiness: the database answers',
+  responses: { 200: { description: 'Ready', content: { 'application/json': { schema: status } } }, 503: problem('Not ready') },
+});
+const metricsRoute = createRoute({
+  method: 'get',
+  path: '/metrics',
+  tags: ['operations'],
+  summary: 'Prometheus metrics',
+  responses: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: z.string() } } } },
+});
+
+export function opsRoutes(ctx: ServiceContext) {
+  const r = newRouter();
+  r.openapi(healthRoute, (c) => c.json({ status: 'ok' }, 200));
+  r.openapi(readyRoute, (c) => {
+    if (ctx.draining) return problemResponse(c, 503, 'shutting_down', 'The server is shutting down.') as never;
+    try {
+      ctx.db.$client.prepare('SELECT 1').get();
+    } catch {
+      return problemResponse(c, 503, 'database_unavailable', 'The database does not answer.') as never;
+    }
+    return c.json({ status: 'ready' }, 200);
+  });
+  r.openapi(metricsRoute, async (c) => c.text(await ctx.metrics.registry.metrics(), 200, { 'content-type': ctx.metrics.registry.contentType }));
+  return r;
+}

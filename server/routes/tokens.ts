@@ -1,0 +1,90 @@
+// API tokens over HTTP (scope admin): create (the token is in this one response only),
+// list, revoke. Each change is audited; tokens themselves never are.
+
+import { createRoute, z } from '@hono/zod-openapi';
+import { appendAudit } from '../audit/log.ts';
+import { createApiToken, listApiTokens, revokeApiToken, SCOPES } from '../auth/api-tokens.ts';
+import type { ServiceContext } from '../context.ts';
+import { actorOf, newRouter, requireScope } from '../http.ts';
+import { ApiError } from '../problem.ts';
+import { bearerSecurity, problem } from './schemas.ts';
+
+const infoSchema = z
+  .object({ id: z.string(), name: z.string(), scope: z.enum(SCOPES as ['admin', 'auditor']), createdAt: z.string(), revokedAt: z.string().nullable() })
+  .openapi('ApiTokenInfo');
+
+const createRouteDef = createRoute({
+  method: 'post',
+  path: '/v1/tokens',
+  tags: ['tokens'],
+  summary: 'Create an API token (shown once)',
+  security: bearerSecurity,
+  request: {
+    body: {
+      required: true,
+      content: {
+        'application/json': {
+          schema: z.strictObject({ name: z.string().min(1).max(128), scope: z.enum(SCOPES as ['admin', 'auditor']) }).openapi('CreateTokenRequest'),
+        },
+      },
+    },
+  },
+  responses: {
+    201: { description: 'Created; `token` is not retrievable later', content: { 'application/json': { schema: infoSchema.extend({ token: z.string() }) } } },
+    400: problem('Bad request'),
+    401: problem('No valid token'),
+    403: problem('Token lacks scope admin'),
+  },
+});
+
+const listRoute = createRoute({
+  method: 'get',
+  path: '/v1/tokens',
+  tags: ['tokens'],
+  summary: 'List API tokens (never their secrets)',
+  security: bearerSecurity,
+  responses: { 200: { description: 'Tokens', content: { 'application/json': { schema: z.object({ tokens: z.array(infoSchema) }) } } }, 401: problem('No valid token') },
+});
+
+const revokeRoute = createRoute({
+  method: 'delete',
+  path: '/v1/tokens/{id}',
+  tags: ['tokens'],
+  summary: 'Revoke an API token',
+  security: bearerSecurity,
+  request: { params: z.object({ id: z.string().regex(/^[0-9a-f]{16}$/, 'expected a token id (16 hex digits)').openapi({ param: { name: 'id', in: 'path' } }) }) },
+  responses: { 200: { description: 'Revoked', content: { 'application/json': { schema: infoSchema } } }, 401: problem('No valid token'), 404: problem('No such token') },
+});
+
+export function tokenRoutes(ctx: ServiceContext) {
+  const r = newRouter();
+  r.use('/v1/tokens', requireScope(ctx, 'admin'));
+  r.use('/v1/tokens/*', requireScope(ctx, 'admin'));
+  r.openapi(createRouteDef, (c) => {
+    const { name, scope } = c.req.valid('json');
+    const actor = actorOf(c);
+    const created = ctx.db.$client
+      .transaction(() => {
+        const t = createApiToken(ctx.db, name, scope);
+        appendAudit(ctx.db, { action: 'token.create', outcome: 'success', actor, subject: t.info.id, clientAddress: c.get('clientAddress'), details: { name, scope } });
+        return t;
+      })
+      .immediate();
+    return c.json({ ...created.info, token: created.token }, 201);
+  });
+  r.openapi(listRoute, (c) => c.json({ tokens: listApiTokens(ctx.db) }, 200));
+  r.openapi(revokeRoute, (c) => {
+    const { id } = c.req.valid('param');
+    const actor = actorOf(c);
+    const info = ctx.db.$client
+      .transaction(() => {
+        const i = revokeApiToken(ctx.db, id);
+        if (i) appendAudit(ctx.db, { action: 'token.revoke', outcome: 'success', actor, subject: id, clientAddress: c.get('clientAddress'), details: { name: i.name } });
+        return i;
+      })
+      .immediate();
+    if (!info) throw new ApiError(404, 'token_not_found', `There is no API token with id ${id}.`);
+    return c.json(info, 200);
+  });
+  return r;
+}

@@ -1,0 +1,200 @@
+// Builds the running service from its configuration: storage and migrations, the KEK, the
+// signing key, the challenge key, the seeded default policy, the first admin token, trust
+// anchors and the collateral cache. Everything that happens "at first start" happens here,
+// idempotently, so that replicas starting together agree.
+
+import pino, { type Logger } from 'pino';
+import type { TrustAnchors } from '../verifier/anchors.ts';
+import { CachingCollateralSource } from '../verifier/collateral/caching-source.ts';
+import type { CollateralSource } from '../verifier/collateral/source.ts';
+import { VendorCollateralSource } from '../verifier/collateral/vendor-source.ts';
+import { CollateralUnavailableError } from '../verifier/errors.ts';
+import { DEFAULT_APPRAISAL_POLICY } from '../verifier/policy/index.ts';
+import { PRODUCTION_ANCHORS } from '../verifier/production-anchors.ts';
+import { createApp } from './app.ts';
+import { appendAudit } from './audit/log.ts';
+import { createApiToken, TokenVerifier } from './auth/api-tokens.ts';
+import { ChallengeSigner, pruneConsumedChallenges } from './challenge.ts';
+import type { ServiceConfig } from './config.ts';
+import { VERSION, type ServiceContext } from './context.ts';
+import { EnvelopeError } from './crypto/envelope.ts';
+import { loadKek } from './crypto/kek.ts';
+import { getOrCreateServerSecret } from './keys/server-secrets.ts';
+import { SigningKeyStore } from './keys/signing-keys.ts';
+import { Metrics } from './metrics.ts';
+import { PolicyStore } from './policies/store.ts';
+import { RateLimiter } from './rate-limit.ts';
+import { DbCollateralStore } from './storage/collateral-store.ts';
+import { openStorage, type Storage } from './storage/db.ts';
+import { apiTokens } from './storage/schema/api-tokens.ts';
+
+export class StartupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StartupError';
+  }
+}
+
+export interface ServiceOptions {
+  config: ServiceConfig;
+  env?: NodeJS.ProcessEnv;
+  /** Anchors to trust besides the production ones (tests' own chains). Never from configuration. */
+  extraAnchors?: TrustAnchors;
+  /** Replace the collateral source (tests). */
+  collateral?: CollateralSource;
+  /** Development mode: the simulator's anchors and collateral (verifier/testing), supplied by the caller. */
+  simulator?: { anchors: TrustAnchors; collateral: CollateralSource };
+  logger?: Logger;
+  /** Told the one-time admin token, when this start created it. */
+  announceAdminToken?: (token: string) => void;
+}
+
+export interface Service {
+  ctx: ServiceContext;
+  app: ReturnType<typeof createApp>;
+  storage: Storage;
+  close(): void;
+}
+
+/** Try `primary`, and when it has no such document, `fallback` (dev mode: simulator, then the real cache). */
+function withFallback(primary: CollateralSource, fallback: CollateralSource): CollateralSource {
+  const either =
+    <A extends unknown[]>(pick: (s: CollateralSource) => (...a: A) => ReturnType<CollateralSource['intelRootCaCrl']>) =>
+    (...args: A) =>
+      pick(primary)
+        .apply(primary, args)
+        .catch((err: unknown) => {
+          if (err instanceof CollateralUnavailableError) return pick(fallback).apply(fallback, args);
+          throw err;
+        });
+  return {
+    snpVcek: either((s) => s.snpVcek),
+    snpCertChain: either((s) => s.snpCertChain),
+    snpCrl: either((s) => s.snpCrl),
+    intelTcbInfo: either((s) => s.intelTcbInfo),
+    intelQeIdentity: either((s) => s.intelQeIdentity),
+    intelPckCrl: either((s) => s.intelPckCrl),
+    intelRootCaCrl: either((s) => s.intelRootCaCrl),
+  };
+}
+
+function mergeAnchors(...sets: (TrustAnchors | undefined)[]): TrustAnchors {
+  return { amd: sets.flatMap((s) => s?.amd ?? []), intel: sets.flatMap((s) => s?.intel ?? []) };
+}
+
+export async function createService(options: ServiceOptions): Promise<Service> {
+  const { config } = options;
+  const env = options.env ?? process.env;
+  const log =
+    options.logger ??
+    pino({
+      level: config.logLevel,
+      base: { service: 'tessera' },
+      // Belt and braces: nothing logs these, and if something did they would not appear.
+      redact: { paths: ['authorization', 'req.headers.authorization', 'token', '*.token', 'kek', 'privateKey'], censor: '[redacted]' },
+    });
+  if (config.dev && !options.simulator) throw new StartupError('development mode needs the simulator (start it with `tessera serve --dev`)');
+  if (!config.dev && options.simulator) throw new StartupError('the simulator is only trusted in development mode');
+
+  const kek = loadKek({ env, dataDir: config.dataDir, dev: config.dev, ...(config.kekFile ? { kekFile: config.kekFile } : {}) });
+  const storage = openStorage(config.dataDir, { synchronous: config.dbSynchronous });
+  const { db } = storage;
+  try {
+    const keys = new SigningKeyStore(db, kek.key);
+    let challengeKey: Buffer;
+    try {
+      keys.checkKek();
+      challengeKey = getOrCreateServerSecret(db, kek.key, 'challenge-hmac', 32);
+    } catch (err) {
+      if (err instanceof EnvelopeError) {
+        throw new StartupError(`the key-encryption key from ${kek.source} does not open the keys stored in ${config.dataDir}: wrong KEK for this data directory`);
+      }
+      throw err;
+    }
+    if (await keys.ensureActive()) {
+      const active = keys.active();
+      appendAudit(db, { action: 'key.create', outcome: 'success', actor: 'system', subject: active.kid, details: { kid: active.kid, reason: 'first start' } });
+      log.info({ kid: active.kid }, 'created the result-signing key');
+    }
+
+    const policies = new PolicyStore(db);
+    if (!policies.hasAnyPolicy()) {
+      policies.put('default', DEFAULT_APPRAISAL_POLICY, 'yaml', 'system', null);
+      policies.activate('default', undefined, 'system', null);
+      log.info('seeded and activated the default appraisal policy');
+    }
+
+    const envAdmin = env.TESSERA_ADMIN_TOKEN;
+    if (envAdmin !== undefined && envAdmin !== '' && envAdmin.length < 32) {
+      throw new StartupError('TESSERA_ADMIN_TOKEN must be at least 32 characters of random text');
+    }
+    if (!envAdmin && db.select({ id: apiTokens.id }).from(apiTokens).limit(1).get() === undefined) {
+      const created = db.$client
+        .transaction(() => {
+          if (db.select({ id: apiTokens.id }).from(apiTokens).limit(1).get() !== undefined) return undefined;
+          const t = createApiToken(db, 'initial-admin', 'admin');
+          appendAudit(db, { action: 'token.create', outcome: 'success', actor: 'system', subject: t.info.id, details: { name: 'initial-admin', scope: 'admin', reason: 'first start' } });
+          return t;
+        })
+        .immediate();
+      if (created) options.announceAdminToken?.(created.token);
+    }
+
+    const anchors = mergeAnchors(PRODUCTION_ANCHORS, options.simulator?.anchors, options.extraAnchors);
+    const cache = new CachingCollateralSource({
+      store: new DbCollateralStore(db),
+      ...(config.collateral.offline
+        ? {}
+        : {
+            upstream: new VendorCollateralSource({
+              ...(config.collateral.kdsUrl ? { kds: { baseUrl: config.collateral.kdsUrl } } : {}),
+              ...(config.collateral.pcsUrl ? { pcs: { baseUrl: config.collateral.pcsUrl } } : {}),
+            }),
+          }),
+      offline: config.collateral.offline,
+      now: () => new Date(),
+      maxStalenessMs: config.collateral.maxStalenessHours * 3_600_000,
+      onBackgroundError: (err, document) => log.warn({ document, err: err instanceof Error ? err.message : String(err) }, 'collateral refresh failed'),
+    });
+    const collateral = options.collateral ?? (options.simulator ? withFallback(options.simulator.collateral, cache) : cache);
+
+    const ctx: ServiceContext = {
+      config,
+      db,
+      log,
+      keys,
+      challenges: new ChallengeSigner(challengeKey, config.challengeTtlSeconds * 1000),
+      apiTokens: new TokenVerifier(db, envAdmin || undefined),
+      policies,
+      anchors,
+      collateral,
+      metrics: new Metrics(options.collateral ? undefined : () => cache.metrics()),
+      rateLimiter: new RateLimiter(config.rateLimit.windowSeconds * 1000),
+      build: `tessera ${VERSION}`,
+      draining: false,
+    };
+
+    const prune = setInterval(() => {
+      try {
+        pruneConsumedChallenges(db);
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'pruning consumed challenges failed');
+      }
+    }, 60_000);
+    prune.unref();
+
+    const app = createApp(ctx);
+    return {
+      ctx,
+      app,
+      storage,
+      close() {
+        clearInterval(prune);
+        storage.close();
+      },
+    };
+  } catch (err) {
+    storage.close();
+    throw err;
+  }
+}
