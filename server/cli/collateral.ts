@@ -162,7 +162,7 @@ async function runFetch(opts: FetchOptions): Promise<void> {
     } catch (err) {
       if (!(err instanceof CollateralUnavailableError)) throw err;
       failures++;
-      process.stdout.write(`MISSING   ${document}: ${err.message}\n`);
+      process.stdout.write(`MISSING   ${err.message}\n`);
     }
   }
   process.stdout.write(`${plan.length - failures} of ${plan.length} documents in ${opts.cache}\n`);
@@ -235,7 +235,7 @@ export function collateralCommand(): Command {
       .option('--at <iso-8601>', 'the time at which documents must verify (default: now)'),
   ).action((opts: FetchOptions) => runFetch(opts));
 
-  return new Command('collateral')
+  const collateral = new Command('collateral')
     .description('Manage the collateral cache: fetch from AMD KDS / Intel PCS, export a bundle, import one in an air-gapped site.')
     .addCommand(fetch)
     .addCommand(
@@ -260,4 +260,8 @@ export function collateralCommand(): Command {
         .option('--at <iso-8601>', 'the time to judge freshness at (default: now)')
         .action((opts: { cache: string; at?: string }) => runList(opts)),
     );
+  // Subcommands added with addCommand do not inherit the program's exitOverride: without
+  // this a usage error would exit 1 (the code for "rejected") from inside commander.
+  for (const cmd of [collateral, ...collateral.commands]) cmd.exitOverride().showHelpAfterError('(run with --help for usage)');
+  return collateral;
 }
