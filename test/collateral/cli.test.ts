@@ -72,7 +72,7 @@ describe('tessera collateral', () => {
     const r = await tessera('collateral', 'fetch', '--report', join(c.dir, 'report.bin'), '--kds-url', kds.url, '--cache', cache, '--at', c.validAt.toISOString());
     expect(r.stdout).toContain('fetched   AMD Turin VCEK for chip 59790fb1c39f35c1… at TCB fmc=1,bl=1,tee=1,snp=4,ucode=81\n');
     expect(r.stdout).toContain('fetched   AMD Turin VCEK certificate chain (ASK and ARK)\n');
-    expect(r.stdout).toMatch(/MISSING   The AMD Turin VCEK CRL is not in the collateral cache and could not be fetched: Could not fetch the AMD Turin VCEK CRL from http:\/\/127\.0\.0\.1:\d+\/vcek\/v1\/Turin\/crl: the server answered HTTP 404 Not Found\./);
+    expect(r.stdout).toMatch(/MISSING {3}The AMD Turin VCEK CRL is not in the collateral cache and could not be fetched: Could not fetch the AMD Turin VCEK CRL from http:\/\/127\.0\.0\.1:\d+\/vcek\/v1\/Turin\/crl: the server answered HTTP 404 Not Found\./);
     expect(r.stdout).toContain(`2 of 3 documents in ${cache}\n`);
     expect(r.code).toBe(3);
   });
