@@ -43,6 +43,18 @@ export function normalizeSerial(hex: string): string {
   return s === '' ? '0' : s;
 }
 
+/** The total length (header + contents) of the DER object that starts `der`, or -1. */
+export function derLength(der: Uint8Array): number {
+  if (der.length < 2) return -1;
+  const first = der[1]!;
+  if (first < 0x80) return 2 + first;
+  const n = first & 0x7f;
+  if (n === 0 || n > 4 || der.length < 2 + n) return -1;
+  let len = 0;
+  for (let i = 0; i < n; i++) len = len * 256 + der[2 + i]!;
+  return 2 + n + len;
+}
+
 /** Parse one DER certificate (cached by hash). Throws EvidenceFormatError naming `what`. */
 export function parseCertificateDer(der: Uint8Array, what = 'certificate'): Certificate {
   const sha256 = sha256Hex(der);
@@ -59,6 +71,9 @@ export function parseCertificateDer(der: Uint8Array, what = 'certificate'): Cert
     // The key and the dates are decoded lazily by node:crypto: a certificate whose key does
     // not decode, or whose validity is not a real time, is malformed too (found by flipping
     // every byte of real VCEKs: test/snp/corruption.test.ts).
+    // DER is exact: bytes after the certificate's outer SEQUENCE (which OpenSSL ignores) would
+    // give the same certificate another hash, so another identity in caches and audit records.
+    if (derLength(der) !== der.length) throw new Error('trailing bytes');
     publicKey = x509.publicKey;
     notBefore = new Date(x509.validFrom);
     notAfter = new Date(x509.validTo);
