@@ -422,7 +422,8 @@ const PINNED: Pinned[] = [
   },
 ];
 
-function pinnedDer(pem: string, fingerprint: string, what: string): Uint8Array {
+/** The DER of a pinned PEM certificate; throws when it does not hash to `fingerprint`. */
+export function pinnedDer(pem: string, fingerprint: string, what: string): Uint8Array {
   const der = derSingle(pem, 'CERTIFICATE', what);
   const actual = createHash('sha256').update(der).digest('hex');
   if (actual !== fingerprint) {
