@@ -16,8 +16,17 @@ export interface AnchorMatch {
 
 export type AnchorResult = { ok: true; match: AnchorMatch } | { ok: false; detail: string; expected: unknown; found: unknown };
 
+const anchorRootCache = new WeakMap<IntelAnchor, Certificate>();
+
 function anchorRoots(anchors: readonly IntelAnchor[]): AnchorMatch[] {
-  return anchors.map((anchor) => ({ anchor, root: parseCertificateDer(anchor.rootDer, 'Intel SGX Root CA anchor') }));
+  return anchors.map((anchor) => {
+    let root = anchorRootCache.get(anchor);
+    if (!root) {
+      root = parseCertificateDer(anchor.rootDer, 'Intel SGX Root CA anchor');
+      anchorRootCache.set(anchor, root);
+    }
+    return { anchor, root };
+  });
 }
 
 /** Which anchor issued `cert`; `carriedRoot` (the chain's own root, if any) must carry that anchor's key. */

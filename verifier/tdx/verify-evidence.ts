@@ -13,6 +13,7 @@ import type { CollateralDocument, CollateralSource } from '../collateral/source.
 import { CollateralUnavailableError, EvidenceFormatError } from '../errors.ts';
 import type { CrlMode, IntelCollateral, IntelEvidence, VerifyOptions } from '../evidence.ts';
 import type { Check, CollateralUse, IntelTcbResult, VerificationResult } from '../result.ts';
+import { BoundedCache } from '../x509/bounded-cache.ts';
 import { parseCertificates, type Certificate } from '../x509/certificate.ts';
 import { parseCrl, type Crl } from '../x509/crl.ts';
 import { INTEL_QE_VENDOR_ID } from './abi/header.ts';
@@ -74,11 +75,16 @@ function windowCheck(id: string, name: string, from: Date, until: Date | undefin
   return pass(id, `The ${name} is current at ${at.toISOString()} (${window.from} .. ${window.until ?? 'open'}).`);
 }
 
+const issuerChains = new BoundedCache<string, Certificate[]>(64);
+
 /** TCB Info / QE Identity issuer chain: TCB Signing certificate <- pinned root, valid at `at`. */
 function signingChainCheck(id: string, name: string, pem: string, anchors: readonly IntelAnchor[], at: Date): { check: Check; signer?: Certificate; root?: Certificate } {
-  let certs: Certificate[];
+  let certs = issuerChains.get(pem);
   try {
-    certs = parseCertificates(pem, `${name} issuer chain`);
+    if (!certs) {
+      certs = parseCertificates(pem, `${name} issuer chain`);
+      issuerChains.set(pem, certs);
+    }
   } catch (err) {
     return { check: fail(id, `The ${name} issuer chain is unreadable: ${(err as Error).message}`, 'TCB Signing certificate and root, PEM', 'unreadable') };
   }
@@ -96,6 +102,21 @@ function signingChainCheck(id: string, name: string, pem: string, anchors: reado
     return { check: fail(id, `The ${name} signing chain is not valid at ${at.toISOString()}.`, `valid at ${at.toISOString()}`, expired), signer, root: r.match.root };
   }
   return { check: pass(id, `The ${name} is signed under Intel SGX TCB Signing <- pinned Intel SGX Root CA, valid at ${at.toISOString()}.`), signer, root: r.match.root };
+}
+
+// A collateral signature depends only on the document and the signing certificate: checked
+// once per pair (validity and everything time-bound are evaluated on every use).
+const documentSignatures = new BoundedCache<string, boolean>(1024);
+
+function documentSignatureOk(doc: { sha256: string; signedBytes: Buffer; signature: Buffer }, signer: Certificate | undefined): boolean {
+  if (!signer) return false;
+  const key = `${doc.sha256}:${signer.sha256}`;
+  let ok = documentSignatures.get(key);
+  if (ok === undefined) {
+    ok = verifyP256(doc.signedBytes, doc.signature, signer.publicKey);
+    documentSignatures.set(key, ok);
+  }
+  return ok;
 }
 
 function crlBytes(bytes: Uint8Array | undefined, name: string): Crl | undefined {
@@ -166,7 +187,7 @@ export function verifyIntelQuote(quoteBytes: Uint8Array | IntelQuote, collateral
   record('tcb-info', tcbInfo.sha256);
   checks.push(tcbChain.check);
   checks.push(
-    tcbChain.signer && verifyP256(tcbInfo.signedBytes, tcbInfo.signature, tcbChain.signer.publicKey)
+    documentSignatureOk(tcbInfo, tcbChain.signer)
       ? pass(`${p}.collateral.tcb-info.signature`, 'The TCB Info signature verifies over the document as served.')
       : fail(`${p}.collateral.tcb-info.signature`, 'The TCB Info signature does not verify with the TCB Signing key.', 'a valid signature by Intel SGX TCB Signing', tcbInfo.signature.toString('hex')),
   );
@@ -193,7 +214,7 @@ export function verifyIntelQuote(quoteBytes: Uint8Array | IntelQuote, collateral
   record('qe-identity', qeIdentity.sha256);
   checks.push(qeChain.check);
   checks.push(
-    qeChain.signer && verifyP256(qeIdentity.signedBytes, qeIdentity.signature, qeChain.signer.publicKey)
+    documentSignatureOk(qeIdentity, qeChain.signer)
       ? pass(`${p}.collateral.qe-identity.signature`, 'The QE Identity signature verifies over the document as served.')
       : fail(`${p}.collateral.qe-identity.signature`, 'The QE Identity signature does not verify with the TCB Signing key.', 'a valid signature by Intel SGX TCB Signing', qeIdentity.signature.toString('hex')),
   );

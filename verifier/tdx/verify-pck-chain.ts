@@ -7,6 +7,7 @@
 import { EvidenceFormatError } from '../errors.ts';
 import type { IntelAnchor } from '../anchors.ts';
 import type { Check } from '../result.ts';
+import { BoundedCache } from '../x509/bounded-cache.ts';
 import { isIssuedBy, parseCertificates, type Certificate } from '../x509/certificate.ts';
 import { isCrlCurrentAt, isCrlIssuedBy, isRevoked, type Crl } from '../x509/crl.ts';
 import { fail, pass } from './check.ts';
@@ -29,8 +30,20 @@ const CA_NAMES: Record<string, PckCa> = {
   'Intel SGX PCK Processor CA': 'processor',
 };
 
-/** Parse the PEM chain from the quote's certification data. Throws EvidenceFormatError. */
+// Quotes from one platform carry the same chain text: parse it once (the chain's trust is
+// still evaluated on every use).
+const parsedChains = new BoundedCache<string, PckChain>(1024);
+
+/** Parse the PEM chain from the quote's certification data (cached by its text). Throws EvidenceFormatError. */
 export function parsePckChain(pem: string): PckChain {
+  const hit = parsedChains.get(pem);
+  if (hit) return hit;
+  const chain = parseChainUncached(pem);
+  parsedChains.set(pem, chain);
+  return chain;
+}
+
+function parseChainUncached(pem: string): PckChain {
   const certs = parseCertificates(pem, 'PCK certificate chain');
   if (certs.length < 2 || certs.length > 3) {
     throw new EvidenceFormatError(
