@@ -109,6 +109,10 @@ describe('SEV-SNP declarative fields on real claims', () => {
       delete c.tcb.reported?.fmc;
     });
     expect(snpRule({ minTcb: { fmc: 1 } }, noFmc, 'snp.minTcb')).toMatchObject({ ok: false });
+    const unknownProduct = withClaims(oak.claims, (c) => {
+      delete c.platform.product;
+    });
+    expect(snpRule({ minTcb: { fmc: 1 } }, unknownProduct, 'snp.minTcb')).toMatchObject({ ok: false });
   });
 
   it('minTcb: missing reported TCB fails closed', () => {

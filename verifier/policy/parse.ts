@@ -31,8 +31,7 @@ export function zodIssues(issues: readonly z.core.$ZodIssue[]): PolicyIssue[] {
     if (i.code === 'unrecognized_keys') {
       for (const k of i.keys) out.push({ path: issuePath([...i.path, k]), message: 'unknown field' });
     } else if (i.code === 'invalid_union') {
-      // Union of "list of values" and "{ referenceValues }": say what is expected in one sentence.
-      out.push({ path: issuePath(i.path), message: unionMessage(i) });
+      out.push(unionIssue(i));
     } else {
       out.push({ path: issuePath(i.path), message: i.message });
     }
@@ -40,14 +39,20 @@ export function zodIssues(issues: readonly z.core.$ZodIssue[]): PolicyIssue[] {
   return out;
 }
 
-function unionMessage(i: z.core.$ZodIssueInvalidUnion): string {
-  // Prefer the most specific branch error (e.g. bad hex inside a list) when one branch got further.
-  const deepest = i.errors
-    .flat()
+/**
+ * A value that matches no branch of a union (a list of values or `{ referenceValues }`;
+ * a VMPL list or `{ max }`): point inside the branch that got furthest when one did (a bad
+ * hex item, a bad set name), else say what the field takes (the union's own message).
+ */
+function unionIssue(i: z.core.$ZodIssueInvalidUnion): PolicyIssue {
+  const all = i.errors.flat();
+  const unknown = all.find((e) => e.code === 'unrecognized_keys');
+  if (unknown && unknown.code === 'unrecognized_keys') return { path: issuePath([...i.path, ...unknown.path, unknown.keys[0] ?? '']), message: 'unknown field' };
+  const deepest = all
     .filter((e) => e.path.length > 0)
     .sort((a, b) => b.path.length - a.path.length)[0];
-  if (deepest) return `${issuePath(deepest.path)}: ${deepest.message}`.replace(/^\[(\d+)\]: /, 'item $1: ');
-  return 'expected a list of values or { referenceValues: "<set name>" }';
+  if (deepest) return { path: issuePath([...i.path, ...deepest.path]), message: deepest.message };
+  return { path: issuePath(i.path), message: i.message };
 }
 
 function parseText(source: string, format: 'json' | 'yaml' | undefined): unknown {

@@ -30,7 +30,9 @@ export type ReferenceValuesRef = z.output<typeof referenceValuesSchema>;
 
 /** Allowed values: an inline list of hex values of the field's size, or a reference-value set. */
 function allowedHex(bytes: number) {
-  return z.union([z.array(hex(bytes)).min(1, 'expected at least one value'), referenceValuesSchema]);
+  return z.union([z.array(hex(bytes)).min(1, 'expected at least one value'), referenceValuesSchema], {
+    error: `expected a list of ${bytes}-byte hex values or { referenceValues: "<set name>" }`,
+  });
 }
 export type AllowedHex = string[] | ReferenceValuesRef;
 
@@ -91,7 +93,11 @@ const snpSchema = z.strictObject({
   /** Minimum REPORTED_TCB per component. */
   minTcb: snpTcbSchema.optional(),
   /** Allowed VMPLs: a list, or `{ max: n }`. */
-  vmpl: z.union([z.array(z.number().int().min(0).max(3)).min(1), z.strictObject({ max: z.number().int().min(0).max(3) })]).optional(),
+  vmpl: z
+    .union([z.array(z.number().int().min(0).max(3)).min(1), z.strictObject({ max: z.number().int().min(0).max(3) })], {
+      error: 'expected a list of VMPLs (0..3) or { max: <0..3> }',
+    })
+    .optional(),
   /** Allowed HOST_DATA values (32 bytes). */
   hostData: allowedHex(32).optional(),
   /** Allowed FAMILY_ID values (16 bytes, from the ID block). */
@@ -105,7 +111,7 @@ const snpSchema = z.strictObject({
   /** Minimum GUEST_SVN. */
   minGuestSvn: u32.optional(),
   /** Allowed products. */
-  products: z.array(z.enum(SNP_PRODUCTS as unknown as ['Milan', 'Genoa', 'Turin'])).min(1).optional(),
+  products: z.array(z.enum(SNP_PRODUCTS)).min(1).optional(),
   /** Allowed report signers. */
   signers: z.array(z.enum(['VCEK', 'VLEK'])).min(1).optional(),
 });

@@ -24,8 +24,8 @@ const TCB_COMPONENTS = ['bootloader', 'tee', 'snp', 'microcode', 'fmc'] as const
  * Minimum TCB against REPORTED_TCB: the TCB the VCEK is derived from (so the one the
  * signature vouches for) and, per the ABI, never above COMMITTED_TCB or CURRENT_TCB,
  * so it is the conservative one to hold to a minimum. FMC exists from Turin on: a
- * minimum for it is checked on reports whose TCB has the component, and a Turin report
- * without it fails; on earlier products there is no FMC to check.
+ * minimum for it is checked on reports whose TCB has the component; Milan and Genoa have
+ * no FMC to check; any other report without it (Turin, or an unknown product) fails.
  */
 function minTcbRule(min: SnpTcbMinimum, claims: Claims): RuleOutcome {
   const id = 'snp.minTcb';
@@ -37,7 +37,9 @@ function minTcbRule(min: SnpTcbMinimum, claims: Claims): RuleOutcome {
     const m = min[c];
     if (m === undefined) continue;
     const v = intValue(reported?.[c]);
-    if (c === 'fmc' && v === undefined && claims.platform.product !== 'Turin' && reported !== undefined) continue;
+    // No FMC before Turin: skip it only for products known to lack it (unknown product: fail closed).
+    const product = claims.platform.product;
+    if (c === 'fmc' && v === undefined && (product === 'Milan' || product === 'Genoa') && reported !== undefined) continue;
     expected[c] = m;
     found[c] = v ?? null;
     if (v === undefined) low.push(`${c} absent`);
