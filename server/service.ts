@@ -140,7 +140,10 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       if (created) options.announceAdminToken?.(created.token);
     }
 
-    const anchors = mergeAnchors(PRODUCTION_ANCHORS, options.simulator?.anchors, options.extraAnchors);
+    // The SEV-SNP verifier takes the first AMD anchor of the evidence's product, so the
+    // simulator's (or a test's) Milan root goes before the production one: in development
+    // mode simulated Milan evidence verifies, and real Milan evidence needs production mode.
+    const anchors = mergeAnchors(options.extraAnchors, options.simulator?.anchors, PRODUCTION_ANCHORS);
     const cache = new CachingCollateralSource({
       store: new DbCollateralStore(db),
       ...(config.collateral.offline
