@@ -68,6 +68,16 @@ rules:
     expect(p.rules?.map((r) => r.name)).toEqual(['not-simulated', 'fresh-firmware']);
   });
 
+  it('returns a frozen policy (its compiled rules are cached by identity)', () => {
+    const p = parseAppraisalPolicy({ tees: ['tdx'], rules: [{ name: 'a', expr: 'true' }] });
+    expect(() => {
+      (p.rules as { expr: string }[])[0]!.expr = 'false';
+    }).toThrow(TypeError);
+    expect(() => {
+      (p.tees as string[]).push('sgx');
+    }).toThrow(TypeError);
+  });
+
   it('accepts JSON text and an already-parsed object', () => {
     expect(parseAppraisalPolicy('{"tees": ["tdx"]}', 'json')).toEqual({ tees: ['tdx'] });
     expect(parseAppraisalPolicy({ tees: ['sgx'] })).toEqual({ tees: ['sgx'] });

@@ -92,5 +92,15 @@ export function parseAppraisalPolicy(source: string | unknown, format?: 'json' |
     if (r.error !== undefined) celIssues.push({ path: `rules[${r.index}].expr`, message: `rule '${r.rule.name}' does not compile: ${r.error}` });
   }
   if (celIssues.length > 0) throw new PolicyValidationError(celIssues);
-  return policy;
+  // Frozen: the compiled rules are cached by this object's identity, and a version is
+  // immutable; a caller that edits it must parse a new document instead.
+  return deepFreeze(policy);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
 }
