@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_APPRAISAL_POLICY, evaluateAppraisalPolicy, parseAppraisalPolicy, policyHash, statusOf } from '../../verifier/policy/index.ts';
 import type { AppraisalPolicy, PolicyContext, PolicyDecision, RuleOutcome } from '../../verifier/policy/index.ts';
 import type { Claims, VerificationResult } from '../../verifier/result.ts';
+import { claimsOfRule } from '../../verifier/policy/vector.ts';
 import { sgxCase, snpCase, tdxCase, verifiedResult, withClaims } from './fixture-claims.ts';
 
 const oak = snpCase('milan-v3-gcp-oak');
@@ -214,5 +215,66 @@ describe('malformed claims', () => {
     expect(d.status).toBe('contraindicated');
     expect(d.rules.find((r) => r.id === 'snp.claims')).toMatchObject({ ok: false });
     expect(d.rules.find((r) => r.id === 'rules.x')).toMatchObject({ ok: false });
+  });
+});
+
+describe('every declarative rule speaks for its documented AR4SI claim', () => {
+  const expected: Record<string, string> = {
+    tee: 'hardware',
+    'snp.measurements': 'executables',
+    'snp.allowDebug': 'configuration',
+    'snp.allowMigrationAgent': 'configuration',
+    'snp.allowSmt': 'configuration',
+    'snp.minTcb': 'hardware',
+    'snp.vmpl': 'configuration',
+    'snp.hostData': 'configuration',
+    'snp.familyId': 'executables',
+    'snp.imageId': 'executables',
+    'snp.idKeyDigests': 'executables',
+    'snp.authorKeyDigests': 'executables',
+    'snp.minGuestSvn': 'executables',
+    'snp.products': 'hardware',
+    'snp.signers': 'hardware',
+    'tdx.mrtd': 'executables',
+    'tdx.rtmr.0': 'executables',
+    'tdx.rtmr.3': 'executables',
+    'tdx.mrConfigId': 'configuration',
+    'tdx.mrOwner': 'configuration',
+    'tdx.mrOwnerConfig': 'configuration',
+    'tdx.allowDebug': 'configuration',
+    'tdx.requireSeptVeDisable': 'configuration',
+    'tdx.acceptedTcbStatuses': 'hardware',
+    'tdx.warnTcbStatuses': 'hardware',
+    'tdx.forbiddenAdvisories': 'hardware',
+    'tdx.mrServiceTd': 'executables',
+    'tdx.minTcbEvaluationDataNumber': 'hardware',
+    'sgx.mrenclave': 'executables',
+    'sgx.mrsigner': 'executables',
+    'sgx.isvProdId': 'executables',
+    'sgx.minIsvSvn': 'executables',
+    'sgx.allowDebug': 'configuration',
+    'sgx.acceptedTcbStatuses': 'hardware',
+    'sgx.warnTcbStatuses': 'hardware',
+  };
+  const h = (n: number) => '00'.repeat(n);
+  const full = {
+    snp: {
+      measurements: [h(48)], allowSmt: true, minTcb: { snp: 0 }, vmpl: [0], hostData: [h(32)], familyId: [h(16)], imageId: [h(16)],
+      idKeyDigests: [h(48)], authorKeyDigests: [h(48)], minGuestSvn: 0, products: ['Milan'], signers: ['VCEK'],
+    },
+    tdx: {
+      mrtd: [h(48)], rtmr: { 0: [h(48)], 3: [h(48)] }, mrConfigId: [h(48)], mrOwner: [h(48)], mrOwnerConfig: [h(48)], requireSeptVeDisable: true,
+      warnTcbStatuses: ['OutOfDate'], forbiddenAdvisories: ['INTEL-SA-00001'], mrServiceTd: [h(48)], minTcbEvaluationDataNumber: 1,
+    },
+    sgx: { mrenclave: [h(32)], mrsigner: [h(32)], isvProdId: [0], minIsvSvn: 0, warnTcbStatuses: ['OutOfDate'] },
+  };
+
+  it('covers every rule a full policy produces, for each TEE', () => {
+    const ids = new Set<string>();
+    for (const claims of [oak.claims, phala.claims, sgx.claims]) for (const r of evaluate(full, claims).rules) ids.add(r.id);
+    ids.delete('evidence.verified');
+    expect([...ids].sort()).toEqual(Object.keys(expected).sort());
+    for (const id of ids) expect(claimsOfRule(id), id).toEqual([expected[id]]);
+    expect(claimsOfRule('evidence.verified')).toEqual(['instance-identity', 'hardware']);
   });
 });
