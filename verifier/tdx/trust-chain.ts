@@ -29,6 +29,11 @@ function anchorRoots(anchors: readonly IntelAnchor[]): AnchorMatch[] {
   });
 }
 
+/** The pinned root certificates, parsed (once per anchor). */
+export function anchorCertificates(anchors: readonly IntelAnchor[]): Certificate[] {
+  return anchorRoots(anchors).map((r) => r.root);
+}
+
 /** Which anchor issued `cert`; `carriedRoot` (the chain's own root, if any) must carry that anchor's key. */
 export function chainToAnchor(cert: Certificate, carriedRoot: Certificate | undefined, anchors: readonly IntelAnchor[]): AnchorResult {
   const roots = anchorRoots(anchors);

@@ -26,7 +26,7 @@ import { matchQeIdentity, matchQeLevel, parseQeIdentity, type QeIdentityDocument
 import { parseTcbInfo, type TcbInfoDocument } from './tcb-info.ts';
 import { evaluateTcb, type TcbEvaluation } from './tcb-status.ts';
 import { checkTdxModule } from './tdx-module.ts';
-import { chainToAnchor, commonName, invalidAt } from './trust-chain.ts';
+import { anchorCertificates, chainToAnchor, commonName, invalidAt } from './trust-chain.ts';
 import { checkPckCrl, checkRootCaCrl, parsePckChain, verifyPckChain, type PckCa, type PckChain } from './verify-pck-chain.ts';
 import { checkQeReportBinding, checkQeReportSignature } from './verify-qe-report.ts';
 import { checkQuoteSignature } from './verify-quote-signature.ts';
@@ -96,7 +96,8 @@ function signingChainCheck(id: string, name: string, pem: string, anchors: reado
     return { check: fail(id, `The ${name} signer is not an Intel SGX TCB Signing certificate.`, 'CN "Intel SGX TCB Signing"', commonName(signer)) };
   }
   const r = chainToAnchor(signer, carriedRoot, anchors);
-  if (!r.ok) return { check: fail(id, r.detail, r.expected, r.found) };
+  // The signer is returned even when its chain fails: the document's signature is a separate check.
+  if (!r.ok) return { check: fail(id, r.detail, r.expected, r.found), signer };
   const expired = invalidAt([signer, r.match.root], at);
   if (expired.length > 0) {
     return { check: fail(id, `The ${name} signing chain is not valid at ${at.toISOString()}.`, `valid at ${at.toISOString()}`, expired), signer, root: r.match.root };
@@ -238,13 +239,12 @@ export function verifyIntelQuote(quoteBytes: Uint8Array | IntelQuote, collateral
   );
 
   // Root CA CRL: the intermediates in use (PCK CA, TCB Signing).
-  if (rootCrl && pck.anchor) {
+  if (rootCrl) {
+    // Checked against the pinned root the PCK chain reached, else the first pinned root.
     record('root-ca-crl', rootCrl.sha256);
+    const root = pck.anchor?.root ?? anchorCertificates(anchors)[0]!;
     const inUse = [chain.intermediate, ...(tcbChain.signer ? [tcbChain.signer] : []), ...(qeChain.signer ? [qeChain.signer] : [])];
-    checks.push(checkRootCaCrl(rootCrl, pck.anchor.root, inUse, at, p, prov('root-ca-crl').stale === true, warnings));
-  } else if (rootCrl) {
-    record('root-ca-crl', rootCrl.sha256);
-    checks.push(fail(`${p}.root-ca.crl`, 'The Root CA CRL cannot be checked: the PCK chain does not reach a pinned root.', 'a pinned root', 'none'));
+    checks.push(checkRootCaCrl(rootCrl, root, inUse, at, p, prov('root-ca-crl').stale === true, warnings));
   } else if (crlMode === 'require') {
     checks.push(fail(`${p}.root-ca.crl`, 'No Root CA CRL was supplied and CRL checks are required.', 'the Intel SGX Root CA CRL', 'none'));
   } else if (crlMode === 'prefer') {
