@@ -110,6 +110,7 @@ const DEFAULT_PCE_SVN = 11;
 const DEFAULT_CPU_SVN = '03030202040100050000000000000000';
 // Intel's evaluation data numbers increase with each TCB recovery; any current value will do.
 const TCB_EVALUATION_DATA_NUMBER = 17;
+const QE_ATTRIBUTES_MASK = Buffer.from('fbffffffffffffff0000000000000000', 'hex');
 
 // AMD KDS certificate names (the real ARK/ASK/VCEK subjects: OU, C, L, ST, O, CN in that order).
 const AMD_DN = 'OU=Engineering, C=US, L=Santa Clara, ST=CA, O=Advanced Micro Devices';
@@ -331,9 +332,10 @@ function qeIdentityBody(c: SimulatedIntelChain, issueDate: Date, nextUpdate: Dat
     tcbEvaluationDataNumber: TCB_EVALUATION_DATA_NUMBER,
     miscselect: c.qe.miscselect.toString(16).padStart(8, '0').toUpperCase(),
     miscselectMask: 'FFFFFFFF',
-    attributes: hexUpper(c.qe.attributes),
-    // Intel's TD_QE identity masks out the upper 8 bytes (XFRM) and the KSS bit.
-    attributesMask: 'FBFFFFFFFFFFFFFF0000000000000000',
+    // Published already masked: QVL compares (report attributes & mask) with this value as is
+    // (EnclaveIdentityV2); Intel's TD_QE mask leaves out XFRM (bytes 8-15) and the KSS bit.
+    attributes: hexUpper(Buffer.from(c.qe.attributes.map((b, i) => b & QE_ATTRIBUTES_MASK[i]!))),
+    attributesMask: hexUpper(QE_ATTRIBUTES_MASK),
     mrsigner: hexUpper(c.qe.mrsigner),
     isvprodid: c.qe.isvProdId,
     tcbLevels: [
