@@ -10,7 +10,7 @@ import { CollateralUnavailableError, EvidenceFormatError } from '../verifier/err
 import type { Evidence } from '../verifier/evidence.ts';
 import { canonicalJson } from '../verifier/policy/canonical.ts';
 import { evaluateAppraisalPolicy, type AppraisalPolicy, type EarStatus, type PolicyDecision, type RuleOutcome } from '../verifier/policy/index.ts';
-import type { Check, Tee, VerificationResult } from '../verifier/result.ts';
+import { failedChecks, type Check, type Tee, type VerificationResult } from '../verifier/result.ts';
 import { verifyEvidence } from '../verifier/verify-evidence.ts';
 import { appendAudit } from './audit/log.ts';
 import { assertNotConsumed, consumeChallenge } from './challenge.ts';
@@ -20,17 +20,40 @@ import { attestations } from './storage/schema/attestations.ts';
 
 export const BINDING_CHECK_ID = 'binding.report-data';
 
-/** verifyEvidence with the service's anchors, collateral and CRL mode, counted in the metrics. */
+/**
+ * verifyEvidence in each trust domain in turn (one in production), with the CRL mode, counted
+ * in the metrics. The first domain under which the evidence verifies wins; if none does, the
+ * result with the fewest failed checks explains the refusal. A domain whose collateral is
+ * unavailable is skipped; if every domain throws, the first error is thrown.
+ */
 export async function verifyWithService(ctx: ServiceContext, evidence: Evidence, at: Date): Promise<VerificationResult> {
-  try {
-    const result = await verifyEvidence(evidence, { at, anchors: ctx.anchors, collateral: ctx.collateral, crl: ctx.config.crl });
-    ctx.metrics.verifications.inc({ tee: evidence.tee, outcome: result.verified ? 'verified' : 'rejected' });
-    return result;
-  } catch (err) {
-    const outcome = err instanceof EvidenceFormatError ? 'malformed' : err instanceof CollateralUnavailableError ? 'collateral_unavailable' : 'error';
-    ctx.metrics.verifications.inc({ tee: evidence.tee, outcome });
-    throw err;
+  let best: VerificationResult | undefined;
+  let firstError: unknown;
+  for (const domain of ctx.trust) {
+    let r: VerificationResult;
+    try {
+      r = await verifyEvidence(evidence, { at, anchors: domain.anchors, collateral: domain.collateral, crl: ctx.config.crl });
+    } catch (err) {
+      // Malformed evidence is malformed in every domain: no point trying the others.
+      if (!(err instanceof CollateralUnavailableError) || ctx.trust.length === 1) {
+        ctx.metrics.verifications.inc({ tee: evidence.tee, outcome: err instanceof EvidenceFormatError ? 'malformed' : err instanceof CollateralUnavailableError ? 'collateral_unavailable' : 'error' });
+        throw err;
+      }
+      firstError ??= err;
+      continue;
+    }
+    if (r.verified) {
+      best = r;
+      break;
+    }
+    if (!best || failedChecks(r).length < failedChecks(best).length) best = r;
   }
+  if (!best) {
+    ctx.metrics.verifications.inc({ tee: evidence.tee, outcome: 'collateral_unavailable' });
+    throw firstError;
+  }
+  ctx.metrics.verifications.inc({ tee: evidence.tee, outcome: best.verified ? 'verified' : 'rejected' });
+  return best;
 }
 
 /** The REPORT_DATA binding of DESIGN.md step 2, as a check with expected and found values. */

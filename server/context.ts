@@ -1,12 +1,11 @@
 // Everything a route needs, built once by server/service.ts.
 
 import type { Logger } from 'pino';
-import type { TrustAnchors } from '../verifier/anchors.ts';
-import type { CollateralSource } from '../verifier/collateral/source.ts';
 import type { TokenVerifier } from './auth/api-tokens.ts';
 import type { ChallengeSigner } from './challenge.ts';
 import type { ServiceConfig } from './config.ts';
 import type { SigningKeyStore } from './keys/signing-keys.ts';
+import type { TrustDomain } from './trust.ts';
 import type { Metrics } from './metrics.ts';
 import type { PolicyStore } from './policies/store.ts';
 import type { RateLimiter } from './rate-limit.ts';
@@ -20,10 +19,8 @@ export interface ServiceContext {
   challenges: ChallengeSigner;
   apiTokens: TokenVerifier;
   policies: PolicyStore;
-  /** Production anchors, plus the simulator's in development mode (and a test's own in tests). */
-  anchors: TrustAnchors;
-  /** Collateral the evidence did not carry (the cache in front of AMD KDS / Intel PCS). */
-  collateral: CollateralSource | undefined;
+  /** Production first; the simulator's in development mode (and a test's own in tests). See server/trust.ts. */
+  trust: TrustDomain[];
   metrics: Metrics;
   rateLimiter: RateLimiter;
   /** `ear.verifier-id.build`. */

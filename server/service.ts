@@ -11,6 +11,7 @@ import { VendorCollateralSource } from '../verifier/collateral/vendor-source.ts'
 import { CollateralUnavailableError } from '../verifier/errors.ts';
 import { DEFAULT_APPRAISAL_POLICY } from '../verifier/policy/index.ts';
 import { PRODUCTION_ANCHORS } from '../verifier/production-anchors.ts';
+import type { TrustDomain } from './trust.ts';
 import { createApp } from './app.ts';
 import { appendAudit } from './audit/log.ts';
 import { createApiToken, TokenVerifier } from './auth/api-tokens.ts';
@@ -38,9 +39,9 @@ export class StartupError extends Error {
 export interface ServiceOptions {
   config: ServiceConfig;
   env?: NodeJS.ProcessEnv;
-  /** Anchors to trust besides the production ones (tests' own chains). Never from configuration. */
-  extraAnchors?: TrustAnchors;
-  /** Replace the collateral source (tests). */
+  /** A trust domain besides production (a test's own chain and collateral). Never from configuration. */
+  extraTrust?: TrustDomain;
+  /** Replace the production collateral source (tests). */
   collateral?: CollateralSource;
   /** Development mode: the simulator's anchors and collateral (verifier/testing), supplied by the caller. */
   simulator?: { anchors: TrustAnchors; collateral: CollateralSource };
@@ -76,10 +77,6 @@ function withFallback(primary: CollateralSource, fallback: CollateralSource): Co
     intelPckCrl: either((s) => s.intelPckCrl),
     intelRootCaCrl: either((s) => s.intelRootCaCrl),
   };
-}
-
-function mergeAnchors(...sets: (TrustAnchors | undefined)[]): TrustAnchors {
-  return { amd: sets.flatMap((s) => s?.amd ?? []), intel: sets.flatMap((s) => s?.intel ?? []) };
 }
 
 export async function createService(options: ServiceOptions): Promise<Service> {
@@ -140,10 +137,6 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       if (created) options.announceAdminToken?.(created.token);
     }
 
-    // The SEV-SNP verifier takes the first AMD anchor of the evidence's product, so the
-    // simulator's (or a test's) Milan root goes before the production one: in development
-    // mode simulated Milan evidence verifies, and real Milan evidence needs production mode.
-    const anchors = mergeAnchors(options.extraAnchors, options.simulator?.anchors, PRODUCTION_ANCHORS);
     const cache = new CachingCollateralSource({
       store: new DbCollateralStore(db),
       ...(config.collateral.offline
@@ -159,7 +152,10 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       maxStalenessMs: config.collateral.maxStalenessHours * 3_600_000,
       onBackgroundError: (err, document) => log.warn({ document, err: err instanceof Error ? err.message : String(err) }, 'collateral refresh failed'),
     });
-    const collateral = options.collateral ?? (options.simulator ? withFallback(options.simulator.collateral, cache) : cache);
+    const trust: TrustDomain[] = [{ name: 'production', anchors: PRODUCTION_ANCHORS, collateral: options.collateral ?? cache }];
+    // The simulator's vendors know only simulated documents; anything else comes from the cache.
+    if (options.simulator) trust.push({ name: 'simulator', anchors: options.simulator.anchors, collateral: withFallback(options.simulator.collateral, cache) });
+    if (options.extraTrust) trust.push(options.extraTrust);
 
     const ctx: ServiceContext = {
       config,
@@ -169,8 +165,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       challenges: new ChallengeSigner(challengeKey, config.challengeTtlSeconds * 1000),
       apiTokens: new TokenVerifier(db, envAdmin || undefined),
       policies,
-      anchors,
-      collateral,
+      trust,
       metrics: new Metrics(options.collateral ? undefined : () => cache.metrics()),
       rateLimiter: new RateLimiter(config.rateLimit.windowSeconds * 1000),
       build: `tessera ${VERSION}`,

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- response bodies are JSON checked field by field */
 // The attestation flow over real HTTP: challenge, binding, verification, policy, EAR token
 // verified with jose against the JWKS (before and after rotation), and each way a challenge
 // is refused. Evidence comes from a simulator chain trusted only by this test's instance.

@@ -26,12 +26,13 @@ export interface TestServer {
   env: NodeJS.ProcessEnv;
   stop(): Promise<void>;
   /** fetch relative to the server, JSON in and out. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies, checked field by field by each test
   call(method: string, path: string, options?: { body?: unknown; raw?: string; token?: string; contentType?: string; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers }>;
 }
 
 export interface StartOptions {
   config?: ConfigInput;
-  /** Trust this simulator chain (as extra anchors, production mode) and serve its collateral. */
+  /** Trust this simulator chain (an extra trust domain, production mode) with its collateral. */
   chain?: SimulatorChain;
   dataDir?: string;
   env?: NodeJS.ProcessEnv;
@@ -44,13 +45,14 @@ export function tempDir(prefix = 'tessera-server-'): string {
 export async function startServer(options: StartOptions = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? tempDir();
   const env: NodeJS.ProcessEnv = options.env ?? { TESSERA_KEK: randomBytes(32).toString('base64') };
-  const config = loadConfig({ env: {}, overrides: { dataDir, port: 0, logLevel: 'silent', ...options.config } });
+  // Offline: tests never reach AMD KDS or Intel PCS.
+  const config = loadConfig({ env: {}, overrides: { dataDir, port: 0, logLevel: 'silent', collateral: { offline: true }, ...options.config } });
   let adminToken = env.TESSERA_ADMIN_TOKEN ?? '';
   const service = await createService({
     config,
     env,
     logger: pino({ level: 'silent' }),
-    ...(options.chain ? { extraAnchors: simulatorAnchors(options.chain), collateral: simulatorCollateralSource(options.chain) } : {}),
+    ...(options.chain ? { extraTrust: { name: 'test', anchors: simulatorAnchors(options.chain), collateral: simulatorCollateralSource(options.chain) } } : {}),
     announceAdminToken: (t) => {
       adminToken = t;
     },
