@@ -125,6 +125,8 @@ function sourcesFor(opts: SnpCliOptions): NonNullable<Parameters<typeof verifySn
 
 export function verifySnpCommand(): Command {
   return new Command('snp')
+    // Usage errors reach main.ts as CommanderError (exit 2), as for the parent program.
+    .exitOverride()
     .description('Verify an AMD SEV-SNP attestation report against the pinned AMD roots.')
     .requiredOption('--report <file>', 'the 1184-byte ATTESTATION_REPORT (binary)')
     .option('--vcek <file>', 'the VCEK certificate that signed the report (DER or PEM)')

@@ -43,7 +43,7 @@ export function tcbComponents(product: SnpProduct): (keyof TcbParts)[] {
 
 /** Just the numbers (no raw), JSON-safe. */
 export function tcbParts(t: DecodedTcb): TcbParts {
-  const out: TcbParts = { bootloader: t.bootloader, tee: t.tee, snp: t.snp, microcode: t.microcode };
-  if (t.fmc !== undefined) out.fmc = t.fmc;
-  return out;
+  const parts = { bootloader: t.bootloader, tee: t.tee, snp: t.snp, microcode: t.microcode };
+  // FMC first, as in the Turin byte layout.
+  return t.fmc !== undefined ? { fmc: t.fmc, ...parts } : parts;
 }
