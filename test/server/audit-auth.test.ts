@@ -1,0 +1,148 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- response bodies are JSON checked field by field */
+// The audit log (chain verification, tamper detection in the SQLite file, filters and
+// keyset pagination) and API-token authentication (scopes, revocation, failed attempts
+// audited, tokens never stored or echoed).
+
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DB_FILE } from '../../server/storage/db.ts';
+import { removeDir, startServer, type TestServer } from './helpers.ts';
+
+let srv: TestServer;
+
+beforeAll(async () => {
+  srv = await startServer();
+});
+
+afterAll(async () => {
+  await srv?.stop();
+  if (srv) removeDir(srv.dataDir);
+});
+
+describe('API tokens and scopes', () => {
+  it('creates tokens shown once, stores only their hash, enforces scopes, and revokes', async () => {
+    const created = await srv.call('POST', '/v1/tokens', { token: srv.adminToken, body: { name: 'alice-auditor', scope: 'auditor' } });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ name: 'alice-auditor', scope: 'auditor', revokedAt: null });
+    const auditor = created.body.token as string;
+    expect(auditor).toMatch(/^tsr_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/);
+
+    // Only the SHA-256 is in the database, and no listing shows the token.
+    const db = new Database(join(srv.dataDir, DB_FILE), { readonly: true });
+    const rows = db.prepare('SELECT * FROM api_tokens').all() as Record<string, unknown>[];
+    db.close();
+    expect(JSON.stringify(rows)).not.toContain(auditor);
+    expect(rows.map((r) => r.hash)).toContain(createHash('sha256').update(auditor).digest('hex'));
+    const list = await srv.call('GET', '/v1/tokens', { token: srv.adminToken });
+    expect(JSON.stringify(list.body)).not.toContain(auditor.slice(22));
+    expect(list.body.tokens.map((t: any) => t.name)).toEqual(expect.arrayContaining(['initial-admin', 'alice-auditor']));
+
+    // Auditor: may read the audit log and policies, may not change anything.
+    expect((await srv.call('GET', '/v1/audit', { token: auditor })).status).toBe(200);
+    expect((await srv.call('GET', '/v1/policies', { token: auditor })).status).toBe(200);
+    const put = await srv.call('PUT', '/v1/policies/x', { token: auditor, body: {} });
+    expect([put.status, put.body.code]).toEqual([403, 'insufficient_scope']);
+    expect((await srv.call('POST', '/v1/tokens', { token: auditor, body: { name: 'x', scope: 'admin' } })).status).toBe(403);
+    expect((await srv.call('POST', '/v1/keys/rotate', { token: auditor })).status).toBe(403);
+    expect((await srv.call('GET', '/v1/policies/x')).status).toBe(401);
+
+    const revoked = await srv.call('DELETE', `/v1/tokens/${created.body.id}`, { token: srv.adminToken });
+    expect(revoked.body.revokedAt).not.toBeNull();
+    const after = await srv.call('GET', '/v1/audit', { token: auditor });
+    expect([after.status, after.body.code]).toEqual([401, 'token_revoked']);
+    expect((await srv.call('DELETE', '/v1/tokens/0000000000000000', { token: srv.adminToken })).body.code).toBe('token_not_found');
+  });
+
+  it('refuses missing, malformed and unknown tokens with 401, and audits each attempt without the token', async () => {
+    const forged = `tsr_${'0'.repeat(16)}_${'A'.repeat(43)}`;
+    const attempts: [Record<string, string>, number][] = [
+      [{}, 401],
+      [{ authorization: 'Basic YWRtaW46YWRtaW4=' }, 401],
+      [{ authorization: `Bearer ${forged}` }, 401],
+      [{ authorization: `Bearer ${srv.adminToken}x` }, 401],
+    ];
+    for (const [headers, status] of attempts) {
+      const res = await srv.call('GET', '/v1/tokens', { headers });
+      expect(res.status).toBe(status);
+      expect(res.headers.get('www-authenticate')).toBe('Bearer realm="tessera"');
+      expect(res.body.code).toBe('unauthenticated');
+    }
+    const audit = await srv.call('GET', '/v1/audit?action=auth.failure&limit=4', { token: srv.adminToken });
+    expect(audit.body.entries).toHaveLength(4);
+    expect(audit.body.entries[0]).toMatchObject({ outcome: 'failure', subject: 'GET /v1/tokens', clientAddress: '127.0.0.1' });
+    expect(JSON.stringify(audit.body)).not.toContain(forged);
+    expect(JSON.stringify(audit.body)).not.toContain(srv.adminToken);
+  });
+
+  it('accepts TESSERA_ADMIN_TOKEN as an admin credential and then prints no token', async () => {
+    const token = 'x'.repeat(40);
+    const other = await startServer({ env: { TESSERA_KEK: Buffer.alloc(32, 7).toString('base64'), TESSERA_ADMIN_TOKEN: token } });
+    try {
+      // The helper records any announced token in adminToken: none was announced.
+      expect(other.adminToken).toBe(token);
+      expect((await other.call('GET', '/v1/tokens', { token })).body.tokens).toEqual([]);
+      expect((await other.call('GET', '/v1/tokens', { token: 'y'.repeat(40) })).status).toBe(401);
+    } finally {
+      await other.stop();
+      removeDir(other.dataDir);
+    }
+  });
+});
+
+describe('audit log', () => {
+  it('pages newest first with a keyset cursor, and filters', async () => {
+    for (let i = 0; i < 7; i++) await srv.call('PUT', `/v1/reference-values/page-${i}`, { token: srv.adminToken, body: { values: ['aa'] } });
+    const seen: number[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const q: string = `/v1/audit?action=reference-values.put&limit=3${cursor ? `&cursor=${cursor}` : ''}`;
+      const res = await srv.call('GET', q, { token: srv.adminToken });
+      expect(res.status).toBe(200);
+      seen.push(...res.body.entries.map((e: any) => e.seq));
+      cursor = res.body.nextCursor;
+      pages++;
+    } while (cursor);
+    expect(pages).toBe(3);
+    expect(seen).toHaveLength(7);
+    expect([...seen].sort((a, b) => b - a)).toEqual(seen);
+    const subjects = (await srv.call('GET', '/v1/audit?action=reference-values.put&limit=7', { token: srv.adminToken })).body.entries.map((e: any) => e.subject);
+    expect(subjects).toEqual([6, 5, 4, 3, 2, 1, 0].map((i) => `page-${i}`));
+
+    const now = Date.now();
+    const none = await srv.call('GET', `/v1/audit?from=${new Date(now + 60_000).toISOString()}`, { token: srv.adminToken });
+    expect(none.body).toEqual({ entries: [], nextCursor: null });
+    const some = await srv.call('GET', `/v1/audit?from=${new Date(now - 60_000).toISOString()}&to=${new Date(now + 60_000).toISOString()}&subject=page-3`, { token: srv.adminToken });
+    expect(some.body.entries).toHaveLength(1);
+
+    for (const bad of ['limit=0', 'limit=501', 'limit=abc', 'from=yesterday', 'cursor=zzz']) {
+      const res = await srv.call('GET', `/v1/audit?${bad}`, { token: srv.adminToken });
+      expect(res.status, bad).toBe(400);
+      expect(res.body.code, bad).toMatch(/^(request_invalid|cursor_invalid)$/);
+    }
+  });
+
+  it('verifies the chain, and names the first broken link after the SQLite file is edited', async () => {
+    const good = await srv.call('GET', '/v1/audit/verify', { token: srv.adminToken });
+    expect(good.body.ok).toBe(true);
+    expect(good.body.checked).toBeGreaterThan(10);
+    expect(good.body.head.seq).toBe(good.body.checked);
+
+    const db = new Database(join(srv.dataDir, DB_FILE));
+    // The triggers refuse edits through SQL...
+    expect(() => db.prepare("UPDATE audit_log SET outcome = 'success' WHERE seq = 5").run()).toThrow(/append-only/);
+    expect(() => db.prepare('DELETE FROM audit_log WHERE seq = 5').run()).toThrow(/append-only/);
+    // ...but whoever can write the file can drop them: the chain is what catches it.
+    db.exec('DROP TRIGGER audit_log_no_update');
+    db.prepare("UPDATE audit_log SET details = json_set(details, '$.name', 'mallory') WHERE seq = 5").run();
+    db.close();
+
+    const broken = await srv.call('GET', '/v1/audit/verify', { token: srv.adminToken });
+    expect(broken.body.ok).toBe(false);
+    expect(broken.body.firstBroken).toMatchObject({ seq: 5, reason: 'hash_mismatch' });
+    expect(broken.body.checked).toBe(4);
+    expect(broken.body.head.seq).toBe(4);
+  });
+});
