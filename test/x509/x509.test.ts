@@ -79,7 +79,7 @@ describe('CRLs', () => {
 
   it('verifies an RSA-PSS CRL (the AMD KDS form) and finds a revoked serial', async () => {
     const alg = { name: 'RSA-PSS', hash: 'SHA-384', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 };
-    const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
+    const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
     const name = 'CN=ARK-Test, O=tessera tests';
     const ca = await x509.X509CertificateGenerator.createSelfSigned({
       name,
@@ -95,7 +95,7 @@ describe('CRLs', () => {
       nextUpdate: new Date('2025-02-01T00:00:00Z'),
       entries: [{ serialNumber: '0abc', revocationDate: new Date('2025-01-01T00:00:00Z') }],
       signingKey: keys.privateKey,
-      signingAlgorithm: { name: 'RSA-PSS', saltLength: 48 } as Algorithm,
+      signingAlgorithm: { name: 'RSA-PSS', saltLength: 48 } as webcrypto.Algorithm,
     });
     const parsedCrl = parseCrl(new Uint8Array(crl.rawData));
     const caCert = parseCertificate(new Uint8Array(ca.rawData));
