@@ -6,6 +6,8 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import type { Tee } from '../../verifier/result.ts';
+import type { SnpReportOptions } from '../../verifier/testing/snp-report-builder.ts';
+import type { TdxQuoteOptions } from '../../verifier/testing/tdx-quote-builder.ts';
 import { AgentError, evidenceJson, ServerProblem, ServerUnreachable, TesseraClient, type AttestOutcome } from '../client.ts';
 import { isSafeFileName, writeFileAtomic0600, writeSecretToDir } from '../files.ts';
 import { createProvider, PROVIDER_NAMES, type ProviderName } from '../providers/auto.ts';
@@ -21,6 +23,11 @@ interface ProviderFlags {
   tee?: Tee;
   simulatorDir?: string;
   configfsRoot?: string;
+  simMeasurement?: Buffer;
+  simDebug?: boolean;
+  simHostData?: Buffer;
+  simGuestSvn?: number;
+  simRtmr?: Buffer[];
 }
 
 interface ServerFlags {
@@ -36,12 +43,60 @@ function integer(min: number) {
   };
 }
 
+function hexBytes(size: number) {
+  return (value: string): Buffer => {
+    const clean = value.replace(/^0x/i, '');
+    if (!/^[0-9a-fA-F]*$/.test(clean) || clean.length !== size * 2) throw new InvalidArgumentError(`expected ${size} bytes as ${size * 2} hex digits`);
+    return Buffer.from(clean, 'hex');
+  };
+}
+
+/** `--sim-rtmr I=HEX`, repeatable: RTMR I (0-3) set to 48 bytes. */
+function rtmrValue(value: string, previous: Buffer[] | undefined): Buffer[] {
+  const m = /^([0-3])=(?:0x)?([0-9a-fA-F]{96})$/.exec(value);
+  if (!m) throw new InvalidArgumentError('expected INDEX=HEX with INDEX 0-3 and 48 bytes of hex');
+  const rtmr = previous ? [...previous] : [0, 1, 2, 3].map(() => Buffer.alloc(48));
+  rtmr[Number(m[1])] = Buffer.from(m[2]!, 'hex');
+  return rtmr;
+}
+
 function providerOptions(cmd: Command, defaultProvider: ProviderName): Command {
   return cmd
     .addOption(new Option('--provider <name>', 'evidence provider').choices([...PROVIDER_NAMES]).default(defaultProvider))
     .addOption(new Option('--tee <tee>', 'TEE to simulate (simulator only)').choices(['sev-snp', 'tdx']))
     .option('--simulator-dir <dir>', 'simulator chain directory (default $TESSERA_SIMULATOR_DIR or ~/.local/state/tessera/simulator)')
-    .option('--configfs-root <dir>', 'configfs-tsm report directory', '/sys/kernel/config/tsm/report');
+    .option('--configfs-root <dir>', 'configfs-tsm report directory', '/sys/kernel/config/tsm/report')
+    .option('--sim-measurement <hex>', 'simulator: SEV-SNP MEASUREMENT or TDX MRTD (48 bytes)', hexBytes(48))
+    .option('--sim-debug', 'simulator: a debuggable guest (SNP policy DEBUG, TD attribute DEBUG)')
+    .option('--sim-host-data <hex>', 'simulator, SEV-SNP: HOST_DATA (32 bytes)', hexBytes(32))
+    .option('--sim-guest-svn <n>', 'simulator, SEV-SNP: GUEST_SVN', integer(0))
+    .option('--sim-rtmr <index=hex>', 'simulator, TDX: RTMR value (repeatable)', rtmrValue);
+}
+
+function simulatedGuest(flags: ProviderFlags): { snp?: SnpReportOptions; tdx?: TdxQuoteOptions } | undefined {
+  const given = [flags.simMeasurement, flags.simDebug, flags.simHostData, flags.simGuestSvn, flags.simRtmr].some((v) => v !== undefined);
+  if (!given) return undefined;
+  if (flags.provider !== 'simulator') throw new UsageError('The --sim-* options describe the simulated guest; they need --provider simulator.');
+  const tdx = flags.tee === 'tdx';
+  if (tdx && (flags.simHostData || flags.simGuestSvn !== undefined)) throw new UsageError('--sim-host-data and --sim-guest-svn are SEV-SNP fields; the TDX simulator has none.');
+  if (!tdx && flags.simRtmr) throw new UsageError('--sim-rtmr is a TDX field; add --tee tdx.');
+  if (tdx) {
+    return {
+      tdx: {
+        ...(flags.simMeasurement ? { mrTd: flags.simMeasurement } : {}),
+        ...(flags.simDebug ? { debug: true } : {}),
+        ...(flags.simRtmr ? { rtmr: flags.simRtmr as [Buffer, Buffer, Buffer, Buffer] } : {}),
+      },
+    };
+  }
+  return {
+    snp: {
+      ...(flags.simMeasurement ? { measurement: flags.simMeasurement } : {}),
+      ...(flags.simDebug ? { policy: { debug: true } } : {}),
+      ...(flags.simHostData ? { hostData: flags.simHostData } : {}),
+      ...(flags.simGuestSvn !== undefined ? { guestSvn: flags.simGuestSvn } : {}),
+    },
+  };
 }
 
 function serverOptions(cmd: Command): Command {
@@ -55,7 +110,9 @@ async function openProvider(flags: ProviderFlags): Promise<EvidenceProvider> {
   if (flags.tee && flags.provider !== 'simulator') {
     throw new UsageError(`--tee chooses what the simulator simulates; with --provider ${flags.provider} the hardware decides.`);
   }
+  const guest = simulatedGuest(flags);
   const provider = await createProvider(flags.provider, {
+    ...(guest ? { simulatedGuest: guest } : {}),
     ...(flags.tee ? { tee: flags.tee } : {}),
     ...(flags.simulatorDir ? { simulatorDir: flags.simulatorDir } : {}),
     ...(flags.configfsRoot ? { configfsRoot: flags.configfsRoot } : {}),

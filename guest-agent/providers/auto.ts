@@ -5,7 +5,7 @@
 import type { Tee } from '../../verifier/result.ts';
 import { CONFIGFS_TSM_ROOT, ConfigfsTsmProvider, configfsTsmPresent, nodeConfigfsIo, type ConfigfsIo } from './configfs-tsm.ts';
 import { ProviderError, type EvidenceProvider } from './provider.ts';
-import { SimulatorProvider } from './simulator.ts';
+import { SimulatorProvider, type SimulatorProviderOptions } from './simulator.ts';
 
 export const PROVIDER_NAMES = ['auto', 'configfs-tsm', 'simulator'] as const;
 export type ProviderName = (typeof PROVIDER_NAMES)[number];
@@ -17,6 +17,8 @@ export interface ProviderOptions {
   /** Simulator: which TEE to simulate (default sev-snp) and where its chain lives. */
   tee?: Tee;
   simulatorDir?: string;
+  /** Simulator: what the simulated guest looks like. */
+  simulatedGuest?: Pick<SimulatorProviderOptions, 'snp' | 'tdx'>;
 }
 
 export async function autoProvider(options: ProviderOptions = {}): Promise<EvidenceProvider> {
@@ -37,6 +39,10 @@ export async function createProvider(name: ProviderName, options: ProviderOption
     case 'configfs-tsm':
       return new ConfigfsTsmProvider({ ...(options.configfsRoot ? { root: options.configfsRoot } : {}), ...(options.configfsIo ? { io: options.configfsIo } : {}) });
     case 'simulator':
-      return new SimulatorProvider({ ...(options.tee ? { tee: options.tee } : {}), ...(options.simulatorDir ? { dir: options.simulatorDir } : {}) });
+      return new SimulatorProvider({
+        ...(options.tee ? { tee: options.tee } : {}),
+        ...(options.simulatorDir ? { dir: options.simulatorDir } : {}),
+        ...options.simulatedGuest,
+      });
   }
 }

@@ -78,6 +78,24 @@ describe('tessera-agent evidence', () => {
     expect(q.body.kind === 'td10' && q.body.report.reportData.toString('hex')).toBe('ab'.repeat(64));
   });
 
+  it('describes the simulated guest with --sim-* options, so policies can be tried', async () => {
+    const out = join(dir, 'guest.bin');
+    const measurement = 'ab'.repeat(48);
+    const snp = await agent('evidence', '--provider', 'simulator', '--report-data', '01', '--out', out, '--sim-measurement', measurement, '--sim-debug', '--sim-guest-svn', '5');
+    expect(snp.code).toBe(0);
+    const r = parseReport(await readFile(out));
+    expect(r.measurement.toString('hex')).toBe(measurement);
+    expect(r.policy.debug).toBe(true);
+    expect(r.guestSvn).toBe(5);
+    const tdx = await agent('evidence', '--provider', 'simulator', '--tee', 'tdx', '--report-data', '01', '--out', out, '--sim-rtmr', `2=${'cd'.repeat(48)}`);
+    expect(tdx.code).toBe(0);
+    const q = parseIntelQuote(await readFile(out));
+    expect(q.body.kind === 'td10' && q.body.report.rtmr.map((m) => m.toString('hex'))).toEqual(['00'.repeat(48), '00'.repeat(48), 'cd'.repeat(48), '00'.repeat(48)]);
+    const notSimulator = await agent('evidence', '--report-data', '01', '--out', out, '--sim-debug');
+    expect(notSimulator.code).toBe(2);
+    expect(notSimulator.stderr).toContain('need --provider simulator');
+  });
+
   it('exits 2 with one line for usage errors and for a missing TEE interface', async () => {
     const tooLong = await agent('evidence', '--provider', 'simulator', '--report-data', 'ab'.repeat(65), '--out', join(dir, 'x'));
     expect(tooLong.code).toBe(2);
