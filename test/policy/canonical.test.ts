@@ -82,7 +82,7 @@ describe('policyHash', () => {
           {
             measurements: fc.array(hexOf(48), { minLength: 1, maxLength: 3 }),
             allowDebug: fc.boolean(),
-            minTcb: fc.record({ bootloader: fc.integer({ min: 0, max: 255 }), snp: fc.integer({ min: 0, max: 255 }) }, { requiredKeys: [] }),
+            minTcb: fc.record({ bootloader: fc.integer({ min: 0, max: 255 }), snp: fc.integer({ min: 0, max: 255 }) }, { requiredKeys: ['snp'] }),
             minGuestSvn: fc.nat(),
           },
           { requiredKeys: [] },

@@ -115,6 +115,16 @@ describe('SEV-SNP declarative fields on real claims', () => {
     expect(snpRule({ minTcb: { fmc: 1 } }, unknownProduct, 'snp.minTcb')).toMatchObject({ ok: false });
   });
 
+  it('minTcb per product: each report is held to its own product line, an unlisted product fails', () => {
+    const perProduct = { minTcb: { Milan: { snp: 24, microcode: 219 }, Turin: { fmc: 1, snp: 4 } } };
+    expect(snpRule(perProduct, oak.claims, 'snp.minTcb')).toMatchObject({ ok: true, expected: { snp: 24, microcode: 219 } });
+    expect(snpRule(perProduct, turin.claims, 'snp.minTcb')).toMatchObject({ ok: true, expected: { fmc: 1, snp: 4 } });
+    expect(snpRule({ minTcb: { Milan: { snp: 25 } } }, oak.claims, 'snp.minTcb')).toMatchObject({ ok: false, found: { snp: 24 } });
+    const genoaRule = snpRule(perProduct, genoa.claims, 'snp.minTcb');
+    expect(genoaRule).toMatchObject({ ok: false, found: 'Genoa' });
+    expect(genoaRule.detail).toMatch(/no minimum TCB for Genoa/);
+  });
+
   it('minTcb: missing reported TCB fails closed', () => {
     const none = withClaims(oak.claims, (c) => {
       delete c.tcb.reported;

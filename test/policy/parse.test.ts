@@ -114,6 +114,11 @@ describe('parseAppraisalPolicy: every problem points at its field', () => {
     ['misspelt referenceValues', { tdx: { mrtd: { referenceValue: 'x' } } }, 'tdx.mrtd.referenceValue', /unknown field/],
     ['VMPL neither list nor max', { snp: { vmpl: 'x' } }, 'snp.vmpl', /list of VMPLs/],
     ['VMPL max out of range', { snp: { vmpl: { max: 5 } } }, 'snp.vmpl.max', /<=3/],
+    ['empty TCB minimum (a check that could not fail)', { snp: { minTcb: {} } }, 'snp.minTcb', /at least one TCB component/],
+    ['per-product TCB minimum out of range', { snp: { minTcb: { Milan: { snp: 300 } } } }, 'snp.minTcb.Milan.snp', /<=255/],
+    ['per-product TCB minimum empty', { snp: { minTcb: { Genoa: {} } } }, 'snp.minTcb.Genoa', /at least one TCB component/],
+    ['TCB minimums mixing both forms', { snp: { minTcb: { Milan: { snp: 1 }, snp: 2 } } }, 'snp.minTcb', /not both/],
+    ['TCB minimum for an unknown product', { snp: { minTcb: { Rome: { snp: 1 } } } }, 'snp.minTcb.Rome', /unknown field/],
     ['rule without expr', { rules: [{ name: 'x' }] }, 'rules[0].expr', /.+/],
     ['duplicate rule names', { rules: [{ name: 'x', expr: 'true' }, { name: 'x', expr: 'true' }] }, 'rules[1].name', /duplicate rule name/],
     ['bad rule effect', { rules: [{ name: 'x', expr: 'true', effect: 'block' }] }, 'rules[0].effect', /deny/],
@@ -161,6 +166,7 @@ describe('parseAppraisalPolicy: CEL rules are compiled at upload', () => {
     ['status == "affirming"', /unknown variable 'status'/],
     ['sise(claims.tcb.advisoryIds) == 0', /unknown function 'sise'/],
     ['claims.tcb.advisoryIds.exists(a, b == 1)', /unknown variable 'b'/],
+    ['[1].all(a, [2].all(b, [3].all(c, a + b + c > 0)))', /nest at most 2 deep/],
   ];
   for (const [expr, message] of bad) {
     it(`rejects ${expr}`, () => {
@@ -178,8 +184,9 @@ describe('parseAppraisalPolicy: CEL rules are compiled at upload', () => {
         { name: 'b', expr: 'claims.platform.fmspc.lowerAscii() == claims.platform.fmspc' },
         { name: 'c', expr: 'type(claims.debug) == bool && [1, 2].exists(x, x > 1) ? true : false' },
         { name: 'd', expr: 'claims.measurement in refs["prod"] || {"k": tcb}["k"] == tcb' },
+        { name: 'e', expr: 'claims.tcb.advisoryIds.exists(a, refs.allowed.exists(b, a == b)) && [1].map(x, x).map(y, y).size() == 1' },
       ],
     });
-    expect(p.rules).toHaveLength(4);
+    expect(p.rules).toHaveLength(5);
   });
 });

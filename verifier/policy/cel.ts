@@ -21,6 +21,9 @@ export type CelOutcome = { ok: true; value: boolean } | { ok: false; error: stri
 const TYPE_IDENTS = new Set(['int', 'uint', 'double', 'bool', 'string', 'bytes', 'list', 'map', 'null_type', 'type', 'dyn']);
 // Operators the planner implements itself (short-circuit logic, indexing, and the helper
 // the all() macro expands to), so they are not in the function resolver.
+/** How deep comprehensions (the bodies of all/exists/map/filter) may nest. */
+export const MAX_COMPREHENSION_NESTING = 2;
+
 const BUILTIN_OPERATORS = new Set(['_&&_', '_||_', '_?_:_', '_[_]', '@not_strictly_false']);
 
 export function makeEnv(variables: readonly string[]): { env: CelEnv; variables: ReadonlySet<string> } {
@@ -32,7 +35,7 @@ export function makeEnv(variables: readonly string[]): { env: CelEnv; variables:
 /** Compile `source`, or throw an Error whose message says what is wrong and where. */
 export function compile(ctx: { env: CelEnv; variables: ReadonlySet<string> }, source: string): CelProgram {
   const parsed = parse(source); // throws with `<input>:line:col: ...`
-  const problem = staticCheck(ctx, parsed.expr, new Set());
+  const problem = staticCheck(ctx, parsed.expr, new Set(), 0);
   if (problem) throw new Error(problem);
   const run = plan(ctx.env, parsed);
   return (vars) => {
@@ -58,8 +61,9 @@ function describe(v: unknown): string {
 }
 
 /** The first undeclared identifier or unknown function in `e`, as a message; undefined when clean. */
-function staticCheck(ctx: { env: CelEnv; variables: ReadonlySet<string> }, e: Expr | undefined, scope: ReadonlySet<string>): string | undefined {
+function staticCheck(ctx: { env: CelEnv; variables: ReadonlySet<string> }, e: Expr | undefined, scope: ReadonlySet<string>, depth: number): string | undefined {
   if (!e) return undefined;
+  const check = (x: Expr | undefined, s: ReadonlySet<string> = scope, d: number = depth) => staticCheck(ctx, x, s, d);
   const k = e.exprKind;
   switch (k.case) {
     case 'constExpr':
@@ -70,39 +74,41 @@ function staticCheck(ctx: { env: CelEnv; variables: ReadonlySet<string> }, e: Ex
       return `unknown variable '${name}' (declared: ${[...ctx.variables].join(', ')})`;
     }
     case 'selectExpr':
-      return staticCheck(ctx, k.value.operand, scope);
+      return check(k.value.operand);
     case 'callExpr': {
       if (!BUILTIN_OPERATORS.has(k.value.function) && !ctx.env.funcs.find(k.value.function)) return `unknown function '${k.value.function}'`;
-      const t = staticCheck(ctx, k.value.target, scope);
+      const t = check(k.value.target);
       if (t) return t;
       for (const a of k.value.args) {
-        const p = staticCheck(ctx, a, scope);
+        const p = check(a);
         if (p) return p;
       }
       return undefined;
     }
     case 'listExpr':
       for (const el of k.value.elements) {
-        const p = staticCheck(ctx, el, scope);
+        const p = check(el);
         if (p) return p;
       }
       return undefined;
     case 'structExpr':
       if (k.value.messageName) return `message construction (${k.value.messageName}) is not supported`;
       for (const en of k.value.entries) {
-        const p = (en.keyKind.case === 'mapKey' ? staticCheck(ctx, en.keyKind.value, scope) : undefined) ?? staticCheck(ctx, en.value, scope);
+        const p = (en.keyKind.case === 'mapKey' ? check(en.keyKind.value) : undefined) ?? check(en.value);
         if (p) return p;
       }
       return undefined;
     case 'comprehensionExpr': {
       const c = k.value;
-      const r = staticCheck(ctx, c.iterRange, scope) ?? staticCheck(ctx, c.accuInit, scope);
+      // Loops inside loops multiply: bound the nesting so one rule stays cheap.
+      if (depth >= MAX_COMPREHENSION_NESTING) return `macros (all, exists, map, filter...) nest at most ${MAX_COMPREHENSION_NESTING} deep`;
+      const r = check(c.iterRange) ?? check(c.accuInit);
       if (r) return r;
       const inner = new Set(scope);
       inner.add(c.accuVar);
       if (c.iterVar) inner.add(c.iterVar);
       if (c.iterVar2) inner.add(c.iterVar2);
-      return staticCheck(ctx, c.loopCondition, inner) ?? staticCheck(ctx, c.loopStep, inner) ?? staticCheck(ctx, c.result, inner);
+      return check(c.loopCondition, inner, depth + 1) ?? check(c.loopStep, inner, depth + 1) ?? check(c.result, inner);
     }
     default:
       return undefined;

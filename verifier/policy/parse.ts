@@ -25,15 +25,16 @@ export function issuePath(path: readonly PropertyKey[]): string {
 }
 
 /** zod issues as PolicyIssues; an unknown key points at the key itself. */
-export function zodIssues(issues: readonly z.core.$ZodIssue[]): PolicyIssue[] {
+export function zodIssues(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[] = []): PolicyIssue[] {
   const out: PolicyIssue[] = [];
   for (const i of issues) {
+    const path = [...prefix, ...i.path];
     if (i.code === 'unrecognized_keys') {
-      for (const k of i.keys) out.push({ path: issuePath([...i.path, k]), message: 'unknown field' });
+      for (const k of i.keys) out.push({ path: issuePath([...path, k]), message: 'unknown field' });
     } else if (i.code === 'invalid_union') {
-      out.push(unionIssue(i));
+      out.push(...unionIssues(i, path));
     } else {
-      out.push({ path: issuePath(i.path), message: i.message });
+      out.push({ path: issuePath(path), message: i.message });
     }
   }
   return out;
@@ -41,18 +42,18 @@ export function zodIssues(issues: readonly z.core.$ZodIssue[]): PolicyIssue[] {
 
 /**
  * A value that matches no branch of a union (a list of values or `{ referenceValues }`;
- * a VMPL list or `{ max }`): point inside the branch that got furthest when one did (a bad
- * hex item, a bad set name), else say what the field takes (the union's own message).
+ * VMPLs or `{ max }`; TCB minimums or per-product ones). Explain it with the branch the
+ * value was meant for: branches whose shape does not fit at all (a type error at the
+ * root) are dropped, then the branch with the fewest unknown keys at its root, then the
+ * fewest problems. When no branch fits, say what the field takes (the union's message).
  */
-function unionIssue(i: z.core.$ZodIssueInvalidUnion): PolicyIssue {
-  const all = i.errors.flat();
-  const unknown = all.find((e) => e.code === 'unrecognized_keys');
-  if (unknown && unknown.code === 'unrecognized_keys') return { path: issuePath([...i.path, ...unknown.path, unknown.keys[0] ?? '']), message: 'unknown field' };
-  const deepest = all
-    .filter((e) => e.path.length > 0)
-    .sort((a, b) => b.path.length - a.path.length)[0];
-  if (deepest) return { path: issuePath([...i.path, ...deepest.path]), message: deepest.message };
-  return { path: issuePath(i.path), message: i.message };
+function unionIssues(i: z.core.$ZodIssueInvalidUnion, path: readonly PropertyKey[]): PolicyIssue[] {
+  const rootUnknown = (b: readonly z.core.$ZodIssue[]) => b.filter((e) => e.code === 'unrecognized_keys' && e.path.length === 0).length;
+  const candidates = i.errors
+    .filter((b) => !b.some((e) => e.code === 'invalid_type' && e.path.length === 0))
+    .sort((a, b) => rootUnknown(a) - rootUnknown(b) || a.length - b.length);
+  const best = candidates[0];
+  return best ? zodIssues(best, path) : [{ path: issuePath(path), message: i.message }];
 }
 
 function parseText(source: string, format: 'json' | 'yaml' | undefined): unknown {

@@ -71,15 +71,37 @@ const advisoryId = z
  * Minimum SEV-SNP TCB, per component of TCB_VERSION (AMD SEV-SNP ABI spec, "TCB_VERSION"
  * structure; Turin adds FMC). Each SPL is one byte.
  */
-const snpTcbSchema = z.strictObject({
+const tcbComponents = {
   bootloader: u8.optional(),
   tee: u8.optional(),
   snp: u8.optional(),
   microcode: u8.optional(),
   /** Turin and later only (the FMC SPL); see evaluate for products without it. */
   fmc: u8.optional(),
-});
+};
+const snpTcbSchema = z
+  .strictObject(tcbComponents)
+  .refine((t) => Object.keys(t).length > 0, { message: 'expected at least one TCB component minimum' });
 export type SnpTcbMinimum = z.output<typeof snpTcbSchema>;
+
+/**
+ * `minTcb` is either one set of component minimums for every product, or one set per
+ * product, for fleets that mix product lines: SPL numbers are per product (Milan's SNP
+ * SPL 22 and Turin's SNP SPL 4 say nothing about each other), and a report of a product
+ * the map does not list fails. One object schema with both kinds of keys (rather than a
+ * union) keeps every error at its exact field.
+ */
+const snpMinTcbSchema = z
+  .strictObject({ ...tcbComponents, Milan: snpTcbSchema.optional(), Genoa: snpTcbSchema.optional(), Turin: snpTcbSchema.optional() })
+  .superRefine((t, ctx) => {
+    const keys = Object.keys(t);
+    const products = keys.filter((k) => k === 'Milan' || k === 'Genoa' || k === 'Turin');
+    if (keys.length === 0) ctx.addIssue({ code: 'custom', message: 'expected at least one TCB component minimum, or one product' });
+    else if (products.length > 0 && products.length < keys.length) {
+      ctx.addIssue({ code: 'custom', message: 'use either component minimums for every product, or per-product minimums { Milan, Genoa, Turin }, not both' });
+    }
+  });
+export type SnpMinTcb = z.output<typeof snpMinTcbSchema>;
 
 const snpSchema = z.strictObject({
   /** Allowed launch MEASUREMENT values (48 bytes). */
@@ -90,8 +112,8 @@ const snpSchema = z.strictObject({
   allowMigrationAgent: z.boolean().optional(),
   /** Guest policy SMT (bit 16). When false, a guest whose policy allows SMT is denied. No default (SMT allowed). */
   allowSmt: z.boolean().optional(),
-  /** Minimum REPORTED_TCB per component. */
-  minTcb: snpTcbSchema.optional(),
+  /** Minimum REPORTED_TCB per component: one set for every product, or one per product. */
+  minTcb: snpMinTcbSchema.optional(),
   /** Allowed VMPLs: a list, or `{ max: n }`. */
   vmpl: z
     .union([z.array(z.number().int().min(0).max(3)).min(1), z.strictObject({ max: z.number().int().min(0).max(3) })], {

@@ -6,7 +6,8 @@
 
 import type { Claims } from '../result.ts';
 import type { PolicyContext, RuleOutcome } from './types.ts';
-import type { SnpPolicy, SnpTcbMinimum } from './schema.ts';
+import type { SnpMinTcb, SnpPolicy, SnpTcbMinimum } from './schema.ts';
+import { SNP_PRODUCTS } from '../snp/product.ts';
 import { allowedHexRule, fail, forbiddenUnlessAllowed, intValue, minimumRule, pass, reportField } from './outcome.ts';
 
 /** The guest policy bits, as the SNP verifier decoded them into `claims.snp.policy` (abi/policy.ts GuestPolicy). */
@@ -27,9 +28,17 @@ const TCB_COMPONENTS = ['bootloader', 'tee', 'snp', 'microcode', 'fmc'] as const
  * minimum for it is checked on reports whose TCB has the component; Milan and Genoa have
  * no FMC to check; any other report without it (Turin, or an unknown product) fails.
  */
-function minTcbRule(min: SnpTcbMinimum, claims: Claims): RuleOutcome {
+function minTcbRule(policyMin: SnpMinTcb, claims: Claims): RuleOutcome {
   const id = 'snp.minTcb';
   const reported = claims.tcb.reported;
+  let min: SnpTcbMinimum = policyMin;
+  if (SNP_PRODUCTS.some((p) => p in policyMin)) {
+    const product = claims.platform.product;
+    const forProduct = SNP_PRODUCTS.find((p) => p === product);
+    const set = forProduct ? policyMin[forProduct] : undefined;
+    if (!set) return fail(id, `the policy sets no minimum TCB for ${product ?? 'an unknown product'}`, policyMin, product ?? null);
+    min = set;
+  }
   const expected: Record<string, number> = {};
   const found: Record<string, number | null> = {};
   const low: string[] = [];
