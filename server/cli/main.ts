@@ -4,6 +4,9 @@ import { Command, CommanderError } from 'commander';
 import { CliError, EXIT_USAGE } from './errors.ts';
 import { verifyCommand } from './verify.ts';
 import { serveCommand } from './serve.ts';
+import { keysCommand } from './keys.ts';
+import { tokensCommand } from './tokens.ts';
+import { auditCommand } from './audit.ts';
 import { collateralCommand } from './collateral.ts';
 
 const program = new Command('tessera')
@@ -14,6 +17,9 @@ const program = new Command('tessera')
 
 program.addCommand(verifyCommand());
 program.addCommand(serveCommand());
+program.addCommand(keysCommand());
+program.addCommand(tokensCommand());
+program.addCommand(auditCommand());
 program.addCommand(collateralCommand());
 
 try {

@@ -24,6 +24,7 @@ function parsePort(value: string): number {
 
 export function serveCommand(): Command {
   return new Command('serve')
+    .exitOverride()
     .description('Run the attestation service (exit 2 on a configuration or startup error).')
     .option('--config <file>', 'YAML or JSON configuration file')
     .option('--data <dir>', 'data directory (database, development KEK); default ./data')

@@ -1,0 +1,53 @@
+// `tessera keys rotate|list`: the result-signing keys, offline against the data directory.
+// A running server picks up a rotation at its next signature (it reads the active kid).
+
+import { Command } from 'commander';
+import { EnvelopeError } from '../crypto/envelope.ts';
+import { SigningKeyStore } from '../keys/signing-keys.ts';
+import { rotateSigningKey } from '../routes/keys.ts';
+import { CliError } from './errors.ts';
+import { openExisting, operatorConfig, operatorKek, withDataOptions, type DataOptions } from './operator.ts';
+
+const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
+
+export function keysCommand(): Command {
+  const keys = new Command('keys').description('Result-signing keys (ES256).').exitOverride();
+  withDataOptions(
+    keys
+      .command('rotate')
+      .description('Make a new signing key active; the old public key stays in the JWKS until its tokens expire.')
+      .option('--json', 'print JSON'),
+  ).action(async (opts: DataOptions & { json?: boolean }) => {
+    const config = operatorConfig(opts);
+    const kek = operatorKek(config);
+    const storage = openExisting(config);
+    try {
+      const store = new SigningKeyStore(storage.db, kek);
+      try {
+        store.checkKek();
+      } catch (err) {
+        if (err instanceof EnvelopeError) throw new CliError(`the KEK does not open the keys stored in ${config.dataDir}: wrong KEK for this data directory`);
+        throw err;
+      }
+      const r = await rotateSigningKey({ db: storage.db, keys: store, config }, 'cli', null);
+      process.stdout.write(opts.json ? `${JSON.stringify(r)}\n` : `active key: ${r.kid}\nretired key: ${r.retired ?? '-'} (published until ${r.retiredPublishedUntil ?? '-'})\n`);
+    } finally {
+      storage.close();
+    }
+  });
+  withDataOptions(keys.command('list').description('List every signing key, newest first.').option('--json', 'print JSON')).action(
+    (opts: DataOptions & { json?: boolean }) => {
+      const config = operatorConfig(opts);
+      const storage = openExisting(config, true);
+      try {
+        // Listing reads public keys only: no KEK needed.
+        const all = new SigningKeyStore(storage.db, Buffer.alloc(32)).all();
+        if (opts.json) process.stdout.write(`${JSON.stringify(all.map((k) => ({ ...k, createdAt: iso(k.createdAt), retiredAt: iso(k.retiredAt), publishUntil: iso(k.publishUntil) })))}\n`);
+        else for (const k of all) process.stdout.write(`${k.kid}  created ${iso(k.createdAt)}  ${k.retiredAt === null ? 'ACTIVE' : `retired ${iso(k.retiredAt)}, published until ${iso(k.publishUntil)}`}\n`);
+      } finally {
+        storage.close();
+      }
+    },
+  );
+  return keys;
+}

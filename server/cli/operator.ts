@@ -1,0 +1,48 @@
+// What the operator commands (keys, tokens, audit) share: find the data directory from
+// --config/--data (and the environment, like `tessera serve`), and open its database.
+
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, loadConfig, type ServiceConfig } from '../config.ts';
+import { DEV_KEK_FILE, KekError, loadKek } from '../crypto/kek.ts';
+import { DB_FILE, openStorage, type Storage } from '../storage/db.ts';
+import { CliError } from './errors.ts';
+
+export interface DataOptions {
+  config?: string;
+  data?: string;
+}
+
+export function operatorConfig(opts: DataOptions): ServiceConfig {
+  try {
+    return loadConfig({ ...(opts.config ? { file: opts.config } : {}), overrides: opts.data !== undefined ? { dataDir: opts.data } : {} });
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliError(err.message);
+    throw err;
+  }
+}
+
+/** Open an existing data directory's database (never creates one: a typo must not make a new service). */
+export function openExisting(config: ServiceConfig, readonly = false): Storage {
+  if (!existsSync(join(config.dataDir, DB_FILE))) throw new CliError(`no tessera database in ${config.dataDir} (use --data DIR)`);
+  try {
+    return openStorage(config.dataDir, { synchronous: config.dbSynchronous, readonly });
+  } catch (err) {
+    throw new CliError(`cannot open the database in ${config.dataDir}: ${(err as Error).message}`);
+  }
+}
+
+/** The KEK as `tessera serve` would find it (a development data directory keeps its own file). */
+export function operatorKek(config: ServiceConfig): Buffer {
+  try {
+    const devFile = existsSync(join(config.dataDir, DEV_KEK_FILE));
+    return loadKek({ dataDir: config.dataDir, dev: config.dev || devFile, ...(config.kekFile ? { kekFile: config.kekFile } : {}) }).key;
+  } catch (err) {
+    if (err instanceof KekError) throw new CliError(err.message);
+    throw err;
+  }
+}
+
+export function withDataOptions<T extends { option(flags: string, description: string): T }>(cmd: T): T {
+  return cmd.option('--config <file>', 'YAML or JSON configuration file').option('--data <dir>', 'data directory; default ./data');
+}

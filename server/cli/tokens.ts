@@ -1,0 +1,64 @@
+// `tessera tokens create|list|revoke`: API tokens, offline against the data directory.
+// The new token is printed once on stdout; only its hash is stored.
+
+import { Command, Option } from 'commander';
+import { appendAudit } from '../audit/log.ts';
+import { createApiToken, listApiTokens, revokeApiToken, SCOPES, type Scope } from '../auth/api-tokens.ts';
+import { CliError } from './errors.ts';
+import { openExisting, operatorConfig, withDataOptions, type DataOptions } from './operator.ts';
+
+export function tokensCommand(): Command {
+  const tokens = new Command('tokens').description('API tokens for the admin and auditor scopes.').exitOverride();
+  withDataOptions(
+    tokens
+      .command('create')
+      .description('Create a token and print it (shown this once).')
+      .requiredOption('--name <name>', 'what the token is for')
+      .addOption(new Option('--scope <scope>', 'admin or auditor').choices([...SCOPES]).makeOptionMandatory())
+      .option('--json', 'print JSON'),
+  ).action((opts: DataOptions & { name: string; scope: Scope; json?: boolean }) => {
+    if (opts.name.length === 0 || opts.name.length > 128) throw new CliError('--name must be 1 to 128 characters');
+    const storage = openExisting(operatorConfig(opts));
+    try {
+      const created = storage.db.$client
+        .transaction(() => {
+          const t = createApiToken(storage.db, opts.name, opts.scope);
+          appendAudit(storage.db, { action: 'token.create', outcome: 'success', actor: 'cli', subject: t.info.id, details: { name: opts.name, scope: opts.scope } });
+          return t;
+        })
+        .immediate();
+      process.stdout.write(opts.json ? `${JSON.stringify({ ...created.info, token: created.token })}\n` : `${created.token}\n`);
+      if (!opts.json) process.stderr.write(`token ${created.info.id} (${created.info.scope}) created; it is not shown again\n`);
+    } finally {
+      storage.close();
+    }
+  });
+  withDataOptions(tokens.command('list').description('List tokens (never their secrets).').option('--json', 'print JSON')).action((opts: DataOptions & { json?: boolean }) => {
+    const storage = openExisting(operatorConfig(opts), true);
+    try {
+      const all = listApiTokens(storage.db);
+      if (opts.json) process.stdout.write(`${JSON.stringify(all)}\n`);
+      else for (const t of all) process.stdout.write(`${t.id}  ${t.scope.padEnd(7)}  ${t.revokedAt ? `revoked ${t.revokedAt}` : 'active'}  ${t.name}\n`);
+    } finally {
+      storage.close();
+    }
+  });
+  withDataOptions(tokens.command('revoke').description('Revoke a token by id.').argument('<id>', 'token id (16 hex digits)')).action((id: string, opts: DataOptions) => {
+    if (!/^[0-9a-f]{16}$/.test(id)) throw new CliError(`not a token id: ${JSON.stringify(id)} (expected 16 hex digits, see tokens list)`);
+    const storage = openExisting(operatorConfig(opts));
+    try {
+      const info = storage.db.$client
+        .transaction(() => {
+          const i = revokeApiToken(storage.db, id);
+          if (i) appendAudit(storage.db, { action: 'token.revoke', outcome: 'success', actor: 'cli', subject: id, details: { name: i.name } });
+          return i;
+        })
+        .immediate();
+      if (!info) throw new CliError(`no token with id ${id}`);
+      process.stdout.write(`revoked ${info.id} (${info.name})\n`);
+    } finally {
+      storage.close();
+    }
+  });
+  return tokens;
+}
