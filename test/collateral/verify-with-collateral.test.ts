@@ -104,7 +104,9 @@ describe('tampered collateral', () => {
     expect((await verifyEvidence({ tee: 'sev-snp', report: report(c.dir) }, { at: c.validAt, collateral: source })).verified).toBe(true);
     const [entry] = (await store.list()).filter((e) => e.kind === 'snp-vcek');
     await store.put({ ...entry!, bytes: tamper(entry!.bytes) });
-    const result = await verifyEvidence({ tee: 'sev-snp', report: report(c.dir) }, { at: c.validAt, collateral: source });
+    // Another replica (or this one after a restart) reads the altered row.
+    const replica = online(store, c.validAt).source;
+    const result = await verifyEvidence({ tee: 'sev-snp', report: report(c.dir) }, { at: c.validAt, collateral: replica });
     expect(result.verified).toBe(false);
     expect(result.collateral.find((u) => u.kind === 'vcek')?.source).toBe('cache');
   });

@@ -25,6 +25,7 @@ import {
 } from './document.ts';
 import { documentDates } from './next-update.ts';
 import { SingleFlight } from './single-flight.ts';
+import { BoundedCache } from '../x509/bounded-cache.ts';
 import type { CollateralEntry, CollateralStore } from './store.ts';
 
 export interface CachingSourceOptions {
@@ -85,6 +86,7 @@ export class CachingCollateralSource implements CollateralSource {
   private readonly onBackgroundError: ((error: unknown, document: string) => void) | undefined;
   private readonly flights = new SingleFlight<CollateralEntry>();
   private readonly background = new Set<Promise<void>>();
+  private readonly memo = new BoundedCache<string, CollateralEntry>(4096);
   /** Last vendor failure per key: within failureHoldOffMs the stale copy is served without asking again. */
   private readonly lastFailure = new Map<string, { at: number; error: unknown }>();
   private readonly counters: Record<CollateralVendor, ReturnType<typeof emptyCounters>> = {
@@ -134,7 +136,13 @@ export class CachingCollateralSource implements CollateralSource {
     const vendor = vendorOf(req.kind);
     const counters = this.counters[vendor];
     const now = this.now().getTime();
-    const cached = await this.store.get(key);
+    // A fresh document remembered by this process is served without a store read: the
+    // request path of a warm cache touches neither the network nor the database.
+    let cached = this.memo.get(key);
+    if (!cached || !this.isFresh(cached, now)) {
+      cached = await this.store.get(key);
+      if (cached) this.memo.set(key, cached);
+    }
 
     if (cached && this.isFresh(cached, now)) {
       counters.cacheHits++;
@@ -296,6 +304,7 @@ export class CachingCollateralSource implements CollateralSource {
         if (doc.issuerChain !== undefined) entry.issuerChain = doc.issuerChain;
         if (dates.nextUpdate) entry.nextUpdate = dates.nextUpdate;
         await this.store.put(entry);
+        this.memo.set(key, entry);
         this.lastFailure.delete(key);
         this.note(entry);
         return entry;
