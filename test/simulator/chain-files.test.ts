@@ -2,7 +2,7 @@
 // trip, strict parsing, mode 0600, reuse, re-signing of expiring collateral; and the
 // simulated vendors' collateral source.
 
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -71,6 +71,13 @@ describe('loadOrCreateSimulatorChain', () => {
     const second = await loadOrCreateSimulatorChain(sub, { now: new Date(NOW.getTime() + DAY) });
     expect(second.amd.vcek).toEqual(first.amd.vcek);
     expect(second.intel.root).toEqual(first.intel.root);
+  });
+
+  it('gives two processes that create it at the same time one and the same chain', async () => {
+    const [a, b] = await Promise.all([loadOrCreateSimulatorChain(dir, { now: NOW, rsaBits: 2048 }), loadOrCreateSimulatorChain(dir, { now: NOW, rsaBits: 2048 })]);
+    expect(a.amd.vcek).toEqual(b.amd.vcek);
+    expect(a.intel.attestationKey.export({ format: 'der', type: 'pkcs8' })).toEqual(b.intel.attestationKey.export({ format: 'der', type: 'pkcs8' }));
+    expect((await readdir(dir)).sort()).toEqual([SIMULATOR_CHAIN_FILE]);
   });
 
   it('re-signs collateral that is about to expire, keeping keys and certificates', async () => {

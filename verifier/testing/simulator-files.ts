@@ -4,7 +4,7 @@
 // touches the disk, and only for the development simulator.
 
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createSimulatorChain, parseSimulatorChain, refreshSimulatorCollateral, serializeSimulatorChain, type SimulatorChain } from './simulated-chain.ts';
@@ -20,15 +20,40 @@ export function defaultSimulatorDir(env: NodeJS.ProcessEnv = process.env): strin
   return join(homedir(), '.local', 'state', 'tessera', 'simulator');
 }
 
-async function writeAtomic0600(path: string, text: string): Promise<void> {
+async function writeTemp0600(path: string, text: string): Promise<string> {
   const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   try {
     await writeFile(tmp, text, { mode: 0o600, flag: 'wx' });
-    await chmod(tmp, 0o600); // the umask cannot widen it, but be explicit about intent
+    await chmod(tmp, 0o600); // whatever the umask: the file holds private keys
+    return tmp;
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** Replace `path` atomically (a reader sees the old or the new file, whole). */
+async function replace0600(path: string, text: string): Promise<void> {
+  const tmp = await writeTemp0600(path, text);
+  try {
     await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true });
     throw err;
+  }
+}
+
+/** Create `path` only if it does not exist (link(2) fails with EEXIST); false when another process was first. */
+async function createExclusive0600(path: string, text: string): Promise<boolean> {
+  const tmp = await writeTemp0600(path, text);
+  try {
+    await link(tmp, path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    await rm(tmp, { force: true });
   }
 }
 
@@ -57,13 +82,13 @@ export async function loadOrCreateSimulatorChain(dir: string = defaultSimulatorD
     const chain = parseSimulatorChain(text);
     if (chain.collateralNextUpdate.getTime() - now.getTime() > REFRESH_MARGIN_MS) return chain;
     const refreshed = await refreshSimulatorCollateral(chain, now);
-    await writeAtomic0600(path, serializeSimulatorChain(refreshed));
+    await replace0600(path, serializeSimulatorChain(refreshed));
     return refreshed;
   }
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const chain = await createSimulatorChain({ now, ...(options.rsaBits ? { rsaBits: options.rsaBits } : {}) });
-  // Two processes may race to create the file; both chains are valid, the last rename wins
-  // and the loser re-reads so that everyone uses the stored one.
-  await writeAtomic0600(path, serializeSimulatorChain(chain));
+  // A server and an agent started together may both get here: the first to link its file
+  // wins, and the other uses the stored chain, so that both trust and sign with one chain.
+  if (await createExclusive0600(path, serializeSimulatorChain(chain))) return chain;
   return parseSimulatorChain(await readFile(path, 'utf8'));
 }

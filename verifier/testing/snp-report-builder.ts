@@ -94,8 +94,8 @@ export function encodeSnpPolicy(policy: SnpGuestPolicy | bigint | undefined): bi
   return v;
 }
 
-/** Sign a report in place with the chain's VCEK key (used by tests that alter a field after building). */
-export function signSnpReport(report: Buffer, chain: SimulatorChain): void {
+/** Sign a report in place with the chain's VCEK key. */
+function signSnpReport(report: Buffer, chain: SimulatorChain): void {
   const sig = sign('sha384', report.subarray(0, SIGNED_LENGTH), { key: chain.amd.vcekKey, dsaEncoding: 'ieee-p1363' });
   report.fill(0, SIGNED_LENGTH);
   // ieee-p1363 gives R||S big-endian, 48 bytes each; the report stores each little-endian.
