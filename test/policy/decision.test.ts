@@ -131,7 +131,8 @@ describe('unverified evidence', () => {
     const r: VerificationResult = { ...verifiedResult(phala.claims), tee: 'sev-snp' };
     const d = evaluate({}, r);
     expect(d.status).toBe('contraindicated');
-    expect(d.rules.filter((x) => !x.ok).map((x) => x.id)).toContain('evidence.verified');
+    expect(d.rules.filter((x) => !x.ok).map((x) => x.id)).toContain('evidence.claims');
+    expect(d.trustworthinessVector['instance-identity']).toBe(96);
   });
 });
 
@@ -215,6 +216,7 @@ describe('malformed claims', () => {
     expect(d.status).toBe('contraindicated');
     expect(d.rules.find((r) => r.id === 'snp.claims')).toMatchObject({ ok: false });
     expect(d.rules.find((r) => r.id === 'rules.x')).toMatchObject({ ok: false });
+    expect(d.trustworthinessVector['instance-identity']).toBe(96);
   });
 });
 

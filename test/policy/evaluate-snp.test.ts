@@ -52,6 +52,8 @@ describe('SEV-SNP declarative fields on real claims', () => {
     expect(missing).toMatchObject({ ok: false, expected: { referenceValues: 'staging' } });
     expect(missing.detail).toMatch(/does not exist/);
     expect(snpRule({ measurements: { referenceValues: 'empty' } }, turin.claims, 'snp.measurements', refs).detail).toMatch(/is empty/);
+    // A set name that is also an Object.prototype property is still just a missing set.
+    expect(snpRule({ measurements: { referenceValues: 'constructor' } }, turin.claims, 'snp.measurements', refs).detail).toMatch(/does not exist/);
   });
 
   it('allowDebug: denied by default, allowed when set', () => {

@@ -138,6 +138,12 @@ describe('parseAppraisalPolicy: every problem points at its field', () => {
     expect(issues.map((i) => i.path).sort()).toEqual(['snp.allowDbug', 'snp.minTcb.bootloader', 'tdx.mrtd[0]']);
   });
 
+  it('explains an unquoted all-digit hex value in YAML, which reads as a number', () => {
+    const issues = issuesOf(`snp:\n  hostData: [${'0'.repeat(64)}]\n`);
+    expect(issues).toEqual([{ path: 'snp.hostData[0]', message: expect.stringMatching(/quote hex values in YAML/) }]);
+    expect(parseAppraisalPolicy(`snp:\n  hostData: ["${'0'.repeat(64)}"]\n`).snp?.hostData).toEqual(['0'.repeat(64)]);
+  });
+
   it('rejects a document that is not a mapping', () => {
     expect(issuesOf('- a\n- b')[0]?.message).toMatch(/mapping/);
     expect(issuesOf('42')[0]?.message).toMatch(/mapping/);

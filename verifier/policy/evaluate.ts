@@ -83,7 +83,7 @@ export function evaluateAppraisalPolicy(policy: AppraisalPolicy, result: Verific
   const claims = result.claims;
   if (claims) {
     if (claims.tee !== result.tee) {
-      rules.push(fail('evidence.verified', `the claims are for ${claims.tee}, the result for ${result.tee}`, result.tee, claims.tee));
+      rules.push(fail('evidence.claims', `the claims are for ${claims.tee}, the result for ${result.tee}`, result.tee, claims.tee));
     } else {
       rules.push(...declarativeRules(policy, claims, ctx));
     }

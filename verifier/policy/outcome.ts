@@ -27,7 +27,7 @@ export function hexValue(v: unknown): string | undefined {
   return typeof v === 'string' ? v.toLowerCase() : undefined;
 }
 
-/** A non-negative integer claim value (numbers, or decimal / 0x-hex strings); undefined otherwise. */
+/** An integer claim value (a safe integer, or a decimal / 0x-hex string); undefined otherwise. */
 export function intValue(v: unknown): number | undefined {
   if (typeof v === 'number' && Number.isSafeInteger(v)) return v;
   if (typeof v === 'string' && /^(0x[0-9a-f]+|[0-9]+)$/i.test(v)) {
@@ -49,15 +49,16 @@ export function allowedHexRule(id: string, what: string, allowed: AllowedHex, fo
     values = allowed;
     expected = allowed;
   } else {
-    const set = ctx.referenceValues[allowed.referenceValues];
+    // Own properties only: a set named `constructor` must not find Object's.
+    const set = Object.hasOwn(ctx.referenceValues, allowed.referenceValues) ? ctx.referenceValues[allowed.referenceValues] : undefined;
     expected = { referenceValues: allowed.referenceValues };
-    if (!set) return fail(id, `${what}: reference-value set '${allowed.referenceValues}' does not exist`, expected, value ?? null);
+    if (!Array.isArray(set)) return fail(id, `${what}: reference-value set '${allowed.referenceValues}' does not exist`, expected, value ?? null);
     if (set.length === 0) return fail(id, `${what}: reference-value set '${allowed.referenceValues}' is empty`, expected, value ?? null);
     values = set;
   }
   if (value === undefined) return fail(id, `${what} is not in the claims`, expected, null);
   const from = Array.isArray(allowed) ? 'the allowed values' : `reference-value set '${allowed.referenceValues}'`;
-  return values.some((v) => v.toLowerCase() === value)
+  return values.some((v) => typeof v === 'string' && v.toLowerCase() === value)
     ? pass(id, `${what} is in ${from}`, expected, value)
     : fail(id, `${what} ${value} is not in ${from}`, expected, value);
 }

@@ -15,7 +15,8 @@ import { SNP_PRODUCTS } from '../snp/product.ts';
 function hex(bytes: number) {
   const re = new RegExp(`^[0-9a-fA-F]{${bytes * 2}}$`);
   return z
-    .string()
+    // YAML reads an unquoted value of only digits (e.g. an all-zero HOST_DATA) as a number.
+    .string({ error: `expected ${bytes} bytes of hex as a string (quote hex values in YAML: unquoted digits read as a number)` })
     .refine((s) => re.test(s), { message: `expected ${bytes} bytes of hex (${bytes * 2} hex digits)` })
     .transform((s) => s.toLowerCase());
 }

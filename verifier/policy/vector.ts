@@ -25,6 +25,8 @@ const HARDWARE = /^(tee|snp\.(minTcb|products|signers)|tdx\.(acceptedTcbStatuses
 export function claimsOfRule(id: string): TrustClaim[] {
   // Evidence that failed verification: neither the instance nor the hardware is what it claims.
   if (id === 'evidence.verified') return ['instance-identity', 'hardware'];
+  // Claims that contradict the result, or do not have the Claims shape: nothing is known about the instance.
+  if (id === 'evidence.claims' || /^(snp|tdx|sgx)\.claims$/.test(id)) return ['instance-identity'];
   if (EXECUTABLES.test(id)) return ['executables'];
   if (CONFIGURATION.test(id)) return ['configuration'];
   if (HARDWARE.test(id)) return ['hardware'];
