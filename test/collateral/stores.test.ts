@@ -1,19 +1,16 @@
 // The three CollateralStores behave alike; the file store survives a restart and a
-// damaged entry; the database store works on the schema drizzle-kit generates.
+// damaged entry; the database store works on the service's migrated database.
 
 import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import { drizzle } from 'drizzle-orm/better-sqlite3';
-import { generateSQLiteDrizzleJson, generateSQLiteMigration } from 'drizzle-kit/api';
 import { MemoryCollateralStore } from '../../verifier/collateral/memory-store.ts';
 import { FileCollateralStore } from '../../verifier/collateral/file-store.ts';
 import { decodeCollateralFile, encodeCollateralFile } from '../../verifier/collateral/entry-codec.ts';
 import type { CollateralEntry, CollateralStore } from '../../verifier/collateral/store.ts';
 import { DbCollateralStore } from '../../server/storage/collateral-store.ts';
-import * as collateralSchema from '../../server/storage/schema/collateral.ts';
+import { openStorage } from '../../server/storage/db.ts';
 import { EvidenceFormatError } from '../../verifier/errors.ts';
 import { FIXTURES, snpCase } from './fake-vendors.ts';
 
@@ -108,12 +105,19 @@ describe('collateral stores', () => {
     expect(decoded[1]).toMatchObject({ ok: false, reason: 'its kind snp-crl does not match its key' });
   });
 
-  it('database store on the schema drizzle-kit generates from server/storage/schema/collateral.ts', async () => {
-    const sqlite = new Database(':memory:');
-    const empty = await generateSQLiteDrizzleJson({});
-    const current = await generateSQLiteDrizzleJson(collateralSchema);
-    for (const statement of await generateSQLiteMigration(empty, current)) sqlite.exec(statement);
-    await exercise(new DbCollateralStore(drizzle(sqlite)));
-    sqlite.close();
+  it('database store, on the service database with its migrations, survives a reopen', async () => {
+    const dataDir = join(dir, 'db');
+    const storage = openStorage(dataDir);
+    try {
+      await exercise(new DbCollateralStore(storage.db));
+    } finally {
+      storage.close();
+    }
+    const again = openStorage(dataDir);
+    try {
+      expect((await new DbCollateralStore(again.db).list()).map((e) => e.key)).toEqual([tcbInfo.key]);
+    } finally {
+      again.close();
+    }
   });
 });
