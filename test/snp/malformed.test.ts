@@ -2,7 +2,7 @@
 // failed check, never a crash. Plus the pinned AMD roots themselves.
 
 import { readFileSync } from 'node:fs';
-import { createHash, X509Certificate } from 'node:crypto';
+import { createHash, sign, X509Certificate } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CollateralUnavailableError, EvidenceFormatError } from '../../verifier/errors.ts';
 import type { SnpCertificates } from '../../verifier/evidence.ts';
@@ -13,7 +13,7 @@ import { signatureToP1363 } from '../../verifier/snp/verify-signature.ts';
 import { verifySnpEvidence, verifySnpReport } from '../../verifier/snp/verify-evidence.ts';
 import { createSimulatorChain, type SimulatorChain } from '../../verifier/testing/simulated-chain.ts';
 import { simulatorAnchors } from '../../verifier/testing/simulator-anchors.ts';
-import { buildSnpReport, signSnpReport } from '../../verifier/testing/snp-report-builder.ts';
+import { buildSnpReport } from '../../verifier/testing/snp-report-builder.ts';
 import { amdRoot, fixturePath, loadCase } from './cases.ts';
 
 const failed = (r: { checks: { id: string; ok: boolean }[] }): string[] => r.checks.filter((c) => !c.ok).map((c) => c.id);
@@ -159,10 +159,14 @@ describe('report versions and fields, on simulator-signed reports', () => {
   });
   const verify = (report: Uint8Array, certificates?: SnpCertificates) =>
     verifySnpReport(report, { certificates: certificates ?? { vcek: chain.amd.vcek } }, { at: NOW, anchors: simulatorAnchors(chain), crl: 'off' });
+  /** Edit a built report and sign it again with the simulated VCEK key (R and S little-endian, 72-byte fields). */
   const resign = (report: Uint8Array, edit: (b: Buffer) => void): Buffer => {
     const b = Buffer.from(report);
     edit(b);
-    signSnpReport(b, chain);
+    const sig = sign('sha384', b.subarray(0, 0x2a0), { key: chain.amd.vcekKey, dsaEncoding: 'ieee-p1363' });
+    b.fill(0, 0x2a0);
+    b.set(Buffer.from(sig.subarray(0, 48)).reverse(), 0x2a0);
+    b.set(Buffer.from(sig.subarray(48)).reverse(), 0x2a0 + 72);
     return b;
   };
 
