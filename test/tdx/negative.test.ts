@@ -323,6 +323,6 @@ describe('malformed quotes: specific error codes', () => {
   it('text hidden next to the PEM chain is rejected', () => {
     const b = Buffer.from(c.quote);
     b[q.length - 1] = 0x41; // the chain's trailing NUL becomes 'A'
-    expect(code(b)).toBe('intel_pck_chain_encoding');
+    expect(() => verifyIntelQuote(b, c.collateral, { at: c.at })).toThrow(expect.objectContaining({ code: 'intel_pck_chain_encoding' }));
   });
 });

@@ -10,8 +10,7 @@ import type { PckExtension } from './pck-extensions.ts';
 
 const hex = (b: Buffer): string => b.toString('hex');
 
-export function tdxFields(td: TdReport): Record<string, unknown> {
-  const attrs = decodeTdAttributes(td.tdAttributes);
+export function tdxFields(td: TdReport, attrs = decodeTdAttributes(td.tdAttributes)): Record<string, unknown> {
   return {
     teeTcbSvn: hex(td.teeTcbSvn),
     mrSeam: hex(td.mrSeam),
@@ -73,14 +72,20 @@ export function intelClaims(quote: IntelQuote, pck: PckExtension | undefined, tc
           platform,
           sgx: sgxFields(body.report),
         }
-      : {
-          tee: 'tdx' as const,
-          measurement: hex(body.report.mrTd),
-          reportData: hex(body.report.reportData),
-          debug: decodeTdAttributes(body.report.tdAttributes).debug,
-          tcb: { ...tcbClaims, teeTcbSvn: hex(body.report.teeTcbSvn) },
-          platform,
-          tdx: tdxFields(body.report),
-        };
+      : tdxClaims(body.report, tcbClaims, platform);
   return simulated ? { ...base, simulated: true } : base;
+}
+
+function tdxClaims(td: TdReport, tcb: TcbClaims, platform: { fmspc?: string; signer: string }): Claims {
+  const attrs = decodeTdAttributes(td.tdAttributes);
+  const tdx = tdxFields(td, attrs);
+  return {
+    tee: 'tdx',
+    measurement: tdx.mrTd as string,
+    reportData: tdx.reportData as string,
+    debug: attrs.debug,
+    tcb: { ...tcb, teeTcbSvn: tdx.teeTcbSvn },
+    platform,
+    tdx,
+  };
 }

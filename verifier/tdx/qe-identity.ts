@@ -81,6 +81,32 @@ export interface QeIdentityMismatch {
   found: string | number;
 }
 
+interface DecodedIdentity {
+  miscMask: number;
+  misc: number;
+  attrMask: Buffer;
+  attrs: Buffer;
+  mrsigner: Buffer;
+}
+
+// Parsed identities are cached and reused: decode their hex values once.
+const decodedCache = new WeakMap<QeIdentityBody, DecodedIdentity>();
+
+function decoded(identity: QeIdentityBody): DecodedIdentity {
+  let d = decodedCache.get(identity);
+  if (!d) {
+    d = {
+      miscMask: Buffer.from(identity.miscselectMask, 'hex').readUInt32LE(0),
+      misc: Buffer.from(identity.miscselect, 'hex').readUInt32LE(0),
+      attrMask: Buffer.from(identity.attributesMask, 'hex'),
+      attrs: Buffer.from(identity.attributes, 'hex'),
+      mrsigner: Buffer.from(identity.mrsigner, 'hex'),
+    };
+    decodedCache.set(identity, d);
+  }
+  return d;
+}
+
 /**
  * Compare the QE report with the identity. MISCSELECT: the report's value under the mask
  * must equal the identity's value (the JSON hex is the little-endian u32 as bytes, QVL
@@ -88,17 +114,13 @@ export interface QeIdentityMismatch {
  */
 export function matchQeIdentity(report: SgxReportBody, identity: QeIdentityBody): QeIdentityMismatch[] {
   const out: QeIdentityMismatch[] = [];
-  const miscMask = Buffer.from(identity.miscselectMask, 'hex').readUInt32LE(0);
-  const misc = Buffer.from(identity.miscselect, 'hex').readUInt32LE(0);
+  const { miscMask, misc, attrMask, attrs, mrsigner } = decoded(identity);
   if (((report.miscSelect & miscMask) >>> 0) !== misc) {
     out.push({ field: 'miscselect', expected: identity.miscselect.toLowerCase(), found: Buffer.from(Uint32Array.of(report.miscSelect).buffer).toString('hex') });
   }
-  const attrMask = Buffer.from(identity.attributesMask, 'hex');
-  const attrs = Buffer.from(identity.attributes, 'hex');
   const masked = Buffer.alloc(16);
   for (let i = 0; i < 16; i++) masked[i] = report.attributes[i]! & attrMask[i]!;
   if (!masked.equals(attrs)) out.push({ field: 'attributes', expected: attrs.toString('hex'), found: masked.toString('hex') });
-  const mrsigner = Buffer.from(identity.mrsigner, 'hex');
   if (!mrsigner.equals(report.mrSigner)) out.push({ field: 'mrsigner', expected: mrsigner.toString('hex'), found: report.mrSigner.toString('hex') });
   if (report.isvProdId !== identity.isvprodid) out.push({ field: 'isvprodid', expected: identity.isvprodid, found: report.isvProdId });
   return out;

@@ -9,11 +9,29 @@ import { fail, pass } from './check.ts';
 import type { TcbInfoBody } from './tcb-info.ts';
 import { findModuleIdentity, moduleIdentityId } from './tcb-status.ts';
 
+interface ModuleExpectation {
+  mrsigner: string;
+  attributes: string;
+  attributesMask: string;
+}
+
+// The TCB Info is parsed once and reused: decode its hex values once too.
+const decodedCache = new WeakMap<ModuleExpectation, { mrSigner: Buffer; mask: Buffer; attrs: Buffer }>();
+
+function decoded(m: ModuleExpectation): { mrSigner: Buffer; mask: Buffer; attrs: Buffer } {
+  let d = decodedCache.get(m);
+  if (!d) {
+    d = { mrSigner: Buffer.from(m.mrsigner, 'hex'), mask: Buffer.from(m.attributesMask, 'hex'), attrs: Buffer.from(m.attributes, 'hex') };
+    decodedCache.set(m, d);
+  }
+  return d;
+}
+
 export function checkTdxModule(td: TdReport, info: TcbInfoBody, quoteVersion: number): Check {
   const id = 'tdx.tdx-module.identity';
   const major = td.teeTcbSvn[1]!;
   let source = 'tdxModule';
-  let expected = info.tdxModule!;
+  let expected: ModuleExpectation = info.tdxModule!;
   if (quoteVersion > 3 && major > 0) {
     const identity = findModuleIdentity(info, major);
     if (!identity) {
@@ -24,12 +42,10 @@ export function checkTdxModule(td: TdReport, info: TcbInfoBody, quoteVersion: nu
     source = identity.id;
     expected = identity;
   }
-  const mrSigner = Buffer.from(expected.mrsigner, 'hex');
+  const { mrSigner, mask, attrs } = decoded(expected);
   if (!mrSigner.equals(td.mrSignerSeam)) {
     return fail(id, `MRSIGNERSEAM is not the signer of TDX module ${source}.`, expected.mrsigner.toLowerCase(), td.mrSignerSeam.toString('hex'));
   }
-  const mask = Buffer.from(expected.attributesMask, 'hex');
-  const attrs = Buffer.from(expected.attributes, 'hex');
   const masked = Buffer.alloc(8);
   for (let i = 0; i < 8; i++) masked[i] = td.seamAttributes[i]! & mask[i]!;
   if (!masked.equals(attrs)) {

@@ -63,8 +63,15 @@ export function invalidAt(certs: readonly Certificate[], at: Date): string[] {
   return certs.filter((c) => !isValidAt(c, at)).map((c) => `${c.subject} (${c.notBefore.toISOString()} .. ${c.notAfter.toISOString()})`);
 }
 
-/** The CN of a certificate's subject. */
+const commonNames = new WeakMap<Certificate, string>();
+
+/** The CN of a certificate's subject (cached: X509Certificate.subject is recomputed on each read). */
 export function commonName(cert: Certificate): string {
-  const line = cert.x509.subject.split('\n').find((l) => l.startsWith('CN='));
-  return line ? line.slice(3) : '';
+  let cn = commonNames.get(cert);
+  if (cn === undefined) {
+    const line = cert.x509.subject.split('\n').find((l) => l.startsWith('CN='));
+    cn = line ? line.slice(3) : '';
+    commonNames.set(cert, cn);
+  }
+  return cn;
 }

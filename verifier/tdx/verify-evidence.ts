@@ -120,8 +120,17 @@ function documentSignatureOk(doc: { sha256: string; signedBytes: Buffer; signatu
   return ok;
 }
 
+// The same CRL buffer recurs on every verification while cached: remember its parse by the
+// buffer, re-checked byte for byte (cheaper than hashing it again).
+const crlByBuffer = new WeakMap<Uint8Array, Crl>();
+
 function crlBytes(bytes: Uint8Array | undefined, name: string): Crl | undefined {
-  return bytes === undefined ? undefined : parseCrl(bytes, name);
+  if (bytes === undefined) return undefined;
+  const hit = crlByBuffer.get(bytes);
+  if (hit && hit.der.equals(bytes)) return hit;
+  const crl = parseCrl(bytes, name);
+  crlByBuffer.set(bytes, crl);
+  return crl;
 }
 
 /**

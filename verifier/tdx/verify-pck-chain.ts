@@ -43,7 +43,17 @@ export function parsePckChain(pem: string): PckChain {
   return chain;
 }
 
+// Only PEM CERTIFICATE blocks, whitespace and trailing NULs: bytes a PEM reader would skip
+// are covered by no signature, so nothing else may hide there.
+const PEM_CHAIN = /^(?:\s*-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----)+\s*$/;
+
 function parseChainUncached(pem: string): PckChain {
+  if (!PEM_CHAIN.test(pem.replace(/\0+$/, ''))) {
+    throw new EvidenceFormatError(
+      'intel_pck_chain_encoding',
+      'The PCK certificate chain is not PEM (only CERTIFICATE blocks, whitespace and trailing NULs are allowed).',
+    );
+  }
   const certs = parseCertificates(pem, 'PCK certificate chain');
   if (certs.length < 2 || certs.length > 3) {
     throw new EvidenceFormatError(

@@ -56,16 +56,8 @@ function pckChain(type: number, data: Buffer, where: string): string {
       `The ${where} is type ${type} (${typeName(type)}); only type 5 (PCK certificate chain) is supported: fetch the PCK certificate into the quote.`,
     );
   }
-  const text = data.toString('latin1');
-  // Only PEM CERTIFICATE blocks, whitespace and trailing NULs: bytes a PEM reader would skip
-  // are not covered by any signature, so nothing else may hide there.
-  if (!PEM_CHAIN.test(text.replace(/\0+$/, ''))) {
-    throw new EvidenceFormatError('intel_pck_chain_encoding', `The ${where} is not a PEM certificate chain (only CERTIFICATE blocks, whitespace and trailing NULs are allowed).`);
-  }
-  return text;
+  return data.toString('latin1');
 }
-
-const PEM_CHAIN = /^(?:\s*-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----)+\s*$/;
 
 /** QE report, its signature and the QE authentication data: common to v3 and type 6. */
 function readQeReportPart(c: Cursor): Omit<QeCertification, 'pckChainPem'> {
