@@ -11,6 +11,7 @@ import type { TdxQuoteOptions } from '../../verifier/testing/tdx-quote-builder.t
 import { AgentError, evidenceJson, ServerProblem, ServerUnreachable, TesseraClient, type AttestOutcome } from '../client.ts';
 import { isSafeFileName, writeFileAtomic0600, writeSecretToDir } from '../files.ts';
 import { createProvider, PROVIDER_NAMES, type ProviderName } from '../providers/auto.ts';
+import { CONFIGFS_TSM_ROOT } from '../providers/configfs-tsm.ts';
 import { ProviderError, REPORT_DATA_LENGTH, type EvidenceProvider } from '../providers/provider.ts';
 
 const EXIT_DENIED = 1;
@@ -36,9 +37,9 @@ interface ServerFlags {
   retries: number;
 }
 
-function integer(min: number) {
+function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
-    if (!/^\d+$/.test(value) || Number(value) < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
+    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
     return Number(value);
   };
 }
@@ -65,11 +66,11 @@ function providerOptions(cmd: Command, defaultProvider: ProviderName): Command {
     .addOption(new Option('--provider <name>', 'evidence provider').choices([...PROVIDER_NAMES]).default(defaultProvider))
     .addOption(new Option('--tee <tee>', 'TEE to simulate (simulator only)').choices(['sev-snp', 'tdx']))
     .option('--simulator-dir <dir>', 'simulator chain directory (default $TESSERA_SIMULATOR_DIR or ~/.local/state/tessera/simulator)')
-    .option('--configfs-root <dir>', 'configfs-tsm report directory', '/sys/kernel/config/tsm/report')
+    .option('--configfs-root <dir>', 'configfs-tsm report directory', CONFIGFS_TSM_ROOT)
     .option('--sim-measurement <hex>', 'simulator: SEV-SNP MEASUREMENT or TDX MRTD (48 bytes)', hexBytes(48))
     .option('--sim-debug', 'simulator: a debuggable guest (SNP policy DEBUG, TD attribute DEBUG)')
     .option('--sim-host-data <hex>', 'simulator, SEV-SNP: HOST_DATA (32 bytes)', hexBytes(32))
-    .option('--sim-guest-svn <n>', 'simulator, SEV-SNP: GUEST_SVN', integer(0))
+    .option('--sim-guest-svn <n>', 'simulator, SEV-SNP: GUEST_SVN', integer(0, 0xffffffff))
     .option('--sim-rtmr <index=hex>', 'simulator, TDX: RTMR value (repeatable)', rtmrValue);
 }
 
@@ -102,8 +103,8 @@ function simulatedGuest(flags: ProviderFlags): { snp?: SnpReportOptions; tdx?: T
 function serverOptions(cmd: Command): Command {
   return cmd
     .requiredOption('--server <url>', 'tessera server base URL')
-    .option('--timeout <ms>', 'per-request timeout in milliseconds', integer(1), 15_000)
-    .option('--retries <n>', 'retries on network errors, 429 and 503', integer(0), 4);
+    .option('--timeout <ms>', 'per-request timeout in milliseconds', integer(1, 600_000), 15_000)
+    .option('--retries <n>', 'retries on network errors, 429 and 503', integer(0, 100), 4);
 }
 
 async function openProvider(flags: ProviderFlags): Promise<EvidenceProvider> {
