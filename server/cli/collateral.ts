@@ -12,6 +12,7 @@ import { exportBundle, importBundle } from '../../verifier/collateral/bundle.ts'
 import { CachingCollateralSource } from '../../verifier/collateral/caching-source.ts';
 import { describeDocument, documentKey, fetchDocument, normalizeRequest, requestFromKey, type CollateralRequest } from '../../verifier/collateral/document.ts';
 import { FileCollateralStore } from '../../verifier/collateral/file-store.ts';
+import { MemoryCollateralStore } from '../../verifier/collateral/memory-store.ts';
 import { VendorCollateralSource } from '../../verifier/collateral/vendor-source.ts';
 import { verifyCollateralEntry } from '../../verifier/collateral/verify-entry.ts';
 import { CollateralUnavailableError, EvidenceFormatError } from '../../verifier/errors.ts';
@@ -50,6 +51,29 @@ export function vendorSourceFrom(opts: UpstreamCliOptions): VendorCollateralSour
     ...(opts.pcsUrl ? { pcs: { baseUrl: opts.pcsUrl } } : {}),
     http: { timeoutMs, now: () => new Date() },
   });
+}
+
+export interface VerifyCollateralCliOptions {
+  offline?: boolean;
+  cache?: string;
+  kdsUrl?: string;
+  pcsUrl?: string;
+  timeout?: string;
+}
+
+/**
+ * The collateral source of `tessera verify` when the evidence's collateral is not given
+ * on the command line: the cache file (`--cache`, else memory for this run) in front of
+ * AMD KDS / Intel PCS, or the cache alone with `--offline`. Its clock is the verification
+ * time, so `--at` judges freshness too.
+ */
+export async function verifyCollateralSource(opts: VerifyCollateralCliOptions, at: Date): Promise<CachingCollateralSource> {
+  const store = opts.cache ? await openCache(opts.cache) : new MemoryCollateralStore();
+  if (opts.offline) {
+    if (opts.kdsUrl || opts.pcsUrl) throw new CliError('--offline never contacts a vendor: drop --kds-url / --pcs-url', EXIT_USAGE);
+    return new CachingCollateralSource({ store, now: () => at, offline: true });
+  }
+  return new CachingCollateralSource({ store, upstream: vendorSourceFrom({ ...opts, timeout: opts.timeout ?? '10000' }), now: () => at });
 }
 
 export function parseAt(at: string | undefined): Date {

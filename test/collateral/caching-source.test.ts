@@ -161,6 +161,29 @@ describe('CachingCollateralSource', () => {
     expect(fresh).toMatchObject({ source: 'intel-pcs', stale: true }); // the recording's nextUpdate is in the past at this clock
   });
 
+  it('a failed background refresh keeps serving the cached copy and is reported; a miss during an outage is not retried at once', async () => {
+    const c = pcs.serveCase('phala-near-20a06f-v4-uptodate');
+    const { source, clock, errors } = setup(c.verifyAt, { failureHoldOffMs: 60_000 });
+    await source.intelPckCrl({ ca: 'platform' });
+    pcs.outage = { status: 500 };
+    clock.set('2025-10-02T05:00:00Z'); // within 6 h of the CRL's nextUpdate 2025-10-02T07:03:51Z
+    const served = await source.intelPckCrl({ ca: 'platform' });
+    expect(served).toMatchObject({ source: 'cache' });
+    expect(served.stale).toBeUndefined();
+    await source.idle();
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/Intel SGX PCK Platform CA CRL .* after 4 attempts: the server answered HTTP 500/);
+
+    const before = pcs.requests.length;
+    const first = await source.intelTcbInfo({ tee: 'sgx', fmspc: '00606a000000' }).catch((e) => e);
+    expect(first).toBeInstanceOf(CollateralUnavailableError);
+    expect(pcs.requests.length - before).toBe(4);
+    clock.advance(1_000);
+    const second = await source.intelTcbInfo({ tee: 'sgx', fmspc: '00606a000000' }).catch((e) => e);
+    expect(second.message).toBe(first.message);
+    expect(pcs.requests.length - before).toBe(4);
+  });
+
   it('makes one request for 50 concurrent misses of the same document', async () => {
     const c = snpCase('genoa-v3-azure-trustee');
     const { source, puts } = setup(c.validAt);
