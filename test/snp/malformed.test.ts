@@ -202,6 +202,14 @@ describe('report versions and fields, on simulator-signed reports', () => {
     expect(r.checks.find((c) => c.id === 'snp.product')?.found).toBe('family 0x17 model 0x31 stepping 0x0');
   });
 
+  it('a version 3 report whose CPUID fields are zero takes its product from the VCEK, and says so', () => {
+    const r = verify(buildSnpReport(chain, { cpuid: { family: 0, model: 0, stepping: 0 } }).report);
+    expect(r.verified).toBe(true);
+    expect(r.product).toBe('Milan');
+    expect(r.warnings.some((w) => w.includes('CPUID fields are zero'))).toBe(true);
+    expect(r.checks.find((c) => c.id === 'snp.binding.product')).toBeUndefined();
+  });
+
   it('with CHIP_ID masked there is no hwID to compare, and the result says so', () => {
     const r = verify(buildSnpReport(chain, { maskChipId: true }).report);
     expect(r.verified).toBe(true);

@@ -12,7 +12,7 @@
 
 import type { SnpProduct } from './product.ts';
 import { SNP_PRODUCTS } from './product.ts';
-import type { Cpuid } from './abi/report.ts';
+import type { Cpuid, SnpReport } from './abi/report.ts';
 
 export function productFromCpuid(cpuid: Cpuid): SnpProduct | undefined {
   const { family, model } = cpuid;
@@ -34,4 +34,15 @@ export function productFromName(productName: string | undefined): SnpProduct | u
 export function describeCpuid(cpuid: Cpuid): string {
   const h = (n: number): string => `0x${n.toString(16)}`;
   return `family ${h(cpuid.family)} model ${h(cpuid.model)} stepping ${h(cpuid.stepping)}`;
+}
+
+/**
+ * The CPUID fields of a report, when it has them and they were filled in. A version 3+
+ * report with all three zero carries no product information (firmware that predates the
+ * fields' use writes zeros); such a report is treated like a version 2 one.
+ */
+export function reportCpuid(report: SnpReport): Cpuid | undefined {
+  const c = report.cpuid;
+  if (!c || (c.family === 0 && c.model === 0 && c.stepping === 0)) return undefined;
+  return c;
 }

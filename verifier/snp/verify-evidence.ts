@@ -21,7 +21,7 @@ import { decodeTcb, tcbParts } from './abi/tcb.ts';
 import { snpClaims } from './claims.ts';
 import { amdExtensions } from './extensions.ts';
 import type { SnpProduct } from './product.ts';
-import { describeCpuid, productFromCpuid, productFromName } from './product-of.ts';
+import { describeCpuid, productFromCpuid, productFromName, reportCpuid } from './product-of.ts';
 import { checkHwIdBinding, checkProductBinding, checkSignerKind, checkTcbBinding } from './verify-binding.ts';
 import { anchorCertificate, checkChain, identifyIntermediate, type SignerKind } from './verify-chain.ts';
 import { checkCrl } from './verify-crl.ts';
@@ -57,7 +57,8 @@ export interface SnpVcekRequest {
 
 export function snpVcekRequest(input: Uint8Array | SnpReport): SnpVcekRequest {
   const report = input instanceof Uint8Array ? parseReport(input) : input;
-  const product = report.cpuid ? productFromCpuid(report.cpuid) : undefined;
+  const cpuid = reportCpuid(report);
+  const product = cpuid ? productFromCpuid(cpuid) : undefined;
   const hwId = product === 'Turin' ? report.chipId.subarray(0, 8).toString('hex') : report.chipId.toString('hex');
   const tcb = tcbParts(decodeTcb(report.reportedTcb, product ?? 'Milan'));
   return { ...(product ? { product } : {}), hwId, tcb };
@@ -107,24 +108,26 @@ export function verifySnpReport(input: Uint8Array | SnpReport, material: SnpMate
 
   // Product: CPUID when the report has it, else the signer certificate, else the intermediate.
   let product: SnpProduct | undefined;
-  if (report.cpuid) {
-    product = productFromCpuid(report.cpuid);
+  const cpuid = reportCpuid(report);
+  if (cpuid) {
+    product = productFromCpuid(cpuid);
     if (!product) {
       checks.push({
         id: 'snp.product',
         ok: false,
-        detail: `The report's CPUID (${describeCpuid(report.cpuid)}) is not an SEV-SNP product this verifier knows (Milan, Genoa, Turin).`,
+        detail: `The report's CPUID (${describeCpuid(cpuid)}) is not an SEV-SNP product this verifier knows (Milan, Genoa, Turin).`,
         expected: 'Milan, Genoa or Turin',
-        found: describeCpuid(report.cpuid),
+        found: describeCpuid(cpuid),
       });
     }
   } else {
+    if (report.cpuid) warnings.push(`The report is version ${report.version} but its CPUID fields are zero; the product was taken from the ${suppliedKind}.`);
     product = productFromName(ext.productName) ?? (suppliedIntermediate ? identifyIntermediate(suppliedIntermediate, anchors).product : undefined);
     if (!product) {
       checks.push({
         id: 'snp.product',
         ok: false,
-        detail: `A version ${report.version} report has no CPUID fields, and the ${suppliedKind} names no known product (productName ${ext.productName ?? 'absent'}).`,
+        detail: `The report names no product (no CPUID fields), and the ${suppliedKind} names no known product (productName ${ext.productName ?? 'absent'}).`,
         expected: 'Milan, Genoa or Turin',
         found: ext.productName ?? null,
       });
@@ -200,7 +203,7 @@ export function verifySnpReport(input: Uint8Array | SnpReport, material: SnpMate
   checks.push(checkSignerKind(report, suppliedKind));
   if (product) {
     checks.push(checkTcbBinding(decodeTcb(report.reportedTcb, product), ext, product, suppliedKind));
-    if (report.cpuid) checks.push(checkProductBinding(product, ext, suppliedKind));
+    if (cpuid) checks.push(checkProductBinding(product, ext, suppliedKind));
   }
   const hw = checkHwIdBinding(report, ext, suppliedKind);
   if (hw) checks.push(hw);
@@ -261,7 +264,7 @@ export async function verifySnpEvidence(evidence: SnpEvidence, options: VerifyOp
   // The product decides which anchor, cert_chain and CRL apply; as in the core.
   const signerKind: SignerKind = certificates.vcek && (kind === 'VCEK' || !certificates.vlek) ? 'VCEK' : 'VLEK';
   let product = request.product;
-  if (!product && !report.cpuid) {
+  if (!product && !reportCpuid(report)) {
     const der = signerKind === 'VCEK' ? certificates.vcek : certificates.vlek;
     if (der) product = productFromName(amdExtensions(parseCertificateDer(der, `${signerKind} certificate`)).productName);
   }
