@@ -107,6 +107,7 @@ describe('SEV-SNP declarative fields on real claims', () => {
     expect(snpRule({ minTcb: { fmc: 1 } }, turin.claims, 'snp.minTcb')).toMatchObject({ ok: true, found: { fmc: 1 } });
     expect(snpRule({ minTcb: { fmc: 2 } }, turin.claims, 'snp.minTcb')).toMatchObject({ ok: false });
     expect(snpRule({ minTcb: { fmc: 2, snp: 24 } }, oak.claims, 'snp.minTcb')).toMatchObject({ ok: true, expected: { snp: 24 } });
+    expect(snpRule({ minTcb: { fmc: 2 } }, oak.claims, 'snp.minTcb').detail).toMatch(/no minimum applies: Milan has no FMC/);
     const noFmc = withClaims(turin.claims, (c) => {
       delete c.tcb.reported?.fmc;
     });

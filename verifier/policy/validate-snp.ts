@@ -22,9 +22,11 @@ function guestPolicyBits(snp: Record<string, unknown> | undefined): { smt?: bool
 const TCB_COMPONENTS = ['bootloader', 'tee', 'snp', 'microcode', 'fmc'] as const satisfies readonly (keyof SnpTcbMinimum)[];
 
 /**
- * Minimum TCB against REPORTED_TCB: the TCB the VCEK is derived from (so the one the
- * signature vouches for) and, per the ABI, never above COMMITTED_TCB or CURRENT_TCB,
- * so it is the conservative one to hold to a minimum. FMC exists from Turin on: a
+ * Minimum TCB against REPORTED_TCB: the TCB the VCEK is derived from, so the one the
+ * signature vouches for (the SNP verifier checks it against the VCEK's SPL extensions).
+ * Firmware can derive the VCEK of its own TCB or of older ones only, so a report cannot
+ * claim a TCB above the one running, while a host may report a lower one (SNP_CONFIG),
+ * which this rule then holds to the minimum. FMC exists from Turin on: a
  * minimum for it is checked on reports whose TCB has the component; Milan and Genoa have
  * no FMC to check; any other report without it (Turin, or an unknown product) fails.
  */
@@ -55,6 +57,7 @@ function minTcbRule(policyMin: SnpMinTcb, claims: Claims): RuleOutcome {
     else if (v < m) low.push(`${c} ${v} < ${m}`);
   }
   if (reported === undefined) return fail(id, 'the reported TCB is not in the claims', expected, null);
+  if (Object.keys(expected).length === 0) return pass(id, `no minimum applies: ${claims.platform.product ?? 'this product'} has no FMC`, expected, found);
   return low.length === 0
     ? pass(id, 'the reported TCB meets every minimum', expected, found)
     : fail(id, `the reported TCB is below the minimum: ${low.join(', ')}`, expected, found);
