@@ -15,6 +15,7 @@ import { keyRoutes } from './routes/keys.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { policyRoutes } from './routes/policies.ts';
 import { referenceValueRoutes } from './routes/reference-values.ts';
+import { secretRoutes } from './routes/secrets.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
@@ -76,6 +77,7 @@ export function createApp(ctx: ServiceContext) {
   app.route('/', referenceValueRoutes(ctx));
   app.route('/', auditRoutes(ctx));
   app.route('/', tokenRoutes(ctx));
+  app.route('/', secretRoutes(ctx));
   mountDocs(app);
   return app;
 }

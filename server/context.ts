@@ -9,6 +9,7 @@ import type { TrustDomain } from './trust.ts';
 import type { Metrics } from './metrics.ts';
 import type { PolicyStore } from './policies/store.ts';
 import type { RateLimiter } from './rate-limit.ts';
+import type { SecretStore } from './secrets/store.ts';
 import type { Db } from './storage/db.ts';
 
 export interface ServiceContext {
@@ -19,6 +20,8 @@ export interface ServiceContext {
   challenges: ChallengeSigner;
   apiTokens: TokenVerifier;
   policies: PolicyStore;
+  /** Secrets released to attested guests (server/secrets/). */
+  secrets: SecretStore;
   /** Production first; the simulator's in development mode (and a test's own in tests). See server/trust.ts. */
   trust: TrustDomain[];
   metrics: Metrics;

@@ -25,6 +25,7 @@ import { SigningKeyStore } from './keys/signing-keys.ts';
 import { Metrics } from './metrics.ts';
 import { PolicyStore } from './policies/store.ts';
 import { RateLimiter } from './rate-limit.ts';
+import { SecretStore } from './secrets/store.ts';
 import { DbCollateralStore } from './storage/collateral-store.ts';
 import { openStorage, type Storage } from './storage/db.ts';
 import { apiTokens } from './storage/schema/api-tokens.ts';
@@ -165,6 +166,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       challenges: new ChallengeSigner(challengeKey, config.challengeTtlSeconds * 1000),
       apiTokens: new TokenVerifier(db, envAdmin || undefined),
       policies,
+      secrets: new SecretStore(db, kek.key),
       trust,
       metrics: new Metrics(options.collateral ? undefined : () => cache.metrics()),
       rateLimiter: new RateLimiter(config.rateLimit.windowSeconds * 1000),

@@ -1,0 +1,191 @@
+// Secret release (DESIGN.md flow step 4): who may have a secret, decided from an attestation
+// result this service issued, and the answer encrypted so that only the attested guest can
+// read it. Two ways in, one decision:
+//   - GET /v1/secrets/{name} with the result token as bearer: the token is verified here
+//     (ES256 by a key we publish, not expired, our EAR profile);
+//   - POST /v1/attest with `release: [...]`: the token was issued in the same request.
+// Either way the subject is read from the token's payload by subjectOf(), so both paths
+// see exactly the same claims, status and policy id.
+//
+// The secret is a compact JWE, ECDH-ES+A256KW with A256GCM (RFC 7518 sections 4.6 and 5.3),
+// to the token's confirmation key (RFC 7800 `cnf.jwk`): holding the token without the TEE
+// private key gets nothing. Every decision, release or denial, is audited with the secret
+// name and version, the token's jti and the claims digest; never the value, never the token.
+
+import { createHash, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { CompactEncrypt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWK } from 'jose';
+import { canonicalJson } from '../../verifier/policy/canonical.ts';
+import { evaluateReleasePolicy, type EarStatus, type RuleOutcome } from '../../verifier/policy/index.ts';
+import type { Claims, Tee } from '../../verifier/result.ts';
+import { appendAudit } from '../audit/log.ts';
+import type { ServiceContext } from '../context.ts';
+import { EnvelopeError } from '../crypto/envelope.ts';
+import { EAR_DEVELOPER, EAR_PROFILE, type EarPayload, type PolicyId } from '../ear.ts';
+import { SIGNING_ALG } from '../keys/signing-keys.ts';
+import { ApiError } from '../problem.ts';
+import { isSecretName, releasePolicyOf, type SecretStore } from './store.ts';
+
+export const JWE_ALG = 'ECDH-ES+A256KW';
+export const JWE_ENC = 'A256GCM';
+
+/** What a release is decided on: the attestation result, as the token states it. */
+export interface ReleaseSubject {
+  tee: Tee;
+  claims: Claims;
+  status: EarStatus;
+  policy: PolicyId;
+  jti: string;
+  /** The TEE public key (`cnf.jwk`). */
+  cnf: JWK;
+  /** SHA-256 of the canonical JSON of the claims: the same digest the attestation entry records. */
+  claimsDigest: string;
+}
+
+const tokenInvalid = (why: string) => new ApiError(401, 'token_invalid', `The bearer token is not an attestation result of this service: ${why}.`);
+
+/** Read the subject out of a verified (or just issued) EAR payload; anything off-shape is token_invalid. */
+export function subjectOf(payload: EarPayload): ReleaseSubject {
+  if (payload.eat_profile !== EAR_PROFILE || payload['ear.verifier-id']?.developer !== EAR_DEVELOPER) throw tokenInvalid('its profile or verifier is not ours');
+  const submods = typeof payload.submods === 'object' && payload.submods !== null ? Object.entries(payload.submods) : [];
+  // This service issues exactly one submodule, named for the attested TEE.
+  if (submods.length !== 1) throw tokenInvalid('expected exactly one attested TEE');
+  const [tee, sub] = submods[0]!;
+  const claims = sub?.['tessera.claims'];
+  const status = sub?.['ear.status'];
+  const policy = sub?.['ear.appraisal-policy-id'];
+  if (typeof claims !== 'object' || claims === null || claims.tee !== tee) throw tokenInvalid('its claims are missing or name another TEE');
+  if (status !== 'affirming' && status !== 'warning' && status !== 'contraindicated') throw tokenInvalid('its ear.status is not an EAR status');
+  if (typeof policy?.name !== 'string' || typeof policy.version !== 'number') throw tokenInvalid('its appraisal policy id is missing');
+  const jwk = payload.cnf?.jwk;
+  if (typeof jwk !== 'object' || jwk === null || jwk.kty !== 'EC' || jwk.crv !== 'P-256' || 'd' in jwk) throw tokenInvalid('its cnf is not a public EC P-256 key');
+  if (typeof payload.jti !== 'string') throw tokenInvalid('it has no jti');
+  return {
+    tee: tee as Tee,
+    claims,
+    status,
+    policy,
+    jti: payload.jti,
+    cnf: jwk,
+    claimsDigest: createHash('sha256').update(canonicalJson(claims), 'utf8').digest('hex'),
+  };
+}
+
+/** Public keys by kid, imported once: the JWKS changes only on rotation. */
+const publicKeys = new Map<string, KeyObject>();
+
+/**
+ * Verify a result token presented as a bearer credential: ES256 signature by a key this
+ * service publishes now (the JWKS), `exp` not passed at `now`, our EAR profile. Each failure
+ * has its own code: token_invalid, token_unknown_key, token_expired.
+ */
+export async function verifyResultToken(ctx: ServiceContext, token: string, now: number = Date.now()): Promise<ReleaseSubject> {
+  let kid: unknown;
+  try {
+    kid = decodeProtectedHeader(token).kid;
+  } catch {
+    throw tokenInvalid('it is not a compact JWS');
+  }
+  if (typeof kid !== 'string') throw tokenInvalid('its header names no key (kid)');
+  const published = ctx.keys.published(now).find((k) => k.kid === kid);
+  if (!published) {
+    throw new ApiError(401, 'token_unknown_key', 'The bearer token is signed by a key this service does not publish (another issuer, or a key whose tokens have all expired).', { kid });
+  }
+  let key = publicKeys.get(kid);
+  if (!key) {
+    key = createPublicKey({ key: published.jwk as JsonWebKey, format: 'jwk' });
+    publicKeys.set(kid, key);
+  }
+  let payload: EarPayload;
+  try {
+    // exp is required; no clock tolerance: a result is valid for exactly the time it states.
+    ({ payload } = (await jwtVerify(token, key, { algorithms: [SIGNING_ALG], currentDate: new Date(now), requiredClaims: ['exp', 'iat', 'jti'] })) as { payload: EarPayload });
+  } catch (err) {
+    if (err instanceof joseErrors.JWTExpired) throw new ApiError(401, 'token_expired', 'The attestation result has expired; attest again.');
+    if (err instanceof joseErrors.JWSSignatureVerificationFailed) throw tokenInvalid(`its signature does not verify with key ${kid}`);
+    throw tokenInvalid((err as Error).message);
+  }
+  return subjectOf(payload);
+}
+
+export type ReleaseDecision =
+  | { released: true; name: string; version: number; jwe: string }
+  | { released: false; name: string; version: number | null; status: 403 | 404 | 503; code: string; detail: string; failedRules: RuleOutcome[] };
+
+/** Encrypt `value` to the TEE key as a compact JWE (ECDH-ES+A256KW, A256GCM). */
+export async function encryptToTeeKey(value: Uint8Array, cnf: JWK): Promise<string> {
+  const key = createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: cnf.x!, y: cnf.y! }, format: 'jwk' });
+  return new CompactEncrypt(value).setProtectedHeader({ alg: JWE_ALG, enc: JWE_ENC }).encrypt(key);
+}
+
+/**
+ * Decide one release: the secret (version) exists, its release gates pass for this subject
+ * (status, appraisal policy, CEL), and if so the JWE. Records nothing: auditRelease does.
+ */
+export async function decideRelease(ctx: ServiceContext, secrets: SecretStore, subject: ReleaseSubject, name: string, version?: number): Promise<ReleaseDecision> {
+  const notFound = (): ReleaseDecision => ({
+    released: false,
+    name,
+    version: version ?? null,
+    status: 404,
+    code: 'secret_not_found',
+    detail: version === undefined ? `There is no secret named ${name}.` : `There is no version ${version} of secret ${name}.`,
+    failedRules: [],
+  });
+  if (!isSecretName(name)) return notFound();
+  const info = secrets.info(name, version);
+  if (!info) return notFound();
+  const outcome = evaluateReleasePolicy(
+    releasePolicyOf(info),
+    { claims: subject.claims, status: subject.status, policyId: `${subject.policy.name}@${subject.policy.version}` },
+    ctx.policies.context(),
+  );
+  if (!outcome.ok) {
+    return { released: false, name, version: info.version, status: 403, code: 'release_denied', detail: `Secret ${name} (version ${info.version}) is not released to this attestation result: ${outcome.detail}.`, failedRules: [outcome] };
+  }
+  let opened;
+  try {
+    opened = secrets.open(name, info.version);
+  } catch (err) {
+    if (!(err instanceof EnvelopeError)) throw err;
+    ctx.log.error({ secret: name, version: info.version }, 'a stored secret does not open with the KEK this server holds (KEK rotated while it ran?)');
+    return { released: false, name, version: info.version, status: 503, code: 'secret_unavailable', detail: `Secret ${name} cannot be decrypted by this server right now; the operator can see why in its log.`, failedRules: [] };
+  }
+  // Deleted between the two reads: as if it never was.
+  if (!opened) return notFound();
+  try {
+    return { released: true, name, version: info.version, jwe: await encryptToTeeKey(opened.value, subject.cnf) };
+  } finally {
+    opened.value.fill(0);
+  }
+}
+
+/** The audit entry of one decision. `subject` is null when the token itself was refused. */
+export function auditRelease(
+  ctx: ServiceContext,
+  entry: { name: string; version: number | null; released: boolean; code?: string; failedRules?: RuleOutcome[]; via: 'secret-get' | 'attest' },
+  subject: ReleaseSubject | null,
+  clientAddress: string | null,
+  now: number = Date.now(),
+): void {
+  appendAudit(
+    ctx.db,
+    {
+      action: 'secret.release',
+      outcome: entry.released ? 'released' : 'denied',
+      actor: 'anonymous',
+      subject: entry.name,
+      tee: subject?.tee ?? null,
+      clientAddress,
+      details: {
+        name: entry.name,
+        version: entry.version,
+        via: entry.via,
+        tokenJti: subject?.jti ?? null,
+        claimsDigest: subject?.claimsDigest ?? null,
+        policy: subject?.policy ?? null,
+        ...(entry.released ? {} : { code: entry.code ?? null, failedRules: (entry.failedRules ?? []).map((r) => ({ id: r.id, detail: r.detail })) }),
+      },
+    },
+    now,
+  );
+}
