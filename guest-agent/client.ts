@@ -324,14 +324,10 @@ export class TesseraClient {
       const secrets = new Map<string, Uint8Array>();
       for (const name of options.release ?? []) {
         const jwe = res.secrets?.[name];
-        if (typeof jwe !== 'string') {
-          throw new ServerProblem(403, {
-            code: 'release_denied',
-            detail: `The server attested this guest but did not release secret "${name}".`,
-            ...Object.fromEntries(Object.entries(res).filter(([k]) => !['token', 'secrets'].includes(k))),
-          });
-        }
-        secrets.set(name, await decryptSecret(jwe, teeKey.privateKey));
+        // A secret the attest answer does not carry (each release is decided on its own, and
+        // a server may not release in one round trip at all) is asked for by name: the answer
+        // is the secret, or the server's own reason (release_denied with the failed rules).
+        secrets.set(name, typeof jwe === 'string' ? await decryptSecret(jwe, teeKey.privateKey) : await this.getSecret(res.token, name, teeKey.privateKey));
       }
       return { tee, token: res.token, expiresAt: String(res.expiresAt), status: String(res.status), ...policyOf(res.token, tee), secrets, teeKey };
     }

@@ -75,11 +75,18 @@ describe('attest flow', () => {
     expect(server.requests.filter((r) => r.path === '/v1/challenge')).toHaveLength(2);
   });
 
-  it('reports a secret the server did not release as a denial', async () => {
-    const err = await rejection(client().attest(new SimulatorProvider({ chain }), { release: ['demo', 'missing'] }));
+  it('asks by name for a secret the attest answer does not carry, and reports the server\'s reason', async () => {
+    server.secrets.set('prod-key', 'nope');
+    server.denied.add('prod-key');
+    const err = await rejection(client().attest(new SimulatorProvider({ chain }), { release: ['demo', 'prod-key'] }));
     expect(err).toBeInstanceOf(ServerProblem);
     expect((err as ServerProblem).denied).toBe(true);
-    expect((err as ServerProblem).message).toContain('did not release secret "missing"');
+    expect((err as ServerProblem).code).toBe('release_denied');
+    expect((err as ServerProblem).message).toContain('- release: claims.measurement in refs.web_prod is false.');
+    expect(server.requests.at(-1)?.path).toBe('/v1/secrets/prod-key');
+    server.denied.clear();
+    const missing = await rejection(client().attest(new SimulatorProvider({ chain }), { release: ['absent'] }));
+    expect((missing as ServerProblem).code).toBe('secret_not_found');
   });
 
   it('refuses a secret encrypted to another key', async () => {

@@ -19,6 +19,8 @@ export interface FakeServer {
   /** Handlers tried first, in order; one that returns true has answered. */
   before: Handler[];
   secrets: Map<string, string>;
+  /** Secrets whose release policy refuses every token. */
+  denied: Set<string>;
   close(): Promise<void>;
 }
 
@@ -46,7 +48,7 @@ function fakeToken(tee: string, jwk: JWK): string {
 export async function startFakeServer(): Promise<FakeServer> {
   const challenges = new Map<string, Buffer>();
   const tokens = new Map<string, JWK>();
-  const state: Omit<FakeServer, 'url' | 'close'> = { requests: [], before: [], secrets: new Map([['demo', 'the demo secret']]) };
+  const state: Omit<FakeServer, 'url' | 'close'> = { requests: [], before: [], secrets: new Map([['demo', 'the demo secret']]), denied: new Set<string>() };
 
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -86,7 +88,7 @@ export async function startFakeServer(): Promise<FakeServer> {
           const secrets: Record<string, string> = {};
           for (const name of b.release ?? []) {
             const value = state.secrets.get(name);
-            if (value !== undefined) secrets[name] = await encryptTo(b.teePublicKey, value);
+            if (value !== undefined && !state.denied.has(name)) secrets[name] = await encryptTo(b.teePublicKey, value);
           }
           return json(res, 200, { token, expiresAt: new Date(Date.now() + 300_000).toISOString(), status: 'affirming', ...(b.release ? { secrets } : {}) });
         }
@@ -97,6 +99,11 @@ export async function startFakeServer(): Promise<FakeServer> {
           if (!jwk) return problem(res, 401, 'token_invalid', 'The token was not issued by this server.');
           const value = state.secrets.get(decodeURIComponent(m[1]!));
           if (value === undefined) return problem(res, 404, 'secret_not_found', 'No such secret.');
+          if (state.denied.has(decodeURIComponent(m[1]!))) {
+            return problem(res, 403, 'release_denied', 'The release policy of this secret refused the result.', {
+              failedRules: [{ id: 'release', ok: false, detail: 'claims.measurement in refs.web_prod is false.' }],
+            });
+          }
           res.writeHead(200, { 'content-type': 'application/jose' });
           return res.end(await encryptTo(jwk, value));
         }
