@@ -154,11 +154,18 @@ describe('CachingCollateralSource', () => {
     expect(m.staleServes).toBe(2);
     expect(m.failures).toBe(2);
 
-    // The vendor comes back: a fresh document, not stale.
+    // The vendor comes back, but what it serves (the recording) is itself past its
+    // nextUpdate by more than the bound: an old document from the network is refused too.
     pcs.outage = undefined;
     clock.advance(60_000);
-    const fresh = await source.intelQeIdentity({ tee: 'tdx' });
-    expect(fresh).toMatchObject({ source: 'intel-pcs', stale: true }); // the recording's nextUpdate is in the past at this clock
+    const replayed = await source.intelQeIdentity({ tee: 'tdx' }).catch((e) => e);
+    expect(replayed).toBeInstanceOf(CollateralUnavailableError);
+    expect(replayed.message).toBe(
+      'The newest Intel TD_QE Identity expired at 2025-07-19T10:32:27.000Z, more than the allowed 720 min ago, and a new one could not be fetched: the vendor has not published a newer one.',
+    );
+    // Within the bound, the same answer is served, marked stale.
+    const { source: other } = setup('2025-07-19T20:00:00Z', { maxStalenessMs: 12 * HOUR });
+    expect(await other.intelQeIdentity({ tee: 'tdx' })).toMatchObject({ source: 'intel-pcs', stale: true });
   });
 
   it('a failed background refresh keeps serving the cached copy and is reported; a miss during an outage is not retried at once', async () => {

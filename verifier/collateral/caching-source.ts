@@ -163,12 +163,17 @@ export class CachingCollateralSource implements CollateralSource {
     if (cached && now - cached.fetchedAt.getTime() < this.failureHoldOffMs) {
       return this.serveStaleOr(cached, now, document, 'the vendor has not published a newer one yet');
     }
+    let fresh: CollateralEntry;
     try {
-      const fresh = await this.fetchAndStore(req, key, cached);
-      return this.serve(fresh, fresh.nextUpdate !== undefined && fresh.nextUpdate.getTime() <= now, true);
+      fresh = await this.fetchAndStore(req, key, cached);
     } catch (err) {
       return this.serveStaleOr(cached, now, document, message(err));
     }
+    // What the vendor (or a mirror, or whoever answers in its name) serves may itself be
+    // past its nextUpdate: it gets the same bound as a cached copy, so an old document
+    // replayed from the network is never accepted as merely "stale".
+    if (!this.isFresh(fresh, now)) return this.serveStaleOr(fresh, now, document, 'the vendor has not published a newer one', true);
+    return this.serve(fresh, false, true);
   }
 
   /**
@@ -232,7 +237,7 @@ export class CachingCollateralSource implements CollateralSource {
     return doc;
   }
 
-  private serveStaleOr(cached: CollateralEntry | undefined, now: number, document: string, why: string): CollateralDocument {
+  private serveStaleOr(cached: CollateralEntry | undefined, now: number, document: string, why: string, fresh = false): CollateralDocument {
     if (!cached) {
       throw new CollateralUnavailableError(document, `The ${document} is not in the collateral cache and could not be fetched: ${why}.`);
     }
@@ -240,11 +245,11 @@ export class CachingCollateralSource implements CollateralSource {
     if (now - nextUpdate <= this.maxStalenessMs) {
       this.counters[vendorOf(cached.kind)].staleServes++;
       this.note(cached);
-      return this.serve(cached, true);
+      return this.serve(cached, true, fresh);
     }
     throw new CollateralUnavailableError(
       document,
-      `The cached ${document} expired at ${cached.nextUpdate!.toISOString()}, more than the allowed ${Math.round(this.maxStalenessMs / 60_000)} min ago, and a new one could not be fetched: ${why}.`,
+      `The ${fresh ? 'newest' : 'cached'} ${document} expired at ${cached.nextUpdate!.toISOString()}, more than the allowed ${Math.round(this.maxStalenessMs / 60_000)} min ago, and a new one could not be fetched: ${why}.`,
     );
   }
 
