@@ -46,17 +46,21 @@ function certificatesFrom(opts: SnpCliOptions): SnpCertificates {
   if (opts.vcek) certs.vcek = parseCertificate(readInput(opts.vcek, 'VCEK certificate'), 'VCEK certificate').der;
   if (opts.vlek) certs.vlek = parseCertificate(readInput(opts.vlek, 'VLEK certificate'), 'VLEK certificate').der;
   if (opts.certChain) {
+    // AMD KDS cert_chain order: the intermediate, then the ARK. A single certificate is the
+    // ARK when self-signed, else the intermediate. The ARK is only compared with the pinned one.
     const chain = parseCertificates(readInput(opts.certChain, 'certificate chain'), 'certificate chain');
-    const roots = chain.filter((c) => c.subjectNameDer === c.issuerNameDer);
-    const intermediates = chain.filter((c) => c.subjectNameDer !== c.issuerNameDer);
-    if (roots.length > 1 || intermediates.length > 1) {
+    if (chain.length > 2) {
       throw new CliError(`--cert-chain must hold the intermediate (ASK or ASVK) and at most the ARK; it holds ${chain.length} certificates`, EXIT_USAGE);
     }
-    if (intermediates[0]) {
-      if (opts.vlek) certs.asvk = intermediates[0].der;
-      else certs.ask = intermediates[0].der;
+    const [first, second] = chain;
+    const single = chain.length === 1 && first !== undefined;
+    const intermediate = single && first.subjectNameDer === first.issuerNameDer ? undefined : first;
+    const root = single ? (intermediate ? undefined : first) : second;
+    if (intermediate) {
+      if (opts.vlek) certs.asvk = intermediate.der;
+      else certs.ask = intermediate.der;
     }
-    if (roots[0]) certs.ark = roots[0].der;
+    if (root) certs.ark = root.der;
   }
   return certs;
 }

@@ -75,6 +75,17 @@ describe('tessera verify snp', () => {
     expect(r.stdout).toContain('reported TCB fmc 1, bootloader 1, tee 1, snp 4, microcode 81');
   });
 
+  it("exits 1 when the chain's root is not the pinned ARK (its ark.pem is the ASK)", async () => {
+    const r = await tessera(
+      '--report', f('neg-milan-ark-is-ask-mstav/report.bin'),
+      '--vcek', f('neg-milan-ark-is-ask-mstav/vcek.der'),
+      '--cert-chain', f('neg-milan-ark-is-ask-mstav/cert_chain.pem'),
+      '--at', '2026-02-06T00:00:00Z',
+    );
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('FAIL  snp.chain.ark-pinned: The supplied root (SEV-Milan) is not the pinned ARK-Milan');
+  });
+
   it('exits 1 for an expired signer (the VLEK, a year later), naming its validity', async () => {
     const r = await tessera(
       '--report', f('milan-v2-vlek-aws-constellation/report.bin'),
