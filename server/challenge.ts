@@ -6,7 +6,7 @@
 // second insert fails. Expired, forged and replayed challenges are told apart by code.
 
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { eq, lt } from 'drizzle-orm';
+import { eq, lt, sql } from 'drizzle-orm';
 import type { Tee } from '../verifier/result.ts';
 import type { Db } from './storage/db.ts';
 import { consumedChallenges } from './storage/schema/challenges.ts';
@@ -94,10 +94,20 @@ export class ChallengeSigner {
 
 const replayed = () => new ChallengeError('challenge_replayed', 'The challenge was already used; each challenge is valid for one attestation.');
 
+const consumedQueries = new WeakMap<Db, ReturnType<typeof prepareConsumedQuery>>();
+function prepareConsumedQuery(db: Db) {
+  return db
+    .select({ n: consumedChallenges.nonce })
+    .from(consumedChallenges)
+    .where(eq(consumedChallenges.nonce, sql.placeholder('nonce')))
+    .prepare();
+}
+
 /** Cheap early refusal of a replay before the expensive verification (consume is still authoritative). */
 export function assertNotConsumed(db: Db, nonce: Buffer): void {
-  const row = db.select({ n: consumedChallenges.nonce }).from(consumedChallenges).where(eq(consumedChallenges.nonce, nonce.toString('base64url'))).get();
-  if (row) throw replayed();
+  let q = consumedQueries.get(db);
+  if (!q) consumedQueries.set(db, (q = prepareConsumedQuery(db)));
+  if (q.get({ nonce: nonce.toString('base64url') })) throw replayed();
 }
 
 /** Mark the challenge used. Throws challenge_replayed when it already was (by any replica). */

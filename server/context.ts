@@ -22,7 +22,7 @@ export interface ServiceContext {
   policies: PolicyStore;
   /** Secrets released to attested guests (server/secrets/). */
   secrets: SecretStore;
-  /** Production first; the simulator's in development mode (and a test's own in tests). See server/trust.ts. */
+  /** Production, and before it the simulator's in development mode (and a test's own in tests). See server/trust.ts. */
   trust: TrustDomain[];
   metrics: Metrics;
   rateLimiter: RateLimiter;

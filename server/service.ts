@@ -153,10 +153,13 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       maxStalenessMs: config.collateral.maxStalenessHours * 3_600_000,
       onBackgroundError: (err, document) => log.warn({ document, err: err instanceof Error ? err.message : String(err) }, 'collateral refresh failed'),
     });
-    const trust: TrustDomain[] = [{ name: 'production', anchors: PRODUCTION_ANCHORS, collateral: options.collateral ?? cache }];
+    // Non-production domains first: evidence chains to one root only, so the order changes
+    // the cost (one verification for the common case of each mode), never the verdict.
+    const trust: TrustDomain[] = [];
+    if (options.extraTrust) trust.push(options.extraTrust);
     // The simulator's vendors know only simulated documents; anything else comes from the cache.
     if (options.simulator) trust.push({ name: 'simulator', anchors: options.simulator.anchors, collateral: withFallback(options.simulator.collateral, cache) });
-    if (options.extraTrust) trust.push(options.extraTrust);
+    trust.push({ name: 'production', anchors: PRODUCTION_ANCHORS, collateral: options.collateral ?? cache });
 
     const ctx: ServiceContext = {
       config,

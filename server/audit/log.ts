@@ -62,9 +62,17 @@ export function chainHash(prevHash: string, canonical: string): string {
  * Append one entry inside the caller's transaction if there is one (better-sqlite3 nests
  * via savepoints), else in its own immediate transaction. Returns the stored entry.
  */
+const headQueries = new WeakMap<Db, ReturnType<typeof prepareHeadQuery>>();
+function prepareHeadQuery(db: Db) {
+  return db.select({ seq: auditLog.seq, hash: auditLog.hash }).from(auditLog).orderBy(desc(auditLog.seq)).limit(1).prepare();
+}
+
 export function appendAudit(db: Db, input: AuditInput, at: number = Date.now()): AuditEntry {
+  let head = headQueries.get(db);
+  if (!head) headQueries.set(db, (head = prepareHeadQuery(db)));
+  const headQuery = head;
   const run = (): AuditEntry => {
-    const last = db.select({ seq: auditLog.seq, hash: auditLog.hash }).from(auditLog).orderBy(desc(auditLog.seq)).limit(1).get();
+    const last = headQuery.get();
     const seq = (last?.seq ?? 0) + 1;
     const prevHash = last?.hash ?? GENESIS_HASH;
     const details = input.details ?? {};

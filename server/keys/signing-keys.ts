@@ -46,11 +46,21 @@ async function newKeyRow(kek: Buffer, now: number) {
 
 export class SigningKeyStore {
   private cached: ActiveSigningKey | undefined;
+  // Prepared once: this lookup runs on every signature.
+  private readonly activeQuery;
 
   constructor(
     private readonly db: Db,
     private readonly kek: Buffer,
-  ) {}
+  ) {
+    this.activeQuery = db
+      .select({ kid: signingKeys.kid, privateKey: signingKeys.privateKey })
+      .from(signingKeys)
+      .where(isNull(signingKeys.retiredAt))
+      .orderBy(desc(signingKeys.createdAt))
+      .limit(1)
+      .prepare();
+  }
 
   /** Create the first key when there is no active one. Returns true when it created one. */
   async ensureActive(now: number = Date.now()): Promise<boolean> {
@@ -67,13 +77,7 @@ export class SigningKeyStore {
   }
 
   private activeRow() {
-    return this.db
-      .select({ kid: signingKeys.kid, privateKey: signingKeys.privateKey })
-      .from(signingKeys)
-      .where(isNull(signingKeys.retiredAt))
-      .orderBy(desc(signingKeys.createdAt))
-      .limit(1)
-      .get();
+    return this.activeQuery.get();
   }
 
   /**

@@ -51,10 +51,20 @@ export class PolicyStore {
   private activeCache: ActivePolicy | undefined;
   private refsCache: { stamp: string; ctx: PolicyContext } | undefined;
 
-  constructor(private readonly db: Db) {}
+  // Prepared once: both run on every attestation.
+  private readonly activeQuery;
+  private readonly refsStampQuery;
+
+  constructor(private readonly db: Db) {
+    this.activeQuery = db.select().from(activePolicy).where(eq(activePolicy.id, 1)).prepare();
+    this.refsStampQuery = db
+      .select({ n: sql<number>`count(*)`, t: max(referenceValues.updatedAt) })
+      .from(referenceValues)
+      .prepare();
+  }
 
   private activeRow() {
-    return this.db.select().from(activePolicy).where(eq(activePolicy.id, 1)).get();
+    return this.activeQuery.get();
   }
 
   private info(row: VersionRow, active = this.activeRow()): PolicyVersionInfo {
@@ -211,10 +221,7 @@ export class PolicyStore {
 
   /** Every reference-value set, for policy evaluation (reloaded only when one changed). */
   context(): PolicyContext {
-    const stamp = this.db
-      .select({ n: sql<number>`count(*)`, t: max(referenceValues.updatedAt) })
-      .from(referenceValues)
-      .get();
+    const stamp = this.refsStampQuery.get();
     const key = `${stamp?.n ?? 0}:${stamp?.t ?? 0}`;
     if (this.refsCache?.stamp !== key) {
       const sets: Record<string, string[]> = {};
