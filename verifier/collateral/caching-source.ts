@@ -315,6 +315,11 @@ export class CachingCollateralSource implements CollateralSource {
         return entry;
       } catch (err) {
         counters.failures++;
+        // Keys can come from evidence (any chip id): keep the map bounded.
+        if (this.lastFailure.size >= 4096 && !this.lastFailure.has(key)) {
+          const oldest = this.lastFailure.keys().next();
+          if (!oldest.done) this.lastFailure.delete(oldest.value);
+        }
         this.lastFailure.set(key, { at: this.now().getTime(), error: err });
         throw err;
       }
