@@ -162,7 +162,7 @@ export async function decideRelease(ctx: ServiceContext, secrets: SecretStore, s
 /** The audit entry of one decision. `subject` is null when the token itself was refused. */
 export function auditRelease(
   ctx: ServiceContext,
-  entry: { name: string; version: number | null; released: boolean; code?: string; failedRules?: RuleOutcome[]; via: 'secret-get' | 'attest' },
+  entry: { name: string; version: number | null; released: boolean; code?: string; failedRules?: RuleOutcome[]; via: 'secret-get' | 'attest'; attestationId?: string; tee?: string },
   subject: ReleaseSubject | null,
   clientAddress: string | null,
   now: number = Date.now(),
@@ -174,12 +174,13 @@ export function auditRelease(
       outcome: entry.released ? 'released' : 'denied',
       actor: 'anonymous',
       subject: entry.name,
-      tee: subject?.tee ?? null,
+      tee: subject?.tee ?? entry.tee ?? null,
       clientAddress,
       details: {
         name: entry.name,
         version: entry.version,
         via: entry.via,
+        ...(entry.attestationId ? { attestationId: entry.attestationId } : {}),
         tokenJti: subject?.jti ?? null,
         claimsDigest: subject?.claimsDigest ?? null,
         policy: subject?.policy ?? null,

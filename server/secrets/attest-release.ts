@@ -1,0 +1,70 @@
+// Release in the attestation round trip: POST /v1/attest with `release: ["name", ...]`.
+// Each name is decided on its own, exactly as GET /v1/secrets/{name} would decide it with
+// the token just issued (the subject is read from that token), and each decision gets its
+// own audit entry; the entries of one request are appended in one transaction, and the
+// JWEs leave the server only after it committed.
+
+import { z } from '@hono/zod-openapi';
+import { decodeJwt } from 'jose';
+import type { ServiceContext } from '../context.ts';
+import type { EarPayload } from '../ear.ts';
+import { auditRelease, decideRelease, subjectOf, type ReleaseDecision } from './release.ts';
+import { isSecretName } from './store.ts';
+
+export const MAX_RELEASE_NAMES = 16;
+
+/** The `release` field of POST /v1/attest. */
+export const releaseNamesSchema = z
+  .array(z.string().refine(isSecretName, 'expected a secret name (letters, digits, . _ -, at most 128, no "..")'))
+  .min(1)
+  .max(MAX_RELEASE_NAMES)
+  .openapi({ description: `Secrets to release with the token, at most ${MAX_RELEASE_NAMES}; answered as \`secrets\` (name -> compact JWE) and \`releaseDenials\`` });
+
+export interface ReleaseDenial {
+  name: string;
+  version: number | null;
+  code: string;
+  detail: string;
+  failedRules?: unknown[];
+}
+
+export interface AttestReleases {
+  /** name -> compact JWE (ECDH-ES+A256KW, A256GCM) to the token's cnf key. */
+  secrets: Record<string, string>;
+  /** Present when some names were not released, one entry each. */
+  releaseDenials?: ReleaseDenial[];
+}
+
+/** Decide and audit the release of `names` to the result `token` issued for attestation `attestationId`. */
+export async function releaseWithToken(ctx: ServiceContext, token: string, names: readonly string[], attestationId: string, clientAddress: string | null): Promise<AttestReleases> {
+  const subject = subjectOf(decodeJwt(token) as EarPayload);
+  const unique = [...new Set(names)];
+  const decisions: ReleaseDecision[] = [];
+  for (const name of unique) decisions.push(await decideRelease(ctx, ctx.secrets, subject, name));
+  const now = Date.now();
+  ctx.db.$client
+    .transaction(() => {
+      for (const d of decisions) auditRelease(ctx, { ...d, via: 'attest', attestationId }, subject, clientAddress, now);
+    })
+    .immediate();
+  const out: AttestReleases = { secrets: {} };
+  const denials: ReleaseDenial[] = [];
+  for (const d of decisions) {
+    if (d.released) out.secrets[d.name] = d.jwe;
+    else denials.push({ name: d.name, version: d.version, code: d.code, detail: d.detail, ...(d.failedRules.length > 0 ? { failedRules: d.failedRules } : {}) });
+  }
+  if (denials.length > 0) out.releaseDenials = denials;
+  return out;
+}
+
+/** The attestation itself was refused: every name asked for is denied, and each denial audited. */
+export function auditReleasesOfRefusedAttestation(ctx: ServiceContext, names: readonly string[], attestationId: string, tee: string, clientAddress: string | null): void {
+  const now = Date.now();
+  ctx.db.$client
+    .transaction(() => {
+      for (const name of new Set(names)) {
+        auditRelease(ctx, { name, version: null, released: false, code: 'attestation_denied', via: 'attest', attestationId, tee }, null, clientAddress, now);
+      }
+    })
+    .immediate();
+}
