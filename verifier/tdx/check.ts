@@ -16,3 +16,17 @@ export function fail(id: string, detail: string, expected?: unknown, found?: unk
     ...(found !== undefined ? { found } : {}),
   };
 }
+
+// Check details name the verification time many times per quote: format it once.
+let lastTime = NaN;
+let lastIso = '';
+
+/** `at.toISOString()`, remembered for the last instant asked. */
+export function iso(at: Date): string {
+  const t = at.getTime();
+  if (t !== lastTime) {
+    lastIso = at.toISOString();
+    lastTime = t;
+  }
+  return lastIso;
+}

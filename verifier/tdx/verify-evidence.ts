@@ -18,7 +18,7 @@ import { parseCertificates, type Certificate } from '../x509/certificate.ts';
 import { parseCrl, type Crl } from '../x509/crl.ts';
 import { INTEL_QE_VENDOR_ID } from './abi/header.ts';
 import { parseIntelQuote, type IntelQuote } from './abi/quote.ts';
-import { fail, pass } from './check.ts';
+import { fail, iso, pass } from './check.ts';
 import { intelClaims } from './claims.ts';
 import { verifyP256 } from './ecdsa-p256.ts';
 import { INTEL_ANCHORS } from './intel-root.ts';
@@ -26,7 +26,7 @@ import { matchQeIdentity, matchQeLevel, parseQeIdentity, type QeIdentityDocument
 import { parseTcbInfo, type TcbInfoDocument } from './tcb-info.ts';
 import { evaluateTcb, type TcbEvaluation } from './tcb-status.ts';
 import { checkTdxModule } from './tdx-module.ts';
-import { anchorCertificates, chainToAnchor, commonName, invalidAt } from './trust-chain.ts';
+import { anchorCertificates, chainToAnchor, commonName, invalidAt, type AnchorResult } from './trust-chain.ts';
 import { checkPckCrl, checkRootCaCrl, parsePckChain, verifyPckChain, type PckCa, type PckChain } from './verify-pck-chain.ts';
 import { checkQeReportBinding, checkQeReportSignature } from './verify-qe-report.ts';
 import { checkQuoteSignature } from './verify-quote-signature.ts';
@@ -66,16 +66,17 @@ const DOCUMENT_NAMES: Record<CollateralKind, string> = {
 /** issueDate/thisUpdate <= at <= nextUpdate; a document served stale may be past nextUpdate (the cache bounds how far). */
 function windowCheck(id: string, name: string, from: Date, until: Date | undefined, at: Date, stale: boolean, warnings: string[]): Check {
   const t = at.getTime();
-  const window = { from: from.toISOString(), until: until?.toISOString() };
-  if (t < from.getTime()) return fail(id, `The ${name} is not yet valid at ${at.toISOString()}.`, `issued before ${at.toISOString()}`, window);
+  const window = () => ({ from: from.toISOString(), until: until?.toISOString() });
+  if (t < from.getTime()) return fail(id, `The ${name} is not yet valid at ${iso(at)}.`, `issued before ${iso(at)}`, window());
   if (until && t > until.getTime()) {
-    if (!stale) return fail(id, `The ${name} expired before ${at.toISOString()}.`, `nextUpdate after ${at.toISOString()}`, window);
+    if (!stale) return fail(id, `The ${name} expired before ${iso(at)}.`, `nextUpdate after ${iso(at)}`, window());
     warnings.push(`The ${name} is served stale: past its nextUpdate ${until.toISOString()} because the vendor could not be reached.`);
   }
-  return pass(id, `The ${name} is current at ${at.toISOString()} (${window.from} .. ${window.until ?? 'open'}).`);
+  return pass(id, `The ${name} is current at ${iso(at)}.`);
 }
 
 const issuerChains = new BoundedCache<string, Certificate[]>(64);
+const signingTrust = new WeakMap<Certificate[], { anchors: readonly IntelAnchor[]; result: AnchorResult }>();
 
 /** TCB Info / QE Identity issuer chain: TCB Signing certificate <- pinned root, valid at `at`. */
 function signingChainCheck(id: string, name: string, pem: string, anchors: readonly IntelAnchor[], at: Date): { check: Check; signer?: Certificate; root?: Certificate } {
@@ -95,27 +96,38 @@ function signingChainCheck(id: string, name: string, pem: string, anchors: reado
   if (!commonName(signer).includes('SGX TCB Signing')) {
     return { check: fail(id, `The ${name} signer is not an Intel SGX TCB Signing certificate.`, 'CN "Intel SGX TCB Signing"', commonName(signer)) };
   }
-  const r = chainToAnchor(signer, carriedRoot, anchors);
+  // Which anchor the chain reaches does not change with time: remembered per parsed chain.
+  let trust = signingTrust.get(certs);
+  if (!trust || trust.anchors !== anchors) {
+    trust = { anchors, result: chainToAnchor(signer, carriedRoot, anchors) };
+    signingTrust.set(certs, trust);
+  }
+  const r = trust.result;
   // The signer is returned even when its chain fails: the document's signature is a separate check.
   if (!r.ok) return { check: fail(id, r.detail, r.expected, r.found), signer };
   const expired = invalidAt([signer, r.match.root], at);
   if (expired.length > 0) {
-    return { check: fail(id, `The ${name} signing chain is not valid at ${at.toISOString()}.`, `valid at ${at.toISOString()}`, expired), signer, root: r.match.root };
+    return { check: fail(id, `The ${name} signing chain is not valid at ${iso(at)}.`, `valid at ${iso(at)}`, expired), signer, root: r.match.root };
   }
-  return { check: pass(id, `The ${name} is signed under Intel SGX TCB Signing <- pinned Intel SGX Root CA, valid at ${at.toISOString()}.`), signer, root: r.match.root };
+  return { check: pass(id, `The ${name} is signed under Intel SGX TCB Signing <- pinned Intel SGX Root CA, valid at ${iso(at)}.`), signer, root: r.match.root };
 }
 
 // A collateral signature depends only on the document and the signing certificate: checked
 // once per pair (validity and everything time-bound are evaluated on every use).
-const documentSignatures = new BoundedCache<string, boolean>(1024);
+// Both are cached objects, so the memo hangs off them (no key strings to build and hash).
+const documentSignatures = new WeakMap<object, WeakMap<Certificate, boolean>>();
 
-function documentSignatureOk(doc: { sha256: string; signedBytes: Buffer; signature: Buffer }, signer: Certificate | undefined): boolean {
+function documentSignatureOk(doc: { signedBytes: Buffer; signature: Buffer }, signer: Certificate | undefined): boolean {
   if (!signer) return false;
-  const key = `${doc.sha256}:${signer.sha256}`;
-  let ok = documentSignatures.get(key);
+  let bySigner = documentSignatures.get(doc);
+  if (!bySigner) {
+    bySigner = new WeakMap();
+    documentSignatures.set(doc, bySigner);
+  }
+  let ok = bySigner.get(signer);
   if (ok === undefined) {
     ok = verifyP256(doc.signedBytes, doc.signature, signer.publicKey);
-    documentSignatures.set(key, ok);
+    bySigner.set(signer, ok);
   }
   return ok;
 }
@@ -133,6 +145,17 @@ function crlBytes(bytes: Uint8Array | undefined, name: string): Crl | undefined 
   return crl;
 }
 
+const INPUT: { source: string; stale?: boolean } = { source: 'input' };
+
+function isStale(options: IntelQuoteOptions, kind: CollateralKind): boolean {
+  return options.provenance?.[kind]?.stale === true;
+}
+
+function record(used: CollateralUse[], options: IntelQuoteOptions, kind: CollateralKind, sha256: string): void {
+  const { source, stale } = options.provenance?.[kind] ?? INPUT;
+  used.push(stale ? { kind, sha256, source, stale: true } : { kind, sha256, source });
+}
+
 /**
  * Verify a quote with the collateral given. Throws EvidenceFormatError when the quote or a
  * collateral document cannot be parsed; otherwise every finding is a check in the result.
@@ -146,11 +169,6 @@ export function verifyIntelQuote(quoteBytes: Uint8Array | IntelQuote, collateral
   const checks: Check[] = [];
   const warnings: string[] = [];
   const used: CollateralUse[] = [];
-  const prov = (kind: CollateralKind) => options.provenance?.[kind] ?? { source: 'input' };
-  const record = (kind: CollateralKind, sha256: string) => {
-    const { source, stale } = prov(kind);
-    used.push({ kind, sha256, source, ...(stale ? { stale: true } : {}) });
-  };
 
   if (quote.trailingBytes > 0) {
     warnings.push(`${quote.trailingBytes} bytes follow the quote's end (offset ${quote.length}); they were ignored and are not covered by any signature.`);
@@ -178,8 +196,8 @@ export function verifyIntelQuote(quoteBytes: Uint8Array | IntelQuote, collateral
     warnings.push('CRL checks were skipped (crl: off): neither the PCK certificate nor its CA was checked for revocation.');
   } else {
     if (pckCrl) {
-      record('pck-crl', pckCrl.sha256);
-      checks.push(checkPckCrl(pckCrl, chain, at, p, prov('pck-crl').stale === true, warnings));
+      record(used, options, 'pck-crl', pckCrl.sha256);
+      checks.push(checkPckCrl(pckCrl, chain, at, p, isStale(options, 'pck-crl'), warnings));
     } else if (crlMode === 'require') {
       checks.push(fail(`${p}.pck.crl`, 'No PCK CRL was supplied and CRL checks are required.', `the ${chain.pckCa} CA PCK CRL`, 'none'));
     } else {
@@ -194,14 +212,14 @@ export function verifyIntelQuote(quoteBytes: Uint8Array | IntelQuote, collateral
 
   // TCB Info.
   const tcbChain = signingChainCheck(`${p}.collateral.tcb-info.chain`, 'TCB Info', collateral.tcbInfoIssuerChain, anchors, at);
-  record('tcb-info', tcbInfo.sha256);
+  record(used, options, 'tcb-info', tcbInfo.sha256);
   checks.push(tcbChain.check);
   checks.push(
     documentSignatureOk(tcbInfo, tcbChain.signer)
       ? pass(`${p}.collateral.tcb-info.signature`, 'The TCB Info signature verifies over the document as served.')
       : fail(`${p}.collateral.tcb-info.signature`, 'The TCB Info signature does not verify with the TCB Signing key.', 'a valid signature by Intel SGX TCB Signing', tcbInfo.signature.toString('hex')),
   );
-  checks.push(windowCheck(`${p}.collateral.tcb-info.validity`, 'TCB Info', tcbInfo.issueDate, tcbInfo.nextUpdate, at, prov('tcb-info').stale === true, warnings));
+  checks.push(windowCheck(`${p}.collateral.tcb-info.validity`, 'TCB Info', tcbInfo.issueDate, tcbInfo.nextUpdate, at, isStale(options, 'tcb-info'), warnings));
   const wantTcbId = p === 'tdx' ? 'TDX' : 'SGX';
   checks.push(
     tcbInfo.body.id === wantTcbId
@@ -221,14 +239,14 @@ export function verifyIntelQuote(quoteBytes: Uint8Array | IntelQuote, collateral
 
   // QE Identity.
   const qeChain = signingChainCheck(`${p}.collateral.qe-identity.chain`, 'QE Identity', collateral.qeIdentityIssuerChain, anchors, at);
-  record('qe-identity', qeIdentity.sha256);
+  record(used, options, 'qe-identity', qeIdentity.sha256);
   checks.push(qeChain.check);
   checks.push(
     documentSignatureOk(qeIdentity, qeChain.signer)
       ? pass(`${p}.collateral.qe-identity.signature`, 'The QE Identity signature verifies over the document as served.')
       : fail(`${p}.collateral.qe-identity.signature`, 'The QE Identity signature does not verify with the TCB Signing key.', 'a valid signature by Intel SGX TCB Signing', qeIdentity.signature.toString('hex')),
   );
-  checks.push(windowCheck(`${p}.collateral.qe-identity.validity`, 'QE Identity', qeIdentity.issueDate, qeIdentity.nextUpdate, at, prov('qe-identity').stale === true, warnings));
+  checks.push(windowCheck(`${p}.collateral.qe-identity.validity`, 'QE Identity', qeIdentity.issueDate, qeIdentity.nextUpdate, at, isStale(options, 'qe-identity'), warnings));
   const wantQeId = p === 'tdx' ? 'TD_QE' : 'QE';
   checks.push(
     qeIdentity.body.id === wantQeId
@@ -250,10 +268,10 @@ export function verifyIntelQuote(quoteBytes: Uint8Array | IntelQuote, collateral
   // Root CA CRL: the intermediates in use (PCK CA, TCB Signing).
   if (rootCrl) {
     // Checked against the pinned root the PCK chain reached, else the first pinned root.
-    record('root-ca-crl', rootCrl.sha256);
+    record(used, options, 'root-ca-crl', rootCrl.sha256);
     const root = pck.anchor?.root ?? anchorCertificates(anchors)[0]!;
     const inUse = [chain.intermediate, ...(tcbChain.signer ? [tcbChain.signer] : []), ...(qeChain.signer ? [qeChain.signer] : [])];
-    checks.push(checkRootCaCrl(rootCrl, root, inUse, at, p, prov('root-ca-crl').stale === true, warnings));
+    checks.push(checkRootCaCrl(rootCrl, root, inUse, at, p, isStale(options, 'root-ca-crl'), warnings));
   } else if (crlMode === 'require') {
     checks.push(fail(`${p}.root-ca.crl`, 'No Root CA CRL was supplied and CRL checks are required.', 'the Intel SGX Root CA CRL', 'none'));
   } else if (crlMode === 'prefer') {

@@ -10,7 +10,7 @@ import type { Check } from '../result.ts';
 import { BoundedCache } from '../x509/bounded-cache.ts';
 import { isIssuedBy, parseCertificates, type Certificate } from '../x509/certificate.ts';
 import { isCrlCurrentAt, isCrlIssuedBy, isRevoked, type Crl } from '../x509/crl.ts';
-import { fail, pass } from './check.ts';
+import { fail, iso, pass } from './check.ts';
 import { pckExtension, type PckExtension } from './pck-extensions.ts';
 import { chainToAnchor, commonName, invalidAt, type AnchorMatch } from './trust-chain.ts';
 
@@ -77,31 +77,45 @@ export interface PckChainVerification {
   anchor?: AnchorMatch;
 }
 
+// The chain's signatures and the anchor it reaches do not change with time: remembered per
+// parsed chain (itself cached) and anchor list. Validity is checked on every use.
+const chainTrust = new WeakMap<PckChain, { anchors: readonly IntelAnchor[]; prefix: string; check: Check; anchor?: AnchorMatch }>();
+
 /** `<tee>.pck.chain` and `<tee>.pck.validity`. */
 export function verifyPckChain(chain: PckChain, anchors: readonly IntelAnchor[], at: Date, prefix: string): PckChainVerification {
-  const checks: Check[] = [];
-  const id = `${prefix}.pck.chain`;
-  let anchor: AnchorMatch | undefined;
-  if (!commonName(chain.leaf).includes('SGX PCK Certificate')) {
-    checks.push(fail(id, 'The PCK leaf is not an Intel SGX PCK Certificate.', 'CN contains "SGX PCK Certificate"', commonName(chain.leaf)));
-  } else if (!isIssuedBy(chain.leaf, chain.intermediate)) {
-    checks.push(
-      fail(id, `The PCK leaf is not signed by ${chain.intermediate.subject}.`, { issuer: chain.intermediate.subject }, { issuer: chain.leaf.issuer }),
-    );
-  } else {
-    const r = chainToAnchor(chain.intermediate, chain.carriedRoot, anchors);
-    if (r.ok) {
-      anchor = r.match;
-      checks.push(pass(id, `PCK leaf <- ${commonName(chain.intermediate)} <- pinned Intel SGX Root CA: every signature verifies.`));
-    } else checks.push(fail(id, r.detail, r.expected, r.found));
+  let trust = chainTrust.get(chain);
+  if (!trust || trust.anchors !== anchors || trust.prefix !== prefix) {
+    const t = chainSignatures(chain, anchors, prefix);
+    trust = { anchors, prefix, ...t };
+    chainTrust.set(chain, trust);
   }
+  const anchor = trust.anchor;
+  const checks: Check[] = [{ ...trust.check }];
   const expired = invalidAt([chain.leaf, chain.intermediate, ...(anchor ? [anchor.root] : [])], at);
   checks.push(
     expired.length === 0
-      ? pass(`${prefix}.pck.validity`, `The PCK leaf, its CA and the root are valid at ${at.toISOString()}.`)
-      : fail(`${prefix}.pck.validity`, `Certificates of the PCK chain are not valid at ${at.toISOString()}.`, `valid at ${at.toISOString()}`, expired),
+      ? pass(`${prefix}.pck.validity`, `The PCK leaf, its CA and the root are valid at ${iso(at)}.`)
+      : fail(`${prefix}.pck.validity`, `Certificates of the PCK chain are not valid at ${iso(at)}.`, `valid at ${iso(at)}`, expired),
   );
   return { checks, ...(anchor ? { anchor } : {}) };
+}
+
+function chainSignatures(chain: PckChain, anchors: readonly IntelAnchor[], prefix: string): { check: Check; anchor?: AnchorMatch } {
+  const id = `${prefix}.pck.chain`;
+  if (!commonName(chain.leaf).includes('SGX PCK Certificate')) {
+    return { check: fail(id, 'The PCK leaf is not an Intel SGX PCK Certificate.', 'CN contains "SGX PCK Certificate"', commonName(chain.leaf)) };
+  }
+  if (!isIssuedBy(chain.leaf, chain.intermediate)) {
+    return {
+      check: fail(id, `The PCK leaf is not signed by ${chain.intermediate.subject}.`, { issuer: chain.intermediate.subject }, { issuer: chain.leaf.issuer }),
+    };
+  }
+  const r = chainToAnchor(chain.intermediate, chain.carriedRoot, anchors);
+  if (!r.ok) return { check: fail(id, r.detail, r.expected, r.found) };
+  return {
+    check: pass(id, `PCK leaf <- ${commonName(chain.intermediate)} <- pinned Intel SGX Root CA: every signature verifies.`),
+    anchor: r.match,
+  };
 }
 
 /**
@@ -115,7 +129,7 @@ function currency(crl: Crl, at: Date, name: string, stale: boolean, warnings: st
     warnings.push(`The ${name} is served stale: past its nextUpdate ${found.nextUpdate} because the vendor could not be reached.`);
     return undefined;
   }
-  return { detail: `The ${name} is not current at ${at.toISOString()}.`, expected: `thisUpdate <= ${at.toISOString()} <= nextUpdate`, found };
+  return { detail: `The ${name} is not current at ${iso(at)}.`, expected: `thisUpdate <= ${iso(at)} <= nextUpdate`, found };
 }
 
 /**

@@ -24,25 +24,24 @@ export interface SgxReportBody {
 
 /** `body` must be exactly 384 bytes: the caller checked. */
 export function parseSgxReport(body: Buffer): SgxReportBody {
-  const at = (offset: number, length: number): Buffer => body.subarray(offset, offset + length);
   return {
     raw: body,
-    cpuSvn: at(0, 16),
+    cpuSvn: body.subarray(0, 0 + 16),
     miscSelect: body.readUInt32LE(16),
     // 20..32 reserved
-    isvExtProdId: at(32, 16),
-    attributes: at(48, 16),
-    mrEnclave: at(64, 32),
+    isvExtProdId: body.subarray(32, 32 + 16),
+    attributes: body.subarray(48, 48 + 16),
+    mrEnclave: body.subarray(64, 64 + 32),
     // 96..128 reserved
-    mrSigner: at(128, 32),
+    mrSigner: body.subarray(128, 128 + 32),
     // 160..192 reserved
-    configId: at(192, 64),
+    configId: body.subarray(192, 192 + 64),
     isvProdId: body.readUInt16LE(256),
     isvSvn: body.readUInt16LE(258),
     configSvn: body.readUInt16LE(260),
     // 262..304 reserved
-    isvFamilyId: at(304, 16),
-    reportData: at(320, 64),
+    isvFamilyId: body.subarray(304, 304 + 16),
+    reportData: body.subarray(320, 320 + 64),
   };
 }
 

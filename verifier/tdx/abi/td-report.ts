@@ -45,25 +45,24 @@ export interface TdReport {
 
 /** `body` must be exactly 584 (TD 1.0) or 648 (TD 1.5) bytes: the caller checked. */
 export function parseTdReport(body: Buffer): TdReport {
-  const at = (offset: number, length: number): Buffer => body.subarray(offset, offset + length);
   const report: TdReport = {
     kind: body.length === TD_REPORT15_SIZE ? 'td15' : 'td10',
-    teeTcbSvn: at(0, 16),
-    mrSeam: at(16, 48),
-    mrSignerSeam: at(64, 48),
-    seamAttributes: at(112, 8),
-    tdAttributes: at(120, 8),
-    xfam: at(128, 8),
-    mrTd: at(136, 48),
-    mrConfigId: at(184, 48),
-    mrOwner: at(232, 48),
-    mrOwnerConfig: at(280, 48),
-    rtmr: [at(328, 48), at(376, 48), at(424, 48), at(472, 48)],
-    reportData: at(520, 64),
+    teeTcbSvn: body.subarray(0, 0 + 16),
+    mrSeam: body.subarray(16, 16 + 48),
+    mrSignerSeam: body.subarray(64, 64 + 48),
+    seamAttributes: body.subarray(112, 112 + 8),
+    tdAttributes: body.subarray(120, 120 + 8),
+    xfam: body.subarray(128, 128 + 8),
+    mrTd: body.subarray(136, 136 + 48),
+    mrConfigId: body.subarray(184, 184 + 48),
+    mrOwner: body.subarray(232, 232 + 48),
+    mrOwnerConfig: body.subarray(280, 280 + 48),
+    rtmr: [body.subarray(328, 328 + 48), body.subarray(376, 376 + 48), body.subarray(424, 424 + 48), body.subarray(472, 472 + 48)],
+    reportData: body.subarray(520, 520 + 64),
   };
   if (report.kind === 'td15') {
-    report.teeTcbSvn2 = at(584, 16);
-    report.mrServiceTd = at(600, 48);
+    report.teeTcbSvn2 = body.subarray(584, 584 + 16);
+    report.mrServiceTd = body.subarray(600, 600 + 48);
   }
   return report;
 }
