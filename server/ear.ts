@@ -15,7 +15,8 @@ import { SIGNING_ALG } from './keys/signing-keys.ts';
 
 /** The EAR profile this service emits (draft-ietf-rats-ear section 3). */
 export const EAR_PROFILE = 'tag:github.com,2023:veraison/ear';
-export const EAR_DEVELOPER = 'https://github.com/tessera-attestation/tessera';
+/** `ear.verifier-id.developer`: who built the verifier (a name; the project has no canonical URL). */
+export const EAR_DEVELOPER = 'tessera';
 
 export interface PolicyId {
   name: string;
