@@ -1,13 +1,14 @@
 // The operator CLI against a data directory: tokens create|list|revoke, keys rotate, and the
 // offline audit verification (exit 0 intact, 1 naming the first broken link).
 
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DB_FILE } from '../../server/storage/db.ts';
-import { removeDir, startServer, type TestServer } from './helpers.ts';
+import { removeDir, startServer, tempDir, type TestServer } from './helpers.ts';
 
 const BIN = new URL('../../bin/tessera.js', import.meta.url).pathname;
 const run = promisify(execFile);
@@ -79,5 +80,35 @@ describe('tessera tokens, keys and audit', () => {
     expect(broken.code).toBe(1);
     expect(JSON.parse(broken.stdout)).toMatchObject({ ok: false, checked: 1, firstBroken: { seq: 2, reason: 'hash_mismatch' } });
     expect((await tessera(['audit', 'verify', '--data', join(srv.dataDir, 'missing')])).code).toBe(2);
+  });
+});
+
+describe('tessera serve', () => {
+  it('starts, prints the admin token once, serves, and on SIGTERM stops and closes the database', async () => {
+    const dataDir = tempDir();
+    const child = spawn(process.execPath, [BIN, 'serve', '--data', dataDir, '--port', '0'], {
+      env: { PATH: process.env.PATH, TESSERA_KEK: Buffer.alloc(32, 9).toString('base64') },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const started = Date.now();
+    while (!/"msg":"tessera listening"/.test(stdout) && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 100));
+    const url = (JSON.parse(stdout.split('\n').find((l) => l.includes('tessera listening'))!) as { url: string }).url;
+    const token = /tsr_[0-9a-f]{16}_[A-Za-z0-9_-]{43}/.exec(stderr)?.[0];
+    expect(token).toBeDefined();
+    expect(stdout).not.toContain(token!);
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    expect((await fetch(`${url}/v1/tokens`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    expect(existsSync(join(dataDir, `${DB_FILE}-wal`))).toBe(true);
+
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stdout).toContain('"msg":"stopped"');
+    // The last connection closed: SQLite checkpointed and removed the write-ahead log.
+    expect(existsSync(join(dataDir, `${DB_FILE}-wal`))).toBe(false);
+    removeDir(dataDir);
   });
 });
