@@ -326,3 +326,38 @@ describe('malformed quotes: specific error codes', () => {
     expect(() => verifyIntelQuote(b, c.collateral, { at: c.at })).toThrow(expect.objectContaining({ code: 'intel_pck_chain_encoding' }));
   });
 });
+
+describe('layouts without a public vector: SGX quotes v4 and v5 (body type 1)', () => {
+  // Rebuilt from the parts of the real SGX v3 quote: the layout is what is tested here
+  // (signatures over a changed header cannot hold).
+  const s = byName('sgx-phala-00a067110000-v3-config-swhardening');
+  const v3 = parseIntelQuote(s.quote);
+  const u16 = (n: number) => Buffer.from(Uint16Array.of(n).buffer);
+  const u32 = (n: number) => Buffer.from(Uint32Array.of(n).buffer);
+  const build = (version: 4 | 5): Buffer => {
+    const header = Buffer.from(v3.signedBytes.subarray(0, 48));
+    header.writeUInt16LE(version, 0);
+    const body = v3.signedBytes.subarray(48);
+    const c = v3.certification;
+    const pem = Buffer.from(c.pckChainPem, 'latin1');
+    const qeData = Buffer.concat([c.qeReport.raw, c.qeReportSignature, u16(c.qeAuthData.length), c.qeAuthData, u16(5), u32(pem.length), pem]);
+    const sigData = Buffer.concat([v3.signature, v3.attestationKey, u16(6), u32(qeData.length), qeData]);
+    const signed = version === 5 ? Buffer.concat([header, u16(1), u32(384), body]) : Buffer.concat([header, body]);
+    return Buffer.concat([signed, u32(sigData.length), sigData]);
+  };
+
+  it.each([4, 5] as const)('v%i parses to the same SGX report and certification data', (version) => {
+    const q = parseIntelQuote(build(version));
+    expect(q.tee).toBe('sgx');
+    expect(q.body.kind).toBe('sgx');
+    expect(q.bodyType).toBe(version === 5 ? 1 : undefined);
+    expect(q.signedBytes.length).toBe(version === 5 ? 48 + 6 + 384 : 48 + 384);
+    if (q.body.kind !== 'sgx' || v3.body.kind !== 'sgx') throw new Error('SGX bodies expected');
+    expect(q.body.report).toMatchObject({ mrEnclave: v3.body.report.mrEnclave, reportData: v3.body.report.reportData });
+    expect(q.certification.qeReport.raw).toEqual(v3.certification.qeReport.raw);
+    expect(q.certification.pckChainPem).toBe(v3.certification.pckChainPem);
+    // Everything but the quote signature (the header changed) still verifies.
+    const r = verifyIntelQuote(q, s.collateral, { at: s.at });
+    expect(failed(r)).toEqual(['sgx.quote.signature']);
+  });
+});

@@ -79,7 +79,7 @@ const issuerChains = new BoundedCache<string, Certificate[]>(64);
 const signingTrust = new WeakMap<Certificate[], { anchors: readonly IntelAnchor[]; result: AnchorResult }>();
 
 /** TCB Info / QE Identity issuer chain: TCB Signing certificate <- pinned root, valid at `at`. */
-function signingChainCheck(id: string, name: string, pem: string, anchors: readonly IntelAnchor[], at: Date): { check: Check; signer?: Certificate; root?: Certificate } {
+function signingChainCheck(id: string, name: string, pem: string, anchors: readonly IntelAnchor[], at: Date): { check: Check; signer?: Certificate } {
   let certs = issuerChains.get(pem);
   try {
     if (!certs) {
@@ -107,9 +107,9 @@ function signingChainCheck(id: string, name: string, pem: string, anchors: reado
   if (!r.ok) return { check: fail(id, r.detail, r.expected, r.found), signer };
   const expired = invalidAt([signer, r.match.root], at);
   if (expired.length > 0) {
-    return { check: fail(id, `The ${name} signing chain is not valid at ${iso(at)}.`, `valid at ${iso(at)}`, expired), signer, root: r.match.root };
+    return { check: fail(id, `The ${name} signing chain is not valid at ${iso(at)}.`, `valid at ${iso(at)}`, expired), signer };
   }
-  return { check: pass(id, `The ${name} is signed under Intel SGX TCB Signing <- pinned Intel SGX Root CA, valid at ${iso(at)}.`), signer, root: r.match.root };
+  return { check: pass(id, `The ${name} is signed under Intel SGX TCB Signing <- pinned Intel SGX Root CA, valid at ${iso(at)}.`), signer };
 }
 
 // A collateral signature depends only on the document and the signing certificate: checked
