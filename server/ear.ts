@@ -7,7 +7,7 @@
 //   tessera.claims              the verified, normalised claims (verifier/result.ts Claims)
 
 import { randomUUID, sign } from 'node:crypto';
-import { createLocalJWKSet, jwtVerify, type JWK, type JWTPayload } from 'jose';
+import type { JWK, JWTPayload } from 'jose';
 import type { Claims, Tee } from '../verifier/result.ts';
 import type { EarStatus } from '../verifier/policy/types.ts';
 import type { SigningKeyStore } from './keys/signing-keys.ts';
@@ -87,17 +87,4 @@ export async function issueEar(keys: SigningKeyStore, input: IssueInput): Promis
   const signingInput = `${header}.${body}`;
   const signature = sign('sha256', Buffer.from(signingInput, 'ascii'), { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
   return { token: `${signingInput}.${signature.toString('base64url')}`, jti, expiresAt: exp * 1000, kid: key.kid };
-}
-
-/**
- * Verify a result token issued by this service (signature by a published key, expiry) and
- * return its payload. For the secret-release path, which then checks `cnf` possession.
- */
-export async function verifyEar(keys: SigningKeyStore, token: string, now: number = Date.now()): Promise<EarPayload> {
-  const jwks = createLocalJWKSet({ keys: keys.published(now).map((k) => k.jwk) });
-  const { payload } = await jwtVerify(token, jwks, { algorithms: [SIGNING_ALG], currentDate: new Date(now) });
-  if (payload.eat_profile !== EAR_PROFILE || typeof payload.submods !== 'object' || payload.submods === null) {
-    throw new Error('not an attestation result of this service');
-  }
-  return payload as EarPayload;
 }

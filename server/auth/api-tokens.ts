@@ -56,14 +56,18 @@ export function countActiveApiTokens(db: Db): number {
   return db.select({ id: apiTokens.id }).from(apiTokens).where(isNull(apiTokens.revokedAt)).all().length;
 }
 
-/** Revoke by id. Returns the token's info, or undefined when there is no such token. */
-export function revokeApiToken(db: Db, id: string, now: number = Date.now()): TokenInfo | undefined {
-  db.update(apiTokens)
+/**
+ * Revoke by id. Returns the token's info and whether this call revoked it (false when it
+ * already was), or undefined when there is no such token.
+ */
+export function revokeApiToken(db: Db, id: string, now: number = Date.now()): (TokenInfo & { changed: boolean }) | undefined {
+  const { changes } = db
+    .update(apiTokens)
     .set({ revokedAt: now })
     .where(and(eq(apiTokens.id, id), isNull(apiTokens.revokedAt)))
     .run();
   const row = db.select().from(apiTokens).where(eq(apiTokens.id, id)).get();
-  return row ? toInfo(row) : undefined;
+  return row ? { ...toInfo(row), changed: changes === 1 } : undefined;
 }
 
 export type AuthFailure = 'missing' | 'malformed' | 'unknown' | 'revoked';

@@ -50,12 +50,12 @@ export function tokensCommand(): Command {
       const info = storage.db.$client
         .transaction(() => {
           const i = revokeApiToken(storage.db, id);
-          if (i) appendAudit(storage.db, { action: 'token.revoke', outcome: 'success', actor: 'cli', subject: id, details: { name: i.name } });
+          if (i?.changed) appendAudit(storage.db, { action: 'token.revoke', outcome: 'success', actor: 'cli', subject: id, details: { name: i.name } });
           return i;
         })
         .immediate();
       if (!info) throw new CliError(`no token with id ${id}`);
-      process.stdout.write(`revoked ${info.id} (${info.name})\n`);
+      process.stdout.write(info.changed ? `revoked ${info.id} (${info.name})\n` : `${info.id} (${info.name}) was already revoked at ${info.revokedAt}\n`);
     } finally {
       storage.close();
     }

@@ -7,6 +7,7 @@ import type { ServiceContext } from '../context.ts';
 import { evidenceSchema, teePublicKeySchema, teeSchema, toEvidence, toTeePublicKey } from '../evidence-input.ts';
 import { newRouter, rateLimit } from '../http.ts';
 import { ApiError, problemResponse } from '../problem.ts';
+import { auditReleasesOfRefusedAttestation, releaseNamesSchema, releaseWithToken } from '../secrets/attest-release.ts';
 import { problem } from './schemas.ts';
 
 const challengeRoute = createRoute({
@@ -49,7 +50,13 @@ const attestRoute = createRoute({
       content: {
         'application/json': {
           schema: z
-            .strictObject({ challenge: z.string().min(1).max(512), tee: teeSchema, evidence: evidenceSchema, teePublicKey: teePublicKeySchema })
+            .strictObject({
+              challenge: z.string().min(1).max(512),
+              tee: teeSchema,
+              evidence: evidenceSchema,
+              teePublicKey: teePublicKeySchema,
+              release: releaseNamesSchema.optional(),
+            })
             .openapi('AttestRequest'),
         },
       },
@@ -66,6 +73,10 @@ const attestRoute = createRoute({
               expiresAt: z.string().openapi({ format: 'date-time' }),
               status: z.enum(['affirming', 'warning']),
               attestationId: z.string(),
+              secrets: z.record(z.string(), z.string()).optional().openapi({ description: 'name -> compact JWE (ECDH-ES+A256KW, A256GCM) to teePublicKey, for the names in `release`' }),
+              releaseDenials: z
+                .array(z.object({ name: z.string(), version: z.number().int().nullable(), code: z.string(), detail: z.string(), failedRules: z.array(z.unknown()).optional() }))
+                .optional(),
             })
             .openapi('AttestResult'),
         },
@@ -95,9 +106,16 @@ export function attestationRoutes(ctx: ServiceContext) {
       const evidence = toEvidence(body.tee, body.evidence);
       const result = await attest(ctx, { challenge: body.challenge, tee: body.tee, evidence, teePublicKey, clientAddress: c.get('clientAddress') });
       outcome = result.status;
+      const clientAddress = c.get('clientAddress');
       if (result.issued) {
-        return c.json({ token: result.token, expiresAt: new Date(result.expiresAt).toISOString(), status: result.status as 'affirming' | 'warning', attestationId: result.attestationId }, 200);
+        // Secrets named in `release` are decided with the token just issued (server/secrets/).
+        const releases = body.release ? await releaseWithToken(ctx, result.token, body.release, result.attestationId, clientAddress) : undefined;
+        return c.json(
+          { token: result.token, expiresAt: new Date(result.expiresAt).toISOString(), status: result.status as 'affirming' | 'warning', attestationId: result.attestationId, ...releases },
+          200,
+        );
       }
+      if (body.release) auditReleasesOfRefusedAttestation(ctx, body.release, result.attestationId, body.tee, clientAddress);
       const { failedChecks, failedRules } = result.denial;
       return problemResponse(
         c,

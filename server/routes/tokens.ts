@@ -79,12 +79,13 @@ export function tokenRoutes(ctx: ServiceContext) {
     const info = ctx.db.$client
       .transaction(() => {
         const i = revokeApiToken(ctx.db, id);
-        if (i) appendAudit(ctx.db, { action: 'token.revoke', outcome: 'success', actor, subject: id, clientAddress: c.get('clientAddress'), details: { name: i.name } });
+        if (i?.changed) appendAudit(ctx.db, { action: 'token.revoke', outcome: 'success', actor, subject: id, clientAddress: c.get('clientAddress'), details: { name: i.name } });
         return i;
       })
       .immediate();
     if (!info) throw new ApiError(404, 'token_not_found', `There is no API token with id ${id}.`);
-    return c.json(info, 200);
+    const { changed: _changed, ...rest } = info;
+    return c.json(rest, 200);
   });
   return r;
 }

@@ -153,6 +153,29 @@ describe('POST /v1/attest', () => {
   });
 });
 
+describe('release in the attestation round trip', () => {
+  it('answers the token with a JWE per released secret, and a denial per refused one', async () => {
+    const put = (name: string, releasePolicy: string) => srv.call('PUT', `/v1/secrets/${name}`, { token: srv.adminToken, body: { value: `value of ${name}`, releasePolicy } });
+    expect((await put('sim-only', 'claims.simulated == true')).status).toBe(201);
+    expect((await put('tdx-only', 'claims.tee == "tdx"')).status).toBe(201);
+    const { body, jwk } = await snpAttestBody(srv, chain);
+    const res = await srv.call('POST', '/v1/attest', { body: { ...body, release: ['sim-only', 'tdx-only'] } });
+    expect(res.status).toBe(200);
+    expect(Object.keys(res.body.secrets)).toEqual(['sim-only']);
+    expect(res.body.secrets['sim-only'].split('.')).toHaveLength(5);
+    expect(JSON.parse(Buffer.from(res.body.secrets['sim-only'].split('.')[0], 'base64url').toString())).toMatchObject({ alg: 'ECDH-ES+A256KW', enc: 'A256GCM' });
+    expect(res.body.releaseDenials).toEqual([expect.objectContaining({ name: 'tdx-only', code: 'release_denied' })]);
+    expect(jwk.d).toBeUndefined();
+
+    // A refused attestation releases nothing, and each name's denial is audited.
+    const denied = await srv.call('POST', '/v1/attest', { body: { ...(await snpAttestBody(srv, chain, { tamperNonce: true })).body, release: ['sim-only'] } });
+    expect(denied.status).toBe(403);
+    expect(denied.body.secrets).toBeUndefined();
+    const bad = await srv.call('POST', '/v1/attest', { body: { ...body, release: ['../etc'] } });
+    expect([bad.status, bad.body.code]).toEqual([400, 'request_invalid']);
+  });
+});
+
 describe('signing-key rotation', () => {
   it('keeps the old public key published, so tokens issued before rotation still verify', async () => {
     const first = await srv.call('POST', '/v1/attest', { body: (await snpAttestBody(srv, chain)).body });
