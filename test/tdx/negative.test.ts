@@ -267,6 +267,11 @@ describe('real vectors', () => {
     expect(r.collateral.find((u) => u.kind === 'tcb-info')).toMatchObject({ source: 'cache', stale: true });
   });
 
+  it('no trusted Intel anchor at all: every chain and the Root CA CRL fail, nothing throws', () => {
+    const r = verifyIntelQuote(c.quote, c.collateral, { at: c.at, anchors: [] });
+    expect(failed(r)).toEqual(['tdx.pck.chain', 'tdx.collateral.tcb-info.chain', 'tdx.collateral.qe-identity.chain', 'tdx.root-ca.crl']);
+  });
+
   it("an SGX vector's TCB Info for a TDX quote fails id and FMSPC", () => {
     const s = byName('sgx-phala-00a067110000-v3-config-swhardening');
     const r = verifyIntelQuote(c.quote, { ...c.collateral, tcbInfo: s.collateral.tcbInfo, tcbInfoIssuerChain: s.collateral.tcbInfoIssuerChain }, { at: c.at });

@@ -269,9 +269,13 @@ export function verifyIntelQuote(quoteBytes: Uint8Array | IntelQuote, collateral
   if (rootCrl) {
     // Checked against the pinned root the PCK chain reached, else the first pinned root.
     record(used, options, 'root-ca-crl', rootCrl.sha256);
-    const root = pck.anchor?.root ?? anchorCertificates(anchors)[0]!;
+    const root = pck.anchor?.root ?? anchorCertificates(anchors)[0];
     const inUse = [chain.intermediate, ...(tcbChain.signer ? [tcbChain.signer] : []), ...(qeChain.signer ? [qeChain.signer] : [])];
-    checks.push(checkRootCaCrl(rootCrl, root, inUse, at, p, isStale(options, 'root-ca-crl'), warnings));
+    checks.push(
+      root
+        ? checkRootCaCrl(rootCrl, root, inUse, at, p, isStale(options, 'root-ca-crl'), warnings)
+        : fail(`${p}.root-ca.crl`, 'No Intel root is trusted, so the Root CA CRL cannot be checked.', 'a pinned Intel SGX Root CA', 'no anchors'),
+    );
   } else if (crlMode === 'require') {
     checks.push(fail(`${p}.root-ca.crl`, 'No Root CA CRL was supplied and CRL checks are required.', 'the Intel SGX Root CA CRL', 'none'));
   } else if (crlMode === 'prefer') {
