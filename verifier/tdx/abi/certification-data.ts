@@ -53,7 +53,7 @@ function pckChain(type: number, data: Buffer, where: string): string {
   if (type !== CERT_TYPE_PCK_CHAIN) {
     throw new EvidenceFormatError(
       'intel_certification_data_type',
-      `The ${where} is type ${type} (${typeName(type)}); only type 5 (PCK certificate chain) is supported: fetch the PCK certificate into the quote.`,
+      `The ${where} is type ${type} (${typeName(type)}); only type 5 (the PCK certificate chain carried in the quote) is supported.`,
     );
   }
   return data.toString('latin1');
