@@ -4,6 +4,7 @@
 // could not be had, consumes nothing and records nothing.
 
 import { createHash, randomUUID } from 'node:crypto';
+import { sql } from 'drizzle-orm';
 import type { JWK } from 'jose';
 import { expectedReportData } from '../verifier/binding.ts';
 import { CollateralUnavailableError, EvidenceFormatError } from '../verifier/errors.ts';
@@ -87,6 +88,33 @@ export function appraise(ctx: ServiceContext, policy: AppraisalPolicy, result: V
   return evaluateAppraisalPolicy(policy, result, ctx.policies.context());
 }
 
+// Prepared once per database: one row per attestation.
+const insertStatements = new WeakMap<ServiceContext['db'], ReturnType<typeof prepareInsert>>();
+function prepareInsert(db: ServiceContext['db']) {
+  const ph = (name: string) => sql.placeholder(name);
+  return db
+    .insert(attestations)
+    .values({
+      id: ph('id'),
+      createdAt: ph('createdAt'),
+      tee: ph('tee'),
+      status: ph('status'),
+      policyName: ph('policyName'),
+      policyVersion: ph('policyVersion'),
+      policyHash: ph('policyHash'),
+      claimsDigest: ph('claimsDigest'),
+      tokenJti: ph('tokenJti'),
+      clientAddress: ph('clientAddress'),
+      result: ph('result'),
+    })
+    .prepare();
+}
+function insertAttestation(db: ServiceContext['db']) {
+  let s = insertStatements.get(db);
+  if (!s) insertStatements.set(db, (s = prepareInsert(db)));
+  return s;
+}
+
 export interface AttestInput {
   challenge: string;
   tee: Tee;
@@ -147,9 +175,7 @@ export async function attest(ctx: ServiceContext, input: AttestInput, now: numbe
   ctx.db.$client
     .transaction(() => {
       consumeChallenge(ctx.db, opened, now);
-      ctx.db
-        .insert(attestations)
-        .values({
+      insertAttestation(ctx.db).run({
           id: attestationId,
           createdAt: now,
           tee: input.tee,
@@ -161,8 +187,7 @@ export async function attest(ctx: ServiceContext, input: AttestInput, now: numbe
           tokenJti: issued?.jti ?? null,
           clientAddress: input.clientAddress,
           result: JSON.stringify(stored),
-        })
-        .run();
+        });
       appendAudit(
         ctx.db,
         {

@@ -94,29 +94,36 @@ export class ChallengeSigner {
 
 const replayed = () => new ChallengeError('challenge_replayed', 'The challenge was already used; each challenge is valid for one attestation.');
 
-const consumedQueries = new WeakMap<Db, ReturnType<typeof prepareConsumedQuery>>();
-function prepareConsumedQuery(db: Db) {
-  return db
-    .select({ n: consumedChallenges.nonce })
-    .from(consumedChallenges)
-    .where(eq(consumedChallenges.nonce, sql.placeholder('nonce')))
-    .prepare();
+// Prepared once per database: both run on every attestation.
+function prepareStatements(db: Db) {
+  return {
+    lookup: db
+      .select({ n: consumedChallenges.nonce })
+      .from(consumedChallenges)
+      .where(eq(consumedChallenges.nonce, sql.placeholder('nonce')))
+      .prepare(),
+    consume: db
+      .insert(consumedChallenges)
+      .values({ nonce: sql.placeholder('nonce'), consumedAt: sql.placeholder('consumedAt'), expiresAt: sql.placeholder('expiresAt') })
+      .onConflictDoNothing()
+      .prepare(),
+  };
+}
+const statements = new WeakMap<Db, ReturnType<typeof prepareStatements>>();
+function prepared(db: Db) {
+  let s = statements.get(db);
+  if (!s) statements.set(db, (s = prepareStatements(db)));
+  return s;
 }
 
 /** Cheap early refusal of a replay before the expensive verification (consume is still authoritative). */
 export function assertNotConsumed(db: Db, nonce: Buffer): void {
-  let q = consumedQueries.get(db);
-  if (!q) consumedQueries.set(db, (q = prepareConsumedQuery(db)));
-  if (q.get({ nonce: nonce.toString('base64url') })) throw replayed();
+  if (prepared(db).lookup.get({ nonce: nonce.toString('base64url') })) throw replayed();
 }
 
 /** Mark the challenge used. Throws challenge_replayed when it already was (by any replica). */
 export function consumeChallenge(db: Db, opened: OpenedChallenge, now: number = Date.now()): void {
-  const result = db
-    .insert(consumedChallenges)
-    .values({ nonce: opened.nonce.toString('base64url'), consumedAt: now, expiresAt: opened.expiresAt })
-    .onConflictDoNothing()
-    .run();
+  const result = prepared(db).consume.run({ nonce: opened.nonce.toString('base64url'), consumedAt: now, expiresAt: opened.expiresAt });
   if (result.changes !== 1) throw replayed();
 }
 

@@ -5,7 +5,7 @@
 // the file cannot fork the chain. The migrations also forbid UPDATE and DELETE by trigger.
 
 import { createHash } from 'node:crypto';
-import { and, desc, eq, gte, lt, lte, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gte, lt, lte, sql, type SQL } from 'drizzle-orm';
 import { canonicalJson } from '../../verifier/policy/canonical.ts';
 import type { Db } from '../storage/db.ts';
 import { auditLog } from '../storage/schema/audit.ts';
@@ -62,17 +62,37 @@ export function chainHash(prevHash: string, canonical: string): string {
  * Append one entry inside the caller's transaction if there is one (better-sqlite3 nests
  * via savepoints), else in its own immediate transaction. Returns the stored entry.
  */
-const headQueries = new WeakMap<Db, ReturnType<typeof prepareHeadQuery>>();
-function prepareHeadQuery(db: Db) {
-  return db.select({ seq: auditLog.seq, hash: auditLog.hash }).from(auditLog).orderBy(desc(auditLog.seq)).limit(1).prepare();
+// Prepared once per database: every attestation appends an entry.
+const ph = (name: string) => sql.placeholder(name);
+function prepareStatements(db: Db) {
+  return {
+    head: db.select({ seq: auditLog.seq, hash: auditLog.hash }).from(auditLog).orderBy(desc(auditLog.seq)).limit(1).prepare(),
+    insert: db
+      .insert(auditLog)
+      .values({
+        seq: ph('seq'),
+        at: ph('at'),
+        action: ph('action'),
+        outcome: ph('outcome'),
+        actor: ph('actor'),
+        subject: ph('subject'),
+        tee: ph('tee'),
+        clientAddress: ph('clientAddress'),
+        details: ph('details'),
+        prevHash: ph('prevHash'),
+        hash: ph('hash'),
+      })
+      .prepare(),
+  };
 }
+const statements = new WeakMap<Db, ReturnType<typeof prepareStatements>>();
 
 export function appendAudit(db: Db, input: AuditInput, at: number = Date.now()): AuditEntry {
-  let head = headQueries.get(db);
-  if (!head) headQueries.set(db, (head = prepareHeadQuery(db)));
-  const headQuery = head;
+  let prepared = statements.get(db);
+  if (!prepared) statements.set(db, (prepared = prepareStatements(db)));
+  const { head, insert } = prepared;
   const run = (): AuditEntry => {
-    const last = headQuery.get();
+    const last = head.get();
     const seq = (last?.seq ?? 0) + 1;
     const prevHash = last?.hash ?? GENESIS_HASH;
     const details = input.details ?? {};
@@ -89,7 +109,7 @@ export function appendAudit(db: Db, input: AuditInput, at: number = Date.now()):
       details: detailsText,
     };
     const hash = chainHash(prevHash, canonicalRow(base, details));
-    db.insert(auditLog).values({ ...base, prevHash, hash }).run();
+    insert.run({ ...base, prevHash, hash });
     return toEntry({ ...base, prevHash, hash });
   };
   const client = db.$client;
