@@ -22,7 +22,9 @@ const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
 
 function clientAddress(ctx: ServiceContext, c: Parameters<typeof getConnInfo>[0]): string | null {
   if (ctx.config.trustProxy) {
-    const forwarded = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
+    // The last entry is the one the trusted proxy appended (the address it saw); earlier
+    // entries come from the client and could be anything.
+    const forwarded = c.req.header('x-forwarded-for')?.split(',').at(-1)?.trim();
     if (forwarded) return forwarded.slice(0, 64);
   }
   try {

@@ -115,6 +115,20 @@ describe('rate limits', () => {
       removeDir(limited.dataDir);
     }
   });
+
+  it('behind a trusted proxy, count the address the proxy appended, not what the client wrote', async () => {
+    const proxied = await startServer({ config: { trustProxy: true, rateLimit: { windowSeconds: 60, challenge: 2, attest: 2 } } });
+    try {
+      const from = (xff: string) => proxied.call('POST', '/v1/challenge', { body: { tee: 'tdx' }, headers: { 'x-forwarded-for': xff } });
+      expect((await from('10.0.0.1')).status).toBe(200);
+      expect((await from('198.51.100.7, 10.0.0.1')).status).toBe(200);
+      expect((await from('203.0.113.9, 10.0.0.1')).status).toBe(429);
+      expect((await from('10.0.0.2')).status).toBe(200);
+    } finally {
+      await proxied.stop();
+      removeDir(proxied.dataDir);
+    }
+  });
 });
 
 describe('operations', () => {
