@@ -133,6 +133,7 @@ describe('rate limits', () => {
 
 describe('operations', () => {
   it('answers health, readiness and Prometheus metrics', async () => {
+    expect((await srv.call('POST', '/v1/attest', { body: (await snpAttestBody(srv, chain)).body })).status).toBe(200);
     expect((await srv.call('GET', '/healthz')).body).toEqual({ status: 'ok' });
     expect((await srv.call('GET', '/readyz')).body).toEqual({ status: 'ready' });
     const m = await srv.call('GET', '/metrics');
@@ -140,6 +141,8 @@ describe('operations', () => {
     expect(m.body).toMatch(/tessera_http_requests_total\{route="\/v1\/attest",method="POST",status="200"\} \d+/);
     expect(m.body).toMatch(/tessera_attestation_duration_seconds_bucket\{le="0.05",tee="sev-snp",outcome="affirming"\} \d+/);
     expect(m.body).toMatch(/tessera_verifications_total\{tee="sev-snp",outcome="verified"\} \d+/);
+    expect(m.body).toMatch(/tessera_collateral_cache_hits\{vendor="amd-kds"\} \d+/);
+    expect(m.body).toMatch(/tessera_collateral_oldest_document_age_seconds\{vendor="intel-pcs"\} \d+/);
     expect(m.body).not.toContain(srv.adminToken);
   });
 
