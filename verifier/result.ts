@@ -16,18 +16,25 @@ export interface Check {
   found?: unknown;
 }
 
+/**
+ * Intel's TCB evaluation outcomes (QVL TcbStatus.h, QvE sgx_ql_qv_result_t terms): the one
+ * list the type, the policy schema and the TCB evaluation all derive from.
+ */
+export const INTEL_TCB_STATUSES = [
+  'UpToDate',
+  'SWHardeningNeeded',
+  'ConfigurationNeeded',
+  'ConfigurationAndSWHardeningNeeded',
+  'OutOfDate',
+  'OutOfDateConfigurationNeeded',
+  'TDRelaunchAdvised',
+  'TDRelaunchAdvisedConfigurationNeeded',
+  'Revoked',
+  'TcbNotSupported',
+] as const;
+
 /** Intel's TCB evaluation outcome (QVL terms). */
-export type IntelTcbStatus =
-  | 'UpToDate'
-  | 'SWHardeningNeeded'
-  | 'ConfigurationNeeded'
-  | 'ConfigurationAndSWHardeningNeeded'
-  | 'OutOfDate'
-  | 'OutOfDateConfigurationNeeded'
-  | 'TDRelaunchAdvised'
-  | 'TDRelaunchAdvisedConfigurationNeeded'
-  | 'Revoked'
-  | 'TcbNotSupported';
+export type IntelTcbStatus = (typeof INTEL_TCB_STATUSES)[number];
 
 export interface TcbClaims {
   /** Intel: the combined TCB status. SNP: absent (AMD publishes no status; policy sets minimums). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseAppraisalPolicy, PolicyValidationError } from '../../verifier/policy/index.ts';
+import { INTEL_TCB_STATUSES, parseAppraisalPolicy, PolicyValidationError } from '../../verifier/policy/index.ts';
 import type { PolicyIssue } from '../../verifier/policy/index.ts';
 
 function issuesOf(source: unknown, format?: 'json' | 'yaml'): PolicyIssue[] {
@@ -82,6 +82,12 @@ rules:
     expect(parseAppraisalPolicy('{"tees": ["tdx"]}', 'json')).toEqual({ tees: ['tdx'] });
     expect(parseAppraisalPolicy({ tees: ['sgx'] })).toEqual({ tees: ['sgx'] });
     expect(parseAppraisalPolicy('{}')).toEqual({});
+  });
+
+  it('accepts every Intel TCB status the verifier can report, from the one list in verifier/result.ts', () => {
+    const all = [...INTEL_TCB_STATUSES];
+    expect(all).toContain('TDRelaunchAdvisedConfigurationNeeded');
+    expect(parseAppraisalPolicy({ tdx: { acceptedTcbStatuses: all } })).toEqual({ tdx: { acceptedTcbStatuses: all } });
   });
 });
 

@@ -73,6 +73,15 @@ describe('TDX TCB level, module and QE', () => {
     expect(evaluateTcb({ tcbInfo, pck, td: t, qeLevel: undefined }).status).toBe('TcbNotSupported');
   });
 
+  it('a level status a TCB Info may not serve (a computed status, or an unknown one) is TcbNotSupported', () => {
+    for (const served of ['TDRelaunchAdvised', 'TDRelaunchAdvisedConfigurationNeeded', 'TcbNotSupported', 'Fine']) {
+      const forged = { ...tcbInfo, tcbLevels: tcbInfo.tcbLevels.map((l) => ({ ...l, tcbStatus: served })) };
+      const e = evaluateTcb({ tcbInfo: forged, pck, td: td(svn(6, 1, 3)), qeLevel: qeUpToDate });
+      expect(e.status, served).toBe('TcbNotSupported');
+      expect(e.reason).toContain(served);
+    }
+  });
+
   it('PCESVN below every level is TcbNotSupported', () => {
     expect(evaluateTcb({ tcbInfo, pck: { ...pck, pceSvn: 4 }, td: td(svn(6, 1, 3)), qeLevel: qeUpToDate }).status).toBe('TcbNotSupported');
   });

@@ -4,7 +4,8 @@
 export type { EarStatus, RuleOutcome, PolicyDecision, PolicyContext, PolicyIssue } from './types.ts';
 export { PolicyValidationError } from './types.ts';
 export type { AppraisalPolicy, PolicyRule, TrustClaim } from './schema.ts';
-export { appraisalPolicySchema, INTEL_TCB_STATUSES, TRUST_CLAIMS } from './schema.ts';
+export { appraisalPolicySchema, TRUST_CLAIMS } from './schema.ts';
+export { INTEL_TCB_STATUSES } from '../result.ts';
 export { parseAppraisalPolicy, MAX_POLICY_SOURCE_LENGTH } from './parse.ts';
 export { canonicalJson, canonicalPolicyJson, policyHash } from './canonical.ts';
 export { evaluateAppraisalPolicy, statusOf } from './evaluate.ts';

@@ -8,7 +8,7 @@
 // hash covers exactly that. evaluate.ts applies the defaults, and documents them.
 
 import { z } from 'zod';
-import type { IntelTcbStatus } from '../result.ts';
+import { INTEL_TCB_STATUSES } from '../result.ts';
 import { SNP_PRODUCTS } from '../snp/product.ts';
 
 /** A lower-case hex string of exactly `bytes` bytes. */
@@ -41,23 +41,6 @@ const u8 = z.number().int().min(0).max(255);
 const u16 = z.number().int().min(0).max(0xffff);
 const u32 = z.number().int().min(0).max(0xffffffff);
 
-/** Intel QVL TCB statuses (sgx_qve_header.h / TcbStatus.h terms, as verifier/result.ts IntelTcbStatus). */
-export const INTEL_TCB_STATUSES = [
-  'UpToDate',
-  'SWHardeningNeeded',
-  'ConfigurationNeeded',
-  'ConfigurationAndSWHardeningNeeded',
-  'OutOfDate',
-  'OutOfDateConfigurationNeeded',
-  'TDRelaunchAdvised',
-  'TDRelaunchAdvisedConfigurationNeeded',
-  'Revoked',
-  'TcbNotSupported',
-] as const satisfies readonly IntelTcbStatus[];
-// Compile-time proof that the list above covers every IntelTcbStatus.
-type _AllStatusesListed = IntelTcbStatus extends (typeof INTEL_TCB_STATUSES)[number] ? true : never;
-const _allStatusesListed: _AllStatusesListed = true;
-void _allStatusesListed;
 
 const tcbStatus = z.enum(INTEL_TCB_STATUSES);
 const tcbStatusList = z.array(tcbStatus).min(1, 'expected at least one TCB status');

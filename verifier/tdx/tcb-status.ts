@@ -13,7 +13,7 @@
 // Sources: intel/SGXDataCenterAttestationPrimitives QuoteVerification/QVL/Src/
 // AttestationLibrary/src/Verifiers/Checks/{TcbLevelCheck,TdxModuleCheck,TDRelaunchCheck}.cpp.
 
-import type { IntelTcbStatus } from '../result.ts';
+import { INTEL_TCB_STATUSES, type IntelTcbStatus } from '../result.ts';
 import type { TdReport } from './abi/td-report.ts';
 import type { PckExtension } from './pck-extensions.ts';
 import type { QeIdentityLevel } from './qe-identity.ts';
@@ -41,16 +41,12 @@ export interface TcbEvaluation {
   reason?: string;
 }
 
-// QVL TcbStatus.h VALID_TCB_INFO_STATUSES / VALID_MODULE_TCB_STATUSES.
-const TCB_INFO_STATUSES = new Set<IntelTcbStatus>([
-  'UpToDate',
-  'SWHardeningNeeded',
-  'ConfigurationNeeded',
-  'ConfigurationAndSWHardeningNeeded',
-  'OutOfDate',
-  'OutOfDateConfigurationNeeded',
-  'Revoked',
-]);
+// QVL TcbStatus.h VALID_TCB_INFO_STATUSES / VALID_MODULE_TCB_STATUSES: what a TCB Info level
+// may say. The relaunch statuses and TcbNotSupported are never served: the evaluation below
+// reaches them itself.
+const TCB_INFO_STATUSES = new Set<IntelTcbStatus>(
+  INTEL_TCB_STATUSES.filter((s) => s !== 'TDRelaunchAdvised' && s !== 'TDRelaunchAdvisedConfigurationNeeded' && s !== 'TcbNotSupported'),
+);
 const MODULE_STATUSES = new Set<IntelTcbStatus>(['UpToDate', 'OutOfDate', 'Revoked']);
 
 function sgxMeets(pck: PckExtension, level: TcbLevel): boolean {
