@@ -125,7 +125,8 @@ export function attestationRoutes(ctx: ServiceContext) {
         { earStatus: 'contraindicated', attestationId: result.attestationId, failedChecks, failedRules },
       ) as never;
     } catch (err) {
-      outcome = err instanceof ApiError || (err as { code?: unknown }).code !== undefined ? 'rejected' : 'error';
+      // Refusals carry a code (ApiError, ChallengeError, the verifier's errors); anything else is a bug.
+      outcome = err instanceof ApiError || (typeof err === 'object' && err !== null && 'code' in err) ? 'rejected' : 'error';
       throw err;
     } finally {
       ctx.metrics.attestationSeconds.observe({ tee: body.tee, outcome }, (performance.now() - started) / 1000);
