@@ -35,36 +35,51 @@ export interface AttestReleases {
   releaseDenials?: ReleaseDenial[];
 }
 
-/** Decide and audit the release of `names` to the result `token` issued for attestation `attestationId`. */
-export async function releaseWithToken(ctx: ServiceContext, token: string, names: readonly string[], attestationId: string, clientAddress: string | null): Promise<AttestReleases> {
-  const subject = subjectOf(decodeJwt(token) as EarPayload);
-  const unique = [...new Set(names)];
-  const decisions: ReleaseDecision[] = [];
-  for (const name of unique) decisions.push(await decideRelease(ctx, ctx.secrets, subject, name));
-  const now = Date.now();
-  ctx.db.$client
-    .transaction(() => {
-      for (const d of decisions) auditRelease(ctx, { ...d, via: 'attest', attestationId }, subject, clientAddress, now);
-    })
-    .immediate();
-  const out: AttestReleases = { secrets: {} };
-  const denials: ReleaseDenial[] = [];
-  for (const d of decisions) {
-    if (d.released) out.secrets[d.name] = d.jwe;
-    else denials.push({ name: d.name, version: d.version, code: d.code, detail: d.detail, ...(d.failedRules.length > 0 ? { failedRules: d.failedRules } : {}) });
-  }
-  if (denials.length > 0) out.releaseDenials = denials;
-  return out;
+export interface PreparedReleases {
+  answer: AttestReleases;
+  /** Append one audit entry per decision; call it inside the transaction that records the attestation. */
+  audit(now: number): void;
 }
 
-/** The attestation itself was refused: every name asked for is denied, and each denial audited. */
-export function auditReleasesOfRefusedAttestation(ctx: ServiceContext, names: readonly string[], attestationId: string, tee: string, clientAddress: string | null): void {
-  const now = Date.now();
-  ctx.db.$client
-    .transaction(() => {
-      for (const name of new Set(names)) {
-        auditRelease(ctx, { name, version: null, released: false, code: 'attestation_denied', via: 'attest', attestationId, tee }, null, clientAddress, now);
-      }
-    })
-    .immediate();
+/**
+ * Decide the release of `names` to the result `token` issued for attestation `attestationId`,
+ * without recording anything yet: the caller appends the entries (audit()) in the same
+ * transaction as the attestation, so the round trip costs one commit, and sends the JWEs
+ * only after it.
+ */
+export async function prepareReleases(ctx: ServiceContext, token: string, names: readonly string[], attestationId: string, clientAddress: string | null): Promise<PreparedReleases> {
+  const subject = subjectOf(decodeJwt(token) as EarPayload);
+  const decisions: ReleaseDecision[] = [];
+  for (const name of new Set(names)) decisions.push(await decideRelease(ctx, ctx.secrets, subject, name));
+  const answer: AttestReleases = { secrets: {} };
+  const denials: ReleaseDenial[] = [];
+  for (const d of decisions) {
+    if (d.released) answer.secrets[d.name] = d.jwe;
+    else denials.push({ name: d.name, version: d.version, code: d.code, detail: d.detail, ...(d.failedRules.length > 0 ? { failedRules: d.failedRules } : {}) });
+  }
+  if (denials.length > 0) answer.releaseDenials = denials;
+  return {
+    answer,
+    audit(now: number) {
+      for (const d of decisions) auditRelease(ctx, { ...d, via: 'attest', attestationId }, subject, clientAddress, now);
+    },
+  };
+}
+
+/** prepareReleases, with the audit entries appended in their own transaction (when the attestation is already recorded). */
+export async function releaseWithToken(ctx: ServiceContext, token: string, names: readonly string[], attestationId: string, clientAddress: string | null): Promise<AttestReleases> {
+  const prepared = await prepareReleases(ctx, token, names, attestationId, clientAddress);
+  ctx.db.$client.transaction(() => prepared.audit(Date.now())).immediate();
+  return prepared.answer;
+}
+
+/** The attestation itself was refused: every name asked for is denied, each denial audited (in the caller's transaction if any). */
+export function auditReleasesOfRefusedAttestation(ctx: ServiceContext, names: readonly string[], attestationId: string, tee: string, clientAddress: string | null, now: number = Date.now()): void {
+  const run = () => {
+    for (const name of new Set(names)) {
+      auditRelease(ctx, { name, version: null, released: false, code: 'attestation_denied', via: 'attest', attestationId, tee }, null, clientAddress, now);
+    }
+  };
+  if (ctx.db.$client.inTransaction) run();
+  else ctx.db.$client.transaction(run).immediate();
 }
