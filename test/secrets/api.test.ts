@@ -222,6 +222,10 @@ describe('secret release', () => {
     const other = await srv.call('GET', '/v1/secrets/other-policy', { token });
     expect([other.status, other.body.code, other.body.failedRules[0].id]).toEqual([403, 'release_denied', 'release.appraisalPolicy']);
 
+    const badName = await srv.call('GET', '/v1/secrets/a..b', { token });
+    expect([badName.status, badName.body.code]).toEqual([400, 'secret_name_invalid']);
+    const badVersion = await srv.call('GET', '/v1/secrets/app-key?version=0', { token });
+    expect([badVersion.status, badVersion.body.code]).toEqual([400, 'request_invalid']);
     const missing = await srv.call('GET', '/v1/secrets/no-such-secret', { token });
     expect([missing.status, missing.body.code]).toEqual([404, 'secret_not_found']);
     const missingVersion = await srv.call('GET', '/v1/secrets/app-key?version=9', { token });
