@@ -25,6 +25,7 @@ import { SigningKeyStore } from './keys/signing-keys.ts';
 import { Metrics } from './metrics.ts';
 import { PolicyStore } from './policies/store.ts';
 import { RateLimiter } from './rate-limit.ts';
+import { seedDevSecrets } from './secrets/dev-seed.ts';
 import { SecretStore } from './secrets/store.ts';
 import { DbCollateralStore } from './storage/collateral-store.ts';
 import { openStorage, type Storage } from './storage/db.ts';
@@ -176,6 +177,8 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       build: `tessera ${VERSION}`,
       draining: false,
     };
+    // Development mode: the README quick start's `demo` secret, released to simulated guests only.
+    if (config.dev) seedDevSecrets(ctx.secrets, log);
 
     const prune = setInterval(() => {
       try {
