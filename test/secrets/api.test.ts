@@ -233,6 +233,26 @@ describe('secret release', () => {
     expect((await lastRelease('no-such-secret')).details).toMatchObject({ code: 'secret_not_found', tokenJti: jti });
   });
 
+  it('a warning result gets only secrets that accept warnings; acceptPolicies admits the named appraisal policy', async () => {
+    await put('strict', { value: 'strict-value' });
+    await put('lenient', { value: 'lenient-value', acceptStatuses: ['affirming', 'warning'], acceptPolicies: ['warns'] });
+    const warns = { name: 'warns', tees: ['sev-snp'], snp: { allowDebug: false }, rules: [{ name: 'always-warns', expr: 'claims.tee == "tdx"', effect: 'warn' }] };
+    expect((await srv.call('PUT', '/v1/policies/warns', { body: warns, token: srv.adminToken })).status).toBe(201);
+    expect((await srv.call('POST', '/v1/policies/warns/activate', { body: {}, token: srv.adminToken })).status).toBe(200);
+    try {
+      const { token, key, res } = await attestSnp();
+      expect(res.body.status).toBe('warning');
+      const strict = await srv.call('GET', '/v1/secrets/strict', { token });
+      expect([strict.status, strict.body.code]).toEqual([403, 'release_denied']);
+      expect(strict.body.failedRules[0]).toMatchObject({ id: 'release.status', expected: ['affirming'], found: 'warning' });
+      const lenient = await srv.call('GET', '/v1/secrets/lenient', { token });
+      expect(lenient.status, JSON.stringify(lenient.body)).toBe(200);
+      expect(await open(lenient.body, key.privateKey)).toBe('lenient-value');
+    } finally {
+      expect((await srv.call('POST', '/v1/policies/default/activate', { body: {}, token: srv.adminToken })).status).toBe(200);
+    }
+  });
+
   it('a stolen token is useless without the TEE key: the JWE opens only with the attested key', async () => {
     const { token } = await attestSnp();
     const thief = teePair();
