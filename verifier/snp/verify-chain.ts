@@ -8,7 +8,7 @@
 // (MGF1-SHA-384, salt 48): AMD issues nothing else, so anything else is refused.
 
 import { AsnConvert } from '@peculiar/asn1-schema';
-import { AlgorithmIdentifier, Certificate as AsnCertificate } from '@peculiar/asn1-x509';
+import { AlgorithmIdentifier } from '@peculiar/asn1-x509';
 import { RsaSaPssParams } from '@peculiar/asn1-rsa';
 import type { AmdAnchor } from '../anchors.ts';
 import type { Check } from '../result.ts';
@@ -30,8 +30,7 @@ export function amdSignatureAlgorithm(cert: Certificate): string | true {
   if (hit !== undefined) return hit;
   let result: string | true;
   try {
-    const asn = AsnConvert.parse(cert.der, AsnCertificate);
-    const alg = asn.signatureAlgorithm;
+    const alg = cert.signatureAlgorithm;
     if (alg.algorithm !== RSA_PSS || !alg.parameters) result = `algorithm ${alg.algorithm}`;
     else {
       const p = AsnConvert.parse(alg.parameters, RsaSaPssParams);

@@ -6,7 +6,7 @@
 
 import { X509Certificate, createHash, type KeyObject } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
-import { Certificate as AsnCertificate } from '@peculiar/asn1-x509';
+import { Certificate as AsnCertificate, type AlgorithmIdentifier } from '@peculiar/asn1-x509';
 import { EvidenceFormatError } from '../errors.ts';
 import { derBlocks, derSingle } from './pem.ts';
 import { BoundedCache } from './bounded-cache.ts';
@@ -29,6 +29,8 @@ export interface Certificate {
   issuerNameDer: string;
   /** extnValue contents (the bytes inside the OCTET STRING) by extension OID. */
   extensions: ReadonlyMap<string, Buffer>;
+  /** The outer signatureAlgorithm, as decoded once here (callers that judge it need not parse the DER again). */
+  signatureAlgorithm: AlgorithmIdentifier;
 }
 
 const parsed = new BoundedCache<string, Certificate>(4096);
@@ -97,6 +99,7 @@ export function parseCertificateDer(der: Uint8Array, what = 'certificate'): Cert
     subjectNameDer: Buffer.from(AsnConvert.serialize(tbs.subject)).toString('hex'),
     issuerNameDer: Buffer.from(AsnConvert.serialize(tbs.issuer)).toString('hex'),
     extensions,
+    signatureAlgorithm: asn.signatureAlgorithm,
   };
   parsed.set(sha256, cert);
   return cert;
