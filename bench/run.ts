@@ -6,6 +6,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   snp: () => import('./snp.ts'),
   tdx: () => import('./tdx.ts'),
   attest: () => import('./attest.ts'),
+  release: () => import('./release.ts'),
 };
 
 const wanted = process.argv.slice(2);
