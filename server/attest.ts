@@ -14,7 +14,7 @@ import { evaluateAppraisalPolicy, type AppraisalPolicy, type EarStatus, type Pol
 import { failedChecks, type Check, type Tee, type VerificationResult } from '../verifier/result.ts';
 import { verifyEvidence } from '../verifier/verify-evidence.ts';
 import { appendAudit } from './audit/log.ts';
-import { assertNotConsumed, consumeChallenge } from './challenge.ts';
+import { ChallengeError, assertNotConsumed, consumeChallenge, type OpenedChallenge } from './challenge.ts';
 import type { ServiceContext } from './context.ts';
 import { issueEar, type PolicyId } from './ear.ts';
 import { attestations } from './storage/schema/attestations.ts';
@@ -115,6 +115,15 @@ function insertAttestation(db: ServiceContext['db']) {
   return s;
 }
 
+/**
+ * A refused challenge (forged, expired, replayed, for another TEE) is a security event: it is
+ * audited as a rejected attestation with its code, though nothing else is stored.
+ */
+function auditChallengeRefusal(ctx: ServiceContext, input: AttestInput, err: unknown, now: number): void {
+  if (!(err instanceof ChallengeError)) return;
+  appendAudit(ctx.db, { action: 'attestation', outcome: 'rejected', actor: 'anonymous', tee: input.tee, clientAddress: input.clientAddress, details: { code: err.code } }, now);
+}
+
 export interface AttestInput {
   challenge: string;
   tee: Tee;
@@ -134,8 +143,14 @@ export type AttestOutcome =
 
 export async function attest(ctx: ServiceContext, input: AttestInput, now: number = Date.now()): Promise<AttestOutcome> {
   // 1. The challenge: signature, expiry, TEE; a cheap replay refusal before the expensive part.
-  const opened = ctx.challenges.open(input.challenge, input.tee, now);
-  assertNotConsumed(ctx.db, opened.nonce);
+  let opened: OpenedChallenge;
+  try {
+    opened = ctx.challenges.open(input.challenge, input.tee, now);
+    assertNotConsumed(ctx.db, opened.nonce);
+  } catch (err) {
+    auditChallengeRefusal(ctx, input, err, now);
+    throw err;
+  }
 
   // 2. The evidence, at the current time. Malformed evidence and missing collateral throw
   //    here, before anything is consumed or stored.
@@ -172,45 +187,50 @@ export async function attest(ctx: ServiceContext, input: AttestInput, now: numbe
   const attestationId = randomUUID();
   const digest = claimsDigest(result);
   const stored = { ...result, checks: [...result.checks, binding] };
-  ctx.db.$client
-    .transaction(() => {
-      consumeChallenge(ctx.db, opened, now);
-      insertAttestation(ctx.db).run({
-          id: attestationId,
-          createdAt: now,
-          tee: input.tee,
-          status,
-          policyName: policyId.name,
-          policyVersion: policyId.version,
-          policyHash: policyId.hash,
+  const record = ctx.db.$client.transaction(() => {
+    consumeChallenge(ctx.db, opened, now);
+    insertAttestation(ctx.db).run({
+      id: attestationId,
+      createdAt: now,
+      tee: input.tee,
+      status,
+      policyName: policyId.name,
+      policyVersion: policyId.version,
+      policyHash: policyId.hash,
+      claimsDigest: digest,
+      tokenJti: issued?.jti ?? null,
+      clientAddress: input.clientAddress,
+      result: JSON.stringify(stored),
+    });
+    appendAudit(
+      ctx.db,
+      {
+        action: 'attestation',
+        outcome: status,
+        actor: 'anonymous',
+        subject: attestationId,
+        tee: input.tee,
+        clientAddress: input.clientAddress,
+        details: {
+          policy: policyId,
           claimsDigest: digest,
           tokenJti: issued?.jti ?? null,
-          clientAddress: input.clientAddress,
-          result: JSON.stringify(stored),
-        });
-      appendAudit(
-        ctx.db,
-        {
-          action: 'attestation',
-          outcome: status,
-          actor: 'anonymous',
-          subject: attestationId,
-          tee: input.tee,
-          clientAddress: input.clientAddress,
-          details: {
-            policy: policyId,
-            claimsDigest: digest,
-            tokenJti: issued?.jti ?? null,
-            kid: issued?.kid ?? null,
-            measurement: result.claims?.measurement ?? null,
-            failedChecks: stored.checks.filter((c) => !c.ok).map((c) => c.id),
-            failedRules: decision.rules.filter((r) => !r.ok).map((r) => r.id),
-          },
+          kid: issued?.kid ?? null,
+          measurement: result.claims?.measurement ?? null,
+          failedChecks: stored.checks.filter((c) => !c.ok).map((c) => c.id),
+          failedRules: decision.rules.filter((r) => !r.ok).map((r) => r.id),
         },
-        now,
-      );
-    })
-    .immediate();
+      },
+      now,
+    );
+  });
+  try {
+    record.immediate();
+  } catch (err) {
+    // Another request consumed the challenge between the early check and now.
+    auditChallengeRefusal(ctx, input, err, now);
+    throw err;
+  }
 
   if (issued) {
     return { issued: true, attestationId, token: issued.token, jti: issued.jti, expiresAt: issued.expiresAt, status, decision, result };

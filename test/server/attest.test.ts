@@ -104,6 +104,8 @@ describe('POST /v1/attest', () => {
     const again = await srv.call('POST', '/v1/attest', { body });
     expect(again.status).toBe(409);
     expect(again.body.code).toBe('challenge_replayed');
+    const audit = await srv.call('GET', '/v1/audit?action=attestation&limit=1', { token: srv.adminToken });
+    expect(audit.body.entries[0]).toMatchObject({ outcome: 'rejected', details: { code: 'challenge_replayed' } });
   });
 
   it('refuses a denied attempt\'s challenge too: a denial consumes it', async () => {
@@ -136,7 +138,17 @@ describe('POST /v1/attest', () => {
     const mismatch = await srv.call('POST', '/v1/attest', { body: { ...body, challenge: tdxChallenge.challenge } });
     expect([mismatch.status, mismatch.body.code]).toEqual([400, 'challenge_tee_mismatch']);
 
-    // None of these consumed the genuine challenge.
+    // Each refusal is audited as a rejected attestation with its code...
+    const rejected = await srv.call('GET', '/v1/audit?action=attestation&outcome=rejected&limit=5', { token: srv.adminToken });
+    expect(rejected.body.entries.map((e: any) => e.details.code)).toEqual([
+      'challenge_tee_mismatch',
+      'challenge_expired',
+      'challenge_malformed',
+      'challenge_forged',
+      'challenge_forged',
+    ]);
+    expect(rejected.body.entries[0]).toMatchObject({ tee: 'sev-snp', clientAddress: '127.0.0.1', actor: 'anonymous' });
+    // ...and none of them consumed the genuine challenge.
     expect((await srv.call('POST', '/v1/attest', { body })).status).toBe(200);
   });
 
