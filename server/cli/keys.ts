@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { EnvelopeError } from '../crypto/envelope.ts';
 import { SigningKeyStore } from '../keys/signing-keys.ts';
 import { rotateSigningKey } from '../routes/keys.ts';
+import { rotateKekCommand } from '../secrets/rotate-kek-command.ts';
 import { CliError } from './errors.ts';
 import { openExisting, operatorConfig, operatorKek, withDataOptions, type DataOptions } from './operator.ts';
 
@@ -49,5 +50,7 @@ export function keysCommand(): Command {
       }
     },
   );
+  // Re-encrypting everything under a new KEK belongs to the secrets module (server/secrets/).
+  keys.addCommand(rotateKekCommand().exitOverride());
   return keys;
 }
