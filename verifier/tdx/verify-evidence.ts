@@ -21,12 +21,12 @@ import { parseIntelQuote, type IntelQuote } from './abi/quote.ts';
 import { fail, iso, pass } from './check.ts';
 import { intelClaims } from './claims.ts';
 import { verifyP256 } from './ecdsa-p256.ts';
-import { INTEL_ANCHORS } from './intel-root.ts';
 import { matchQeIdentity, matchQeLevel, parseQeIdentity, type QeIdentityDocument } from './qe-identity.ts';
 import { parseTcbInfo, type TcbInfoDocument } from './tcb-info.ts';
 import { evaluateTcb, type TcbEvaluation } from './tcb-status.ts';
 import { checkTdxModule } from './tdx-module.ts';
-import { anchorCertificates, chainToAnchor, commonName, invalidAt, type AnchorResult } from './trust-chain.ts';
+import { anchorCertificates, chainToAnchor, commonName, invalidAt, type AnchorMatch, type AnchorResult } from './trust-chain.ts';
+import { INTEL_ANCHORS, spkiSha256 } from './intel-root.ts';
 import { checkPckCrl, checkRootCaCrl, parsePckChain, verifyPckChain, type PckCa, type PckChain } from './verify-pck-chain.ts';
 import { checkQeReportBinding, checkQeReportSignature } from './verify-qe-report.ts';
 import { checkQuoteSignature } from './verify-quote-signature.ts';
@@ -78,8 +78,20 @@ function windowCheck(id: string, name: string, from: Date, until: Date | undefin
 const issuerChains = new BoundedCache<string, Certificate[]>(64);
 const signingTrust = new WeakMap<Certificate[], { anchors: readonly IntelAnchor[]; result: AnchorResult }>();
 
-/** TCB Info / QE Identity issuer chain: TCB Signing certificate <- pinned root, valid at `at`. */
-function signingChainCheck(id: string, name: string, pem: string, anchors: readonly IntelAnchor[], at: Date): { check: Check; signer?: Certificate } {
+/**
+ * TCB Info / QE Identity issuer chain: TCB Signing certificate <- pinned root, valid at `at`.
+ * With several anchors (a development simulator's beside Intel's), it must be the root the
+ * PCK chain reached: QVL verifies a quote and its collateral under one trusted root, and a
+ * genuine quote judged by collateral a simulator signed would not be marked simulated.
+ */
+function signingChainCheck(
+  id: string,
+  name: string,
+  pem: string,
+  anchors: readonly IntelAnchor[],
+  at: Date,
+  pckRoot: AnchorMatch | undefined,
+): { check: Check; signer?: Certificate } {
   let certs = issuerChains.get(pem);
   try {
     if (!certs) {
@@ -105,6 +117,17 @@ function signingChainCheck(id: string, name: string, pem: string, anchors: reado
   const r = trust.result;
   // The signer is returned even when its chain fails: the document's signature is a separate check.
   if (!r.ok) return { check: fail(id, r.detail, r.expected, r.found), signer };
+  if (pckRoot && r.match.anchor !== pckRoot.anchor) {
+    return {
+      check: fail(
+        id,
+        `The ${name} is signed under another pinned root than the PCK certificate chain; a quote and its collateral must chain to the same root.`,
+        { rootSpkiSha256: spkiSha256(pckRoot.root), simulated: pckRoot.anchor.simulated === true },
+        { rootSpkiSha256: spkiSha256(r.match.root), simulated: r.match.anchor.simulated === true },
+      ),
+      signer,
+    };
+  }
   const expired = invalidAt([signer, r.match.root], at);
   if (expired.length > 0) {
     return { check: fail(id, `The ${name} signing chain is not valid at ${iso(at)}.`, `valid at ${iso(at)}`, expired), signer };
@@ -211,7 +234,7 @@ export function verifyIntelQuote(quoteBytes: Uint8Array | IntelQuote, collateral
   checks.push(checkQuoteSignature(quote, p));
 
   // TCB Info.
-  const tcbChain = signingChainCheck(`${p}.collateral.tcb-info.chain`, 'TCB Info', collateral.tcbInfoIssuerChain, anchors, at);
+  const tcbChain = signingChainCheck(`${p}.collateral.tcb-info.chain`, 'TCB Info', collateral.tcbInfoIssuerChain, anchors, at, pck.anchor);
   record(used, options, 'tcb-info', tcbInfo.sha256);
   checks.push(tcbChain.check);
   checks.push(
@@ -238,7 +261,7 @@ export function verifyIntelQuote(quoteBytes: Uint8Array | IntelQuote, collateral
   );
 
   // QE Identity.
-  const qeChain = signingChainCheck(`${p}.collateral.qe-identity.chain`, 'QE Identity', collateral.qeIdentityIssuerChain, anchors, at);
+  const qeChain = signingChainCheck(`${p}.collateral.qe-identity.chain`, 'QE Identity', collateral.qeIdentityIssuerChain, anchors, at, pck.anchor);
   record(used, options, 'qe-identity', qeIdentity.sha256);
   checks.push(qeChain.check);
   checks.push(
