@@ -17,6 +17,7 @@ import { appendAudit } from './audit/log.ts';
 import { ChallengeError, assertNotConsumed, consumeChallenge, type OpenedChallenge } from './challenge.ts';
 import type { ServiceContext } from './context.ts';
 import { issueEar, type PolicyId } from './ear.ts';
+import { auditReleasesOfRefusedAttestation, prepareReleases, type AttestReleases } from './secrets/attest-release.ts';
 import { attestations } from './storage/schema/attestations.ts';
 
 export const BINDING_CHECK_ID = 'binding.report-data';
@@ -130,6 +131,8 @@ export interface AttestInput {
   evidence: Evidence;
   teePublicKey: JWK;
   clientAddress: string | null;
+  /** Secrets to release with the token (server/secrets/attest-release.ts). */
+  release?: readonly string[];
 }
 
 export interface Denial {
@@ -138,7 +141,18 @@ export interface Denial {
 }
 
 export type AttestOutcome =
-  | { issued: true; attestationId: string; token: string; jti: string; expiresAt: number; status: EarStatus; decision: PolicyDecision; result: VerificationResult }
+  | {
+      issued: true;
+      attestationId: string;
+      token: string;
+      jti: string;
+      expiresAt: number;
+      status: EarStatus;
+      decision: PolicyDecision;
+      result: VerificationResult;
+      /** Present when `release` named secrets. */
+      releases?: AttestReleases;
+    }
   | { issued: false; attestationId: string; status: 'contraindicated'; denial: Denial; decision: PolicyDecision; result: VerificationResult };
 
 export async function attest(ctx: ServiceContext, input: AttestInput, now: number = Date.now()): Promise<AttestOutcome> {
@@ -182,9 +196,13 @@ export async function attest(ctx: ServiceContext, input: AttestInput, now: numbe
     });
   }
 
-  // 4. Record it: consume the challenge (authoritative single use), store the attestation
-  //    for replay, and append the audit entry, all or nothing.
+  // 4. Secrets named in `release`, decided with the token just issued; nothing leaves the
+  //    server before step 5 committed.
   const attestationId = randomUUID();
+  const releases = issued && input.release ? await prepareReleases(ctx, issued.token, input.release, attestationId, input.clientAddress) : undefined;
+
+  // 5. Record it: consume the challenge (authoritative single use), store the attestation
+  //    for replay, and append the audit entries, all or nothing, in one commit.
   const digest = claimsDigest(result);
   const stored = { ...result, checks: [...result.checks, binding] };
   const record = ctx.db.$client.transaction(() => {
@@ -223,6 +241,8 @@ export async function attest(ctx: ServiceContext, input: AttestInput, now: numbe
       },
       now,
     );
+    if (releases) releases.audit(now);
+    else if (!issued && input.release) auditReleasesOfRefusedAttestation(ctx, input.release, attestationId, input.tee, input.clientAddress, now);
   });
   try {
     record.immediate();
@@ -233,7 +253,7 @@ export async function attest(ctx: ServiceContext, input: AttestInput, now: numbe
   }
 
   if (issued) {
-    return { issued: true, attestationId, token: issued.token, jti: issued.jti, expiresAt: issued.expiresAt, status, decision, result };
+    return { issued: true, attestationId, token: issued.token, jti: issued.jti, expiresAt: issued.expiresAt, status, decision, result, ...(releases ? { releases: releases.answer } : {}) };
   }
   return {
     issued: false,

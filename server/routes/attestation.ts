@@ -7,7 +7,7 @@ import type { ServiceContext } from '../context.ts';
 import { evidenceSchema, teePublicKeySchema, teeSchema, toEvidence, toTeePublicKey } from '../evidence-input.ts';
 import { newRouter, rateLimit } from '../http.ts';
 import { ApiError, problemResponse } from '../problem.ts';
-import { auditReleasesOfRefusedAttestation, releaseNamesSchema, releaseWithToken } from '../secrets/attest-release.ts';
+import { releaseNamesSchema } from '../secrets/attest-release.ts';
 import { problem } from './schemas.ts';
 
 const challengeRoute = createRoute({
@@ -104,18 +104,27 @@ export function attestationRoutes(ctx: ServiceContext) {
     try {
       const teePublicKey = toTeePublicKey(body.teePublicKey);
       const evidence = toEvidence(body.tee, body.evidence);
-      const result = await attest(ctx, { challenge: body.challenge, tee: body.tee, evidence, teePublicKey, clientAddress: c.get('clientAddress') });
+      const result = await attest(ctx, {
+        challenge: body.challenge,
+        tee: body.tee,
+        evidence,
+        teePublicKey,
+        clientAddress: c.get('clientAddress'),
+        ...(body.release ? { release: body.release } : {}),
+      });
       outcome = result.status;
-      const clientAddress = c.get('clientAddress');
       if (result.issued) {
-        // Secrets named in `release` are decided with the token just issued (server/secrets/).
-        const releases = body.release ? await releaseWithToken(ctx, result.token, body.release, result.attestationId, clientAddress) : undefined;
         return c.json(
-          { token: result.token, expiresAt: new Date(result.expiresAt).toISOString(), status: result.status as 'affirming' | 'warning', attestationId: result.attestationId, ...releases },
+          {
+            token: result.token,
+            expiresAt: new Date(result.expiresAt).toISOString(),
+            status: result.status as 'affirming' | 'warning',
+            attestationId: result.attestationId,
+            ...result.releases,
+          },
           200,
         );
       }
-      if (body.release) auditReleasesOfRefusedAttestation(ctx, body.release, result.attestationId, body.tee, clientAddress);
       const { failedChecks, failedRules } = result.denial;
       return problemResponse(
         c,
