@@ -179,6 +179,52 @@ function record(used: CollateralUse[], options: IntelQuoteOptions, kind: Collate
   used.push(stale ? { kind, sha256, source, stale: true } : { kind, sha256, source });
 }
 
+interface SignedDocumentContext {
+  at: Date;
+  anchors: readonly IntelAnchor[];
+  pckRoot: AnchorMatch | undefined;
+  options: IntelQuoteOptions;
+  used: CollateralUse[];
+  warnings: string[];
+  prefix: string;
+}
+
+/**
+ * `<tee>.collateral.<kind>.{chain,signature,validity,id}` for a TCB Info or QE Identity
+ * (QVL QuoteVerifier.cpp 4.1.2.4.8 - 4.1.2.4.10): the signer is returned for the Root CA CRL.
+ */
+function signedDocumentChecks(
+  ctx: SignedDocumentContext,
+  kind: 'tcb-info' | 'qe-identity',
+  doc: TcbInfoDocument | QeIdentityDocument,
+  issuerChain: string,
+  wantId: string,
+): { checks: Check[]; signer?: Certificate } {
+  const name = DOCUMENT_NAMES[kind];
+  const id = `${ctx.prefix}.collateral.${kind}`;
+  const chain = signingChainCheck(`${id}.chain`, name, issuerChain, ctx.anchors, ctx.at, ctx.pckRoot);
+  record(ctx.used, ctx.options, kind, doc.sha256);
+  const checks: Check[] = [chain.check];
+  checks.push(
+    documentSignatureOk(doc, chain.signer)
+      ? pass(`${id}.signature`, `The ${name} signature verifies over the document as served.`)
+      : fail(`${id}.signature`, `The ${name} signature does not verify with the TCB Signing key.`, 'a valid signature by Intel SGX TCB Signing', doc.signature.toString('hex')),
+  );
+  checks.push(windowCheck(`${id}.validity`, name, doc.issueDate, doc.nextUpdate, ctx.at, isStale(ctx.options, kind), ctx.warnings));
+  const found = doc.body.id;
+  checks.push(
+    found === wantId
+      ? pass(`${id}.id`, kind === 'tcb-info' ? `The TCB Info is a ${wantId} TCB Info.` : `The QE Identity is the ${wantId} identity.`)
+      : fail(
+          `${id}.id`,
+          kind === 'tcb-info' ? `The TCB Info is for ${found}, not for this ${wantId} quote.` : `The QE Identity is for ${found}, not ${wantId}.`,
+          wantId,
+          found,
+        ),
+  );
+  return { checks, ...(chain.signer ? { signer: chain.signer } : {}) };
+}
+
 /**
  * Verify a quote with the collateral given. Throws EvidenceFormatError when the quote or a
  * collateral document cannot be parsed; otherwise every finding is a check in the result.
@@ -233,22 +279,10 @@ export function verifyIntelQuote(quoteBytes: Uint8Array | IntelQuote, collateral
   checks.push(checkQeReportBinding(quote, p));
   checks.push(checkQuoteSignature(quote, p));
 
-  // TCB Info.
-  const tcbChain = signingChainCheck(`${p}.collateral.tcb-info.chain`, 'TCB Info', collateral.tcbInfoIssuerChain, anchors, at, pck.anchor);
-  record(used, options, 'tcb-info', tcbInfo.sha256);
-  checks.push(tcbChain.check);
-  checks.push(
-    documentSignatureOk(tcbInfo, tcbChain.signer)
-      ? pass(`${p}.collateral.tcb-info.signature`, 'The TCB Info signature verifies over the document as served.')
-      : fail(`${p}.collateral.tcb-info.signature`, 'The TCB Info signature does not verify with the TCB Signing key.', 'a valid signature by Intel SGX TCB Signing', tcbInfo.signature.toString('hex')),
-  );
-  checks.push(windowCheck(`${p}.collateral.tcb-info.validity`, 'TCB Info', tcbInfo.issueDate, tcbInfo.nextUpdate, at, isStale(options, 'tcb-info'), warnings));
-  const wantTcbId = p === 'tdx' ? 'TDX' : 'SGX';
-  checks.push(
-    tcbInfo.body.id === wantTcbId
-      ? pass(`${p}.collateral.tcb-info.id`, `The TCB Info is a ${wantTcbId} TCB Info.`)
-      : fail(`${p}.collateral.tcb-info.id`, `The TCB Info is for ${tcbInfo.body.id}, not for this ${wantTcbId} quote.`, wantTcbId, tcbInfo.body.id),
-  );
+  // TCB Info and QE Identity: issuer chain, signature over the bytes as served, validity, id.
+  const signedDocument = { at, anchors, pckRoot: pck.anchor, options, used, warnings, prefix: p };
+  const tcbDoc = signedDocumentChecks(signedDocument, 'tcb-info', tcbInfo, collateral.tcbInfoIssuerChain, p === 'tdx' ? 'TDX' : 'SGX');
+  checks.push(...tcbDoc.checks);
   checks.push(
     tcbInfo.fmspc === chain.extension.fmspc && tcbInfo.pceId === chain.extension.pceId
       ? pass(`${p}.collateral.tcb-info.fmspc`, `The TCB Info is for the PCK certificate's FMSPC ${tcbInfo.fmspc} and PCE-ID ${tcbInfo.pceId}.`)
@@ -259,23 +293,8 @@ export function verifyIntelQuote(quoteBytes: Uint8Array | IntelQuote, collateral
           { fmspc: tcbInfo.fmspc, pceId: tcbInfo.pceId },
         ),
   );
-
-  // QE Identity.
-  const qeChain = signingChainCheck(`${p}.collateral.qe-identity.chain`, 'QE Identity', collateral.qeIdentityIssuerChain, anchors, at, pck.anchor);
-  record(used, options, 'qe-identity', qeIdentity.sha256);
-  checks.push(qeChain.check);
-  checks.push(
-    documentSignatureOk(qeIdentity, qeChain.signer)
-      ? pass(`${p}.collateral.qe-identity.signature`, 'The QE Identity signature verifies over the document as served.')
-      : fail(`${p}.collateral.qe-identity.signature`, 'The QE Identity signature does not verify with the TCB Signing key.', 'a valid signature by Intel SGX TCB Signing', qeIdentity.signature.toString('hex')),
-  );
-  checks.push(windowCheck(`${p}.collateral.qe-identity.validity`, 'QE Identity', qeIdentity.issueDate, qeIdentity.nextUpdate, at, isStale(options, 'qe-identity'), warnings));
-  const wantQeId = p === 'tdx' ? 'TD_QE' : 'QE';
-  checks.push(
-    qeIdentity.body.id === wantQeId
-      ? pass(`${p}.collateral.qe-identity.id`, `The QE Identity is the ${wantQeId} identity.`)
-      : fail(`${p}.collateral.qe-identity.id`, `The QE Identity is for ${qeIdentity.body.id}, not ${wantQeId}.`, wantQeId, qeIdentity.body.id),
-  );
+  const qeDoc = signedDocumentChecks(signedDocument, 'qe-identity', qeIdentity, collateral.qeIdentityIssuerChain, p === 'tdx' ? 'TD_QE' : 'QE');
+  checks.push(...qeDoc.checks);
   const mismatches = matchQeIdentity(quote.certification.qeReport, qeIdentity.body);
   checks.push(
     mismatches.length === 0
@@ -293,7 +312,7 @@ export function verifyIntelQuote(quoteBytes: Uint8Array | IntelQuote, collateral
     // Checked against the pinned root the PCK chain reached, else the first pinned root.
     record(used, options, 'root-ca-crl', rootCrl.sha256);
     const root = pck.anchor?.root ?? anchorCertificates(anchors)[0];
-    const inUse = [chain.intermediate, ...(tcbChain.signer ? [tcbChain.signer] : []), ...(qeChain.signer ? [qeChain.signer] : [])];
+    const inUse = [chain.intermediate, ...(tcbDoc.signer ? [tcbDoc.signer] : []), ...(qeDoc.signer ? [qeDoc.signer] : [])];
     checks.push(
       root
         ? checkRootCaCrl(rootCrl, root, inUse, at, p, isStale(options, 'root-ca-crl'), warnings)
