@@ -4,15 +4,11 @@
 // Schema: Intel PCS API v4, "Enclave Identity V2"; QVL Verifiers/EnclaveIdentityV2.cpp.
 // The match follows QVL Verifiers/EnclaveReportVerifier.cpp (4.1.2.9.5 - 4.1.2.9.10).
 
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { EvidenceFormatError } from '../errors.ts';
 import { BoundedCache } from '../x509/bounded-cache.ts';
 import type { SgxReportBody } from './abi/sgx-report.ts';
-import { parseSignedJson } from './signed-json.ts';
+import { parseSignedDocument, pcsDate as isoDate, pcsHex as hex, type SignedDocument } from './signed-json.ts';
 
-const hex = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-fA-F]{${bytes * 2}}$`));
-const isoDate = z.iso.datetime({ offset: true });
 
 const levelSchema = z.object({
   tcb: z.object({ isvsvn: z.number().int().min(0).max(0xffff) }),
@@ -39,14 +35,7 @@ const identitySchema = z.object({
 export type QeIdentityBody = z.infer<typeof identitySchema>;
 export type QeIdentityLevel = z.infer<typeof levelSchema>;
 
-export interface QeIdentityDocument {
-  sha256: string;
-  signedBytes: Buffer;
-  signature: Buffer;
-  body: QeIdentityBody;
-  issueDate: Date;
-  nextUpdate: Date;
-}
+export type QeIdentityDocument = SignedDocument<QeIdentityBody>;
 
 const cache = new BoundedCache<string, QeIdentityDocument>(64);
 
@@ -54,23 +43,7 @@ const cache = new BoundedCache<string, QeIdentityDocument>(64);
 export function parseQeIdentity(text: string): QeIdentityDocument {
   const hit = cache.get(text);
   if (hit) return hit;
-  const signed = parseSignedJson(text, 'enclaveIdentity', 'QE Identity', 'intel_qe_identity_malformed');
-  const r = identitySchema.safeParse(signed.value);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    throw new EvidenceFormatError(
-      'intel_qe_identity_malformed',
-      `The QE Identity is not a v2 enclave identity: ${issue ? `${issue.path.join('.') || 'document'}: ${issue.message}` : 'invalid'}.`,
-    );
-  }
-  const doc: QeIdentityDocument = {
-    sha256: createHash('sha256').update(text, 'utf8').digest('hex'),
-    signedBytes: Buffer.from(signed.signedText, 'utf8'),
-    signature: signed.signature,
-    body: r.data,
-    issueDate: new Date(r.data.issueDate),
-    nextUpdate: new Date(r.data.nextUpdate),
-  };
+  const doc = parseSignedDocument(text, 'enclaveIdentity', 'QE Identity', 'intel_qe_identity_malformed', 'a v2 enclave identity', identitySchema);
   cache.set(text, doc);
   return doc;
 }

@@ -4,6 +4,8 @@
 // object's text is cut out of the body as is. A body with the same top-level key twice is
 // rejected: JSON.parse keeps the last one, and the signed text must be the parsed one.
 
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import { EvidenceFormatError } from '../errors.ts';
 
 export interface SignedJson {
@@ -94,4 +96,48 @@ export function parseSignedJson(body: string, key: string, document: string, cod
   const value = (parsed as Record<string, unknown>)[key];
   if (typeof value !== 'object' || value === null || Array.isArray(value)) bad(`"${key}" is not an object`);
   return { signedText, value, signature: Buffer.from(sigHex as string, 'hex') };
+}
+
+/** Zod pieces both PCS documents use: hex of a byte length (either case), and ISO-8601 instants. */
+export const pcsHex = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-fA-F]{${bytes * 2}}$`));
+export const pcsDate = z.iso.datetime({ offset: true });
+
+/** What a signed PCS document (TCB Info, QE Identity) parses to. */
+export interface SignedDocument<B> {
+  /** SHA-256 of the body as served (audit record). */
+  sha256: string;
+  /** The exact bytes the signature covers. */
+  signedBytes: Buffer;
+  signature: Buffer;
+  body: B;
+  issueDate: Date;
+  nextUpdate: Date;
+}
+
+/**
+ * Split a PCS body (parseSignedJson) and validate its inner object with `schema`; the first
+ * schema issue becomes EvidenceFormatError(`code`, "The <document> is not <what>: ...").
+ */
+export function parseSignedDocument<S extends z.ZodType<{ issueDate: string; nextUpdate: string }>>(
+  text: string,
+  key: string,
+  document: string,
+  code: string,
+  what: string,
+  schema: S,
+): SignedDocument<z.output<S>> {
+  const signed = parseSignedJson(text, key, document, code);
+  const r = schema.safeParse(signed.value);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new EvidenceFormatError(code, `The ${document} is not ${what}: ${issue ? `${issue.path.join('.') || 'document'}: ${issue.message}` : 'invalid'}.`);
+  }
+  return {
+    sha256: createHash('sha256').update(text, 'utf8').digest('hex'),
+    signedBytes: Buffer.from(signed.signedText, 'utf8'),
+    signature: signed.signature,
+    body: r.data,
+    issueDate: new Date(r.data.issueDate),
+    nextUpdate: new Date(r.data.nextUpdate),
+  };
 }

@@ -3,14 +3,11 @@
 // body as served, with the signed text kept byte-exact for the signature check.
 // Schema: Intel PCS API v4, "TCB Info V3"; QVL Src/AttestationParsers/src/Json/TcbInfo.cpp.
 
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { EvidenceFormatError } from '../errors.ts';
 import { BoundedCache } from '../x509/bounded-cache.ts';
-import { parseSignedJson } from './signed-json.ts';
+import { parseSignedDocument, pcsDate as isoDate, pcsHex as hex, type SignedDocument } from './signed-json.ts';
 
-const hex = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-fA-F]{${bytes * 2}}$`));
-const isoDate = z.iso.datetime({ offset: true });
 const svn = z.number().int().min(0).max(255);
 const statusText = z.string().min(1);
 
@@ -56,15 +53,7 @@ export type TcbLevel = z.infer<typeof tcbLevelSchema>;
 export type TdxModuleLevel = z.infer<typeof moduleLevelSchema>;
 export type TdxModuleIdentity = NonNullable<TcbInfoBody['tdxModuleIdentities']>[number];
 
-export interface TcbInfoDocument {
-  /** SHA-256 of the body as served (audit record). */
-  sha256: string;
-  /** The exact bytes the signature covers. */
-  signedBytes: Buffer;
-  signature: Buffer;
-  body: TcbInfoBody;
-  issueDate: Date;
-  nextUpdate: Date;
+export interface TcbInfoDocument extends SignedDocument<TcbInfoBody> {
   /** Lower-case hex. */
   fmspc: string;
   pceId: string;
@@ -76,29 +65,12 @@ const cache = new BoundedCache<string, TcbInfoDocument>(256);
 export function parseTcbInfo(text: string): TcbInfoDocument {
   const hit = cache.get(text);
   if (hit) return hit;
-  const signed = parseSignedJson(text, 'tcbInfo', 'TCB Info', 'intel_tcb_info_malformed');
-  const r = tcbInfoSchema.safeParse(signed.value);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    throw new EvidenceFormatError(
-      'intel_tcb_info_malformed',
-      `The TCB Info is not a v3 TCB Info: ${issue ? `${issue.path.join('.') || 'document'}: ${issue.message}` : 'invalid'}.`,
-    );
-  }
-  const body = r.data;
+  const signed = parseSignedDocument(text, 'tcbInfo', 'TCB Info', 'intel_tcb_info_malformed', 'a v3 TCB Info', tcbInfoSchema);
+  const body = signed.body;
   if (body.id === 'TDX' && (!body.tdxModule || body.tcbLevels.some((l) => !l.tcb.tdxtcbcomponents))) {
     throw new EvidenceFormatError('intel_tcb_info_malformed', 'The TDX TCB Info lacks tdxModule or a level lacks tdxtcbcomponents.');
   }
-  const doc: TcbInfoDocument = {
-    sha256: createHash('sha256').update(text, 'utf8').digest('hex'),
-    signedBytes: Buffer.from(signed.signedText, 'utf8'),
-    signature: signed.signature,
-    body,
-    issueDate: new Date(body.issueDate),
-    nextUpdate: new Date(body.nextUpdate),
-    fmspc: body.fmspc.toLowerCase(),
-    pceId: body.pceId.toLowerCase(),
-  };
+  const doc: TcbInfoDocument = { ...signed, fmspc: body.fmspc.toLowerCase(), pceId: body.pceId.toLowerCase() };
   cache.set(text, doc);
   return doc;
 }
