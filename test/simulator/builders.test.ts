@@ -109,8 +109,13 @@ describe('buildSnpReport', () => {
 
   it('masks the chip id when asked and rejects fields of the wrong size', () => {
     const r = parseReport(buildSnpReport(chain, { maskChipId: true }).report);
-    expect(r.keyInfo.maskChipKey).toBe(true);
+    expect(r.keyInfo.maskChipKey).toBe(false);
     expect(r.chipId.every((b) => b === 0)).toBe(true);
+    // MASK_CHIP_KEY is the other setting: KEY_INFO bit 1, and zeros where the signature would be.
+    const k = parseReport(buildSnpReport(chain, { maskChipKey: true }).report);
+    expect(k.keyInfo.maskChipKey).toBe(true);
+    expect(k.chipId.some((b) => b !== 0)).toBe(true);
+    expect(k.signatureR.every((b) => b === 0) && k.signatureS.every((b) => b === 0)).toBe(true);
     expect(() => buildSnpReport(chain, { measurement: Buffer.alloc(47) })).toThrow(/measurement must be 48 bytes/);
     expect(() => buildSnpReport(chain, { reportData: Buffer.alloc(65) })).toThrow(/at most 64 bytes/);
   });

@@ -217,6 +217,15 @@ describe('report versions and fields, on simulator-signed reports', () => {
     expect(r.warnings.some((w) => w.includes('CHIP_ID is masked'))).toBe(true);
   });
 
+  it('MASK_CHIP_KEY (the firmware writes zeros instead of signing) is refused by snp.report.signature, saying so', () => {
+    const r = verify(buildSnpReport(chain, { maskChipKey: true }).report);
+    expect(failed(r)).toEqual(['snp.report.signature']);
+    expect(r.checks.find((c) => c.id === 'snp.report.signature')!.detail).toContain('MASK_CHIP_KEY is set');
+    // Even signed, a report with the bit set is not one real firmware makes: refused the same way.
+    const signed = verify(resign(buildSnpReport(chain).report, (b) => b.writeUInt32LE(2, 0x48)));
+    expect(failed(signed)).toEqual(['snp.report.signature']);
+  });
+
   it('a report claiming a VLEK signature with a VCEK supplied fails the signer-kind binding', () => {
     const r = verify(resign(buildSnpReport(chain).report, (b) => b.writeUInt32LE(1 << 2, 0x48)));
     expect(failed(r)).toEqual(['snp.binding.signer-kind']);

@@ -3,10 +3,13 @@
 //  - TCB: the VCEK/VLEK is derived for one TCB; its SPL extensions must equal
 //    REPORTED_TCB (the TCB the firmware used to pick the signing key, ABI spec
 //    "ATTESTATION_REPORT Structure" at 180h; KDS spec 57230 "VCEK Certificate Extensions").
-//  - hwID: a VCEK belongs to one chip; its hwID must equal CHIP_ID (unless the guest
-//    asked the firmware to mask CHIP_ID, MASK_CHIP_KEY; then there is nothing to compare).
+//  - hwID: a VCEK belongs to one chip; its hwID must equal CHIP_ID, unless the platform
+//    masks CHIP_ID (SNP_CONFIG MASK_CHIP_ID: CHIP_ID reads as zeros; then there is nothing
+//    to compare, and the VCEK's signature alone ties the report to its chip).
 //    Turin VCEKs carry the 8-byte hwID KDS uses, and CHIP_ID holds it in its first 8 bytes
 //    with the rest zero: compare against the hwID zero-extended to 64 bytes.
+//    (KEY_INFO.MASK_CHIP_KEY is another setting: the firmware then does not sign at all,
+//    ABI spec §7.3, and the signature check refuses the report.)
 //  - signer kind: KEY_INFO.SIGNING_KEY must name the kind of certificate supplied.
 //  - product: with CPUID in the report (v3+), the certificate's productName must agree.
 
@@ -49,9 +52,14 @@ export function checkTcbBinding(reported: DecodedTcb, ext: AmdExtensions, produc
   };
 }
 
+/** True when CHIP_ID is all zeros: the platform masks it (SNP_CONFIG MASK_CHIP_ID). */
+export function chipIdMasked(report: SnpReport): boolean {
+  return report.chipId.every((b) => b === 0);
+}
+
 /** CHIP_ID vs the VCEK hwID; undefined when there is nothing to compare (VLEK, or CHIP_ID masked). */
 export function checkHwIdBinding(report: SnpReport, ext: AmdExtensions, kind: SignerKind): Check | undefined {
-  if (kind !== 'VCEK' || report.keyInfo.maskChipKey) return undefined;
+  if (kind !== 'VCEK' || chipIdMasked(report)) return undefined;
   const chipId = report.chipId.toString('hex');
   const hw = ext.hwID;
   const ok = hw !== undefined && hw.padEnd(128, '0') === chipId;

@@ -22,7 +22,7 @@ import { snpClaims } from './claims.ts';
 import { amdExtensions } from './extensions.ts';
 import type { SnpProduct } from './product.ts';
 import { describeCpuid, productFromCpuid, productFromName, reportCpuid } from './product-of.ts';
-import { checkHwIdBinding, checkProductBinding, checkSignerKind, checkTcbBinding } from './verify-binding.ts';
+import { checkHwIdBinding, checkProductBinding, checkSignerKind, checkTcbBinding, chipIdMasked } from './verify-binding.ts';
 import { anchorCertificate, checkChain, identifyIntermediate, type SignerKind } from './verify-chain.ts';
 import { checkCrl } from './verify-crl.ts';
 import { checkReportSignature } from './verify-signature.ts';
@@ -207,7 +207,7 @@ export function verifySnpReport(input: Uint8Array | SnpReport, material: SnpMate
   }
   const hw = checkHwIdBinding(report, ext, suppliedKind);
   if (hw) checks.push(hw);
-  else if (suppliedKind === 'VCEK') warnings.push('CHIP_ID is masked (MASK_CHIP_KEY): the VCEK could not be tied to a chip by its hwID.');
+  else if (suppliedKind === 'VCEK') warnings.push('CHIP_ID is masked (all zeros, SNP_CONFIG MASK_CHIP_ID): the VCEK could not be tied to a chip by its hwID.');
 
   if (simulated) warnings.push('This evidence chains to a SIMULATED AMD root (development mode): it proves nothing about real hardware.');
   const cspId = suppliedKind === 'VLEK' ? ext.cspID : undefined;
@@ -253,8 +253,8 @@ export async function verifySnpEvidence(evidence: SnpEvidence, options: VerifyOp
     if (!request.product) {
       throw new CollateralUnavailableError('vcek', `A version ${report.version} report does not name its product, so its VCEK cannot be fetched: supply the VCEK.`);
     }
-    if (report.keyInfo.maskChipKey) {
-      throw new CollateralUnavailableError('vcek', 'CHIP_ID is masked in this report, so its VCEK cannot be looked up: supply the VCEK.');
+    if (chipIdMasked(report)) {
+      throw new CollateralUnavailableError('vcek', 'CHIP_ID is masked (all zeros) in this report, so its VCEK cannot be looked up: supply the VCEK.');
     }
     const doc = await source.snpVcek({ product: request.product, hwId: request.hwId, tcb: request.tcb });
     certificates.vcek = doc.bytes;

@@ -39,6 +39,17 @@ export function checkReportSignature(report: SnpReport, signerKey: KeyObject, si
   if (report.keyInfo.signingKey === 'NONE') {
     return { id, ok: false, detail: 'The report is unsigned (KEY_INFO.SIGNING_KEY = 7, no key).', expected: 'VCEK or VLEK', found: 'none' };
   }
+  // SNP_CONFIG MaskChipKey = 1: "the firmware writes zeroes into the SIGNATURE field instead
+  // of signing the report" (SEV-SNP ABI spec §7.3). Said plainly instead of "does not verify".
+  if (report.keyInfo.maskChipKey) {
+    return {
+      id,
+      ok: false,
+      detail: 'The report is unsigned: KEY_INFO.MASK_CHIP_KEY is set, so the firmware wrote zeros instead of a signature (the platform masks its chip key).',
+      expected: 'MASK_CHIP_KEY clear and a signature',
+      found: 'MASK_CHIP_KEY set',
+    };
+  }
   if (!isP384(signerKey)) {
     const found = signerKey.asymmetricKeyDetails?.namedCurve ?? signerKey.asymmetricKeyType ?? 'unknown';
     return { id, ok: false, detail: `The ${signerName} key is not an EC P-384 key, so it cannot have signed an SEV-SNP report.`, expected: 'secp384r1', found };

@@ -49,8 +49,10 @@ export interface SnpReportOptions {
   launchTcb?: SnpTcbParts;
   /** Default: the chain's chip id. */
   chipId?: Uint8Array;
-  /** MASK_CHIP_ID: CHIP_ID reads as zeros. */
+  /** SNP_CONFIG MASK_CHIP_ID: CHIP_ID reads as zeros (the report is still signed). */
   maskChipId?: boolean;
+  /** SNP_CONFIG MASK_CHIP_KEY: KEY_INFO bit 1 set and, as the firmware does, zeros instead of a signature (ABI §7.3). */
+  maskChipKey?: boolean;
   /** PLATFORM_INFO. Default 0x3 (SMT enabled, TSME enabled). */
   platformInfo?: bigint;
   /** CPUID_FAM_ID / CPUID_MOD_ID / CPUID_STEP. Default Milan: 0x19 / 0x01 / 0x01. */
@@ -120,7 +122,7 @@ export function buildSnpReport(chain: SimulatorChain, options: SnpReportOptions 
   encodeSnpTcb(options.currentTcb ?? tcb).copy(r, 0x38);
   r.writeBigUInt64LE(options.platformInfo ?? 0x3n, 0x40);
   // 0x48: AUTHOR_KEY_EN (bit 0), MASK_CHIP_KEY (bit 1), SIGNING_KEY (bits 4:2, 0 = VCEK).
-  r.writeUInt32LE((options.authorKeyEn ? 1 : 0) | (options.maskChipId ? 2 : 0), 0x48);
+  r.writeUInt32LE((options.authorKeyEn ? 1 : 0) | (options.maskChipKey ? 2 : 0), 0x48);
   if (options.reportData) r.set(options.reportData, 0x50);
   put(r, 0x90, options.measurement ?? Buffer.from(SIMULATOR_SNP_MEASUREMENT, 'hex'), 48, 'measurement');
   put(r, 0xc0, options.hostData, 32, 'hostData');
@@ -141,7 +143,7 @@ export function buildSnpReport(chain: SimulatorChain, options: SnpReportOptions 
   r[0x1ed] = fw.minor;
   r[0x1ee] = fw.major;
   encodeSnpTcb(options.launchTcb ?? tcb).copy(r, 0x1f0);
-  signSnpReport(r, chain);
+  if (!options.maskChipKey) signSnpReport(r, chain);
   return {
     report: new Uint8Array(r),
     certificates: { vcek: new Uint8Array(chain.amd.vcek), ask: new Uint8Array(chain.amd.ask), ark: new Uint8Array(chain.amd.ark) },
