@@ -161,6 +161,21 @@ describe('the async entry point with a collateral source', () => {
     await expect(verifyEvidence({ tee: 'sev-snp', report }, { ...options, crl: 'require' })).rejects.toBeInstanceOf(CollateralUnavailableError);
   });
 
+  it('a source that breaks its contract (throws something else) still yields only CollateralUnavailableError', async () => {
+    const source = simulatorCollateralSource(chain);
+    const options = { at: NOW, anchors: simulatorAnchors(chain) };
+    const broken = (which: 'snpVcek' | 'snpCrl'): CollateralSource => ({ ...source, [which]: () => Promise.reject(new TypeError('fetch failed')) });
+    const vcek = verifyEvidence({ tee: 'sev-snp', report }, { ...options, collateral: broken('snpVcek') });
+    await expect(vcek).rejects.toBeInstanceOf(CollateralUnavailableError);
+    await expect(vcek).rejects.toMatchObject({ document: 'vcek', message: expect.stringContaining('fetch failed') as string });
+    // prefer: a CRL that cannot be had is a warning, whatever way the source failed.
+    const prefer = await verifyEvidence({ tee: 'sev-snp', report }, { ...options, collateral: broken('snpCrl'), crl: 'prefer' });
+    expect(prefer.verified).toBe(true);
+    await expect(verifyEvidence({ tee: 'sev-snp', report }, { ...options, collateral: broken('snpCrl'), crl: 'require' })).rejects.toBeInstanceOf(
+      CollateralUnavailableError,
+    );
+  });
+
   it('production anchors do not trust the simulator, and never include a simulated root', async () => {
     expect(PRODUCTION_ANCHORS.amd.some((a) => a.simulated)).toBe(false);
     const result = await verifyEvidence({ tee: 'sev-snp', report, certificates: { vcek: chain.amd.vcek } }, { at: NOW });

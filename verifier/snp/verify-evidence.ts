@@ -232,6 +232,21 @@ function isUnavailable(err: unknown): err is CollateralUnavailableError {
   return err instanceof CollateralUnavailableError;
 }
 
+/**
+ * A document from the collateral source. The source contract is to reject with
+ * CollateralUnavailableError only; anything else it throws (a bug, a raw network error) is
+ * turned into one, so verifyEvidence raises nothing but the two verifier errors (as the
+ * Intel side does).
+ */
+async function fetchDocument(document: string, get: () => Promise<CollateralDocument>): Promise<CollateralDocument> {
+  try {
+    return await get();
+  } catch (err) {
+    if (isUnavailable(err)) throw err;
+    throw new CollateralUnavailableError(document, `The ${document} could not be obtained from the collateral source: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
 /** The entry point for SEV-SNP: fetch what is missing through options.collateral, then verify. */
 export async function verifySnpEvidence(evidence: SnpEvidence, options: VerifyOptions): Promise<VerificationResult> {
   const report = parseReport(evidence.report);
@@ -256,7 +271,8 @@ export async function verifySnpEvidence(evidence: SnpEvidence, options: VerifyOp
     if (chipIdMasked(report)) {
       throw new CollateralUnavailableError('vcek', 'CHIP_ID is masked (all zeros) in this report, so its VCEK cannot be looked up: supply the VCEK.');
     }
-    const doc = await source.snpVcek({ product: request.product, hwId: request.hwId, tcb: request.tcb });
+    const vcekRequest = { product: request.product, hwId: request.hwId, tcb: request.tcb };
+    const doc = await fetchDocument('vcek', () => source.snpVcek(vcekRequest));
     certificates.vcek = doc.bytes;
     record('vcek', doc);
   }
@@ -274,7 +290,7 @@ export async function verifySnpEvidence(evidence: SnpEvidence, options: VerifyOp
   const hasIntermediate = certificates.ask !== undefined || certificates.asvk !== undefined;
   const embedded = anchor && (signerKind === 'VCEK' ? anchor.askDer : anchor.asvkDer);
   if (product && anchor && !hasIntermediate && !embedded && source) {
-    const doc = await source.snpCertChain({ product, signer: kdsSigner });
+    const doc = await fetchDocument('cert_chain', () => source.snpCertChain({ product, signer: kdsSigner }));
     const [intermediate, root] = parseCertificates(doc.bytes, 'AMD cert_chain');
     if (intermediate) {
       if (signerKind === 'VCEK') certificates.ask = intermediate.der;
@@ -291,7 +307,7 @@ export async function verifySnpEvidence(evidence: SnpEvidence, options: VerifyOp
   let crl = evidence.crl;
   if (!crl && mode !== 'off' && product && source) {
     try {
-      const doc = await source.snpCrl({ product, signer: kdsSigner });
+      const doc = await fetchDocument('crl', () => source.snpCrl({ product, signer: kdsSigner }));
       crl = doc.bytes;
       record('crl', doc);
     } catch (err) {
