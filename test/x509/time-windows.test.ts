@@ -40,4 +40,11 @@ describe('time windows are inclusive at both ends, everywhere', () => {
     const issued = new Date(c.meta.collateral.tcb_info.issueDate);
     expect([ms(issued, -1), issued, next, ms(next, 1)].map(validity)).toEqual([false, true, true, false]);
   });
+
+  it('an Invalid Date is refused by both verifiers, not compared (NaN is neither before nor after a window)', () => {
+    const snp = loadCase('milan-v3-mstav');
+    const tdx = byName('phala-b0c06f-v4-uptodate');
+    expect(() => verifySnpReport(snp.report, { certificates: snp.certificates }, { at: new Date(NaN) })).toThrow(RangeError);
+    expect(() => verifyIntelQuote(tdx.quote, tdx.collateral, { at: new Date(NaN) })).toThrow(RangeError);
+  });
 });

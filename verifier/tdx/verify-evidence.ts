@@ -230,8 +230,11 @@ function signedDocumentChecks(
  * collateral document cannot be parsed; otherwise every finding is a check in the result.
  */
 export function verifyIntelQuote(quoteBytes: Uint8Array | IntelQuote, collateral: IntelCollateral, options: IntelQuoteOptions): VerificationResult {
-  const quote = quoteBytes instanceof Uint8Array ? parseIntelQuote(quoteBytes) : quoteBytes;
   const { at } = options;
+  // As verifySnpReport: an Invalid Date compares false with everything, so a window check
+  // written as "before start" / "after end" would pass; refuse it outright.
+  if (!(at instanceof Date) || Number.isNaN(at.getTime())) throw new RangeError('options.at must be a valid Date.');
+  const quote = quoteBytes instanceof Uint8Array ? parseIntelQuote(quoteBytes) : quoteBytes;
   const anchors = options.anchors ?? INTEL_ANCHORS;
   const crlMode = options.crl ?? 'prefer';
   const p = quote.tee;
