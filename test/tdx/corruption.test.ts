@@ -36,7 +36,7 @@ interface Region {
 /** The byte regions of a quote, from the parser's own views into the buffer. */
 function regions(c: IntelCase): Region[] {
   const q = parseIntelQuote(c.quote);
-  const base = c.quote.byteOffset;
+  const base = q.signedBytes.byteOffset; // the parser's own copy: the signed bytes start the quote
   const off = (b: Buffer) => b.byteOffset - base;
   const p = c.tee;
   const cert = q.certification;

@@ -190,6 +190,32 @@ describe('verifyEvidence (the one entry point)', () => {
     expect(r.collateral.find((u) => u.kind === 'tcb-info')).toMatchObject({ source: 'cache' });
   });
 
+  it('verifies the bytes it was handed, even if the caller changes its buffer while collateral is fetched', async () => {
+    const quote = Buffer.from(c.quote);
+    const original = verifyIntelQuote(c.quote, c.collateral, { at: c.at });
+    const doc = (bytes: Uint8Array | string, issuerChain?: string) => ({
+      bytes: typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes,
+      source: 'cache',
+      ...(issuerChain ? { issuerChain } : {}),
+    });
+    const source: CollateralSource = {
+      snpVcek: () => Promise.reject(new CollateralUnavailableError('vcek', 'none')),
+      snpCertChain: () => Promise.reject(new CollateralUnavailableError('cert_chain', 'none')),
+      snpCrl: () => Promise.reject(new CollateralUnavailableError('crl', 'none')),
+      intelTcbInfo: () => {
+        quote.fill(0x41, 48 + 136, 48 + 136 + 48); // MRTD, while the verifier waits
+        return Promise.resolve(doc(c.collateral.tcbInfo, c.collateral.tcbInfoIssuerChain));
+      },
+      intelQeIdentity: () => Promise.resolve(doc(c.collateral.qeIdentity, c.collateral.qeIdentityIssuerChain)),
+      intelPckCrl: () => Promise.resolve(doc(c.collateral.pckCrl!, c.collateral.pckCrlIssuerChain)),
+      intelRootCaCrl: () => Promise.resolve(doc(c.collateral.rootCaCrl!)),
+    };
+    const r = await verifyEvidence({ tee: 'tdx', quote }, { at: c.at, collateral: source });
+    expect(quote.subarray(48 + 136, 48 + 136 + 48).every((b) => b === 0x41)).toBe(true);
+    expect(r.verified).toBe(original.verified);
+    expect(r.claims).toEqual(original.claims);
+  });
+
   it('fails closed, naming the document, when no collateral can be had', async () => {
     await expect(verifyEvidence({ tee: 'tdx', quote: c.quote }, { at: c.at })).rejects.toMatchObject({
       name: 'CollateralUnavailableError',

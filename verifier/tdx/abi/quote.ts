@@ -58,7 +58,10 @@ export interface IntelQuote {
 
 /** Parse a quote. Throws EvidenceFormatError with a specific `intel_*` code on any inconsistency. */
 export function parseIntelQuote(input: Uint8Array): IntelQuote {
-  const buf = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  // A private copy, as the SNP parser makes: the parsed views (body, QE report, signature)
+  // and the values read now must stay the same bytes while collateral is fetched, whatever
+  // the caller does with its buffer meanwhile.
+  const buf = Buffer.from(input);
   const header = parseQuoteHeader(buf);
   const { version, teeType } = header;
   if (version !== 3 && version !== 4 && version !== 5) {
