@@ -1,9 +1,8 @@
 // Every declarative TDX and SGX field, pass and fail, on claims from real quotes.
 import { describe, expect, it } from 'vitest';
-import { evaluateAppraisalPolicy, parseAppraisalPolicy } from '../../verifier/policy/index.ts';
-import type { PolicyContext, PolicyDecision, RuleOutcome } from '../../verifier/policy/index.ts';
+import type { PolicyContext } from '../../verifier/policy/index.ts';
 import type { Claims } from '../../verifier/result.ts';
-import { sgxCase, tdxCase, verifiedResult, withClaims } from './fixture-claims.ts';
+import { sgxCase, tdxCase, evaluate, rule, withClaims } from './fixture-claims.ts';
 
 const phala = tdxCase('phala-b0c06f-v4-uptodate'); // UpToDate, TD 1.0, SEPT_VE_DISABLE set, RTMR 0-2 non-zero
 const zk = tdxCase('zkdcap-00806f050000-v4-outofdate'); // OutOfDate, three advisories
@@ -12,16 +11,6 @@ const pks = tdxCase('gotdx-50806f-v4-no-tcb-level'); // TDATTRIBUTES 0x40000000 
 const automata = sgxCase('sgx-automata-00606a000000-v3-swhardening'); // SWHardeningNeeded
 const phalaSgx = sgxCase('sgx-phala-00a067110000-v3-config-swhardening'); // ConfigurationAndSWHardeningNeeded
 
-const NO_REFS: PolicyContext = { referenceValues: {} };
-
-function evaluate(doc: unknown, claims: Claims, ctx: PolicyContext = NO_REFS): PolicyDecision {
-  return evaluateAppraisalPolicy(parseAppraisalPolicy(doc), verifiedResult(claims), ctx);
-}
-function rule(d: PolicyDecision, id: string): RuleOutcome {
-  const r = d.rules.find((x) => x.id === id);
-  if (!r) throw new Error(`no rule ${id} in ${d.rules.map((x) => x.id).join(', ')}`);
-  return r;
-}
 const tdxRule = (section: Record<string, unknown>, claims: Claims, id: string, ctx?: PolicyContext) => rule(evaluate({ tdx: section }, claims, ctx), id);
 const sgxRule = (section: Record<string, unknown>, claims: Claims, id: string) => rule(evaluate({ sgx: section }, claims), id);
 

@@ -1,9 +1,8 @@
 // Every declarative SEV-SNP field, pass and fail, on claims from real reports.
 import { describe, expect, it } from 'vitest';
-import { evaluateAppraisalPolicy, parseAppraisalPolicy } from '../../verifier/policy/index.ts';
-import type { PolicyContext, PolicyDecision, RuleOutcome } from '../../verifier/policy/index.ts';
+import type { PolicyContext, RuleOutcome } from '../../verifier/policy/index.ts';
 import type { Claims } from '../../verifier/result.ts';
-import { snpCase, verifiedResult, withClaims } from './fixture-claims.ts';
+import { snpCase, evaluate, rule, withClaims } from './fixture-claims.ts';
 
 const turin = snpCase('turin-v5-mstav'); // v5, FMC in the TCB, ID block fields, host data, guest SVN 2
 const oak = snpCase('milan-v3-gcp-oak'); // Milan, VCEK, plain launch
@@ -11,17 +10,7 @@ const gosev = snpCase('milan-v2-gosevguest'); // DEBUG policy bit set
 const vlek = snpCase('milan-v3-vlek-aws-trustee'); // VLEK, VMPL 1
 const genoa = snpCase('genoa-v3-mstav');
 
-const NO_REFS: PolicyContext = { referenceValues: {} };
 
-function evaluate(doc: unknown, claims: Claims, ctx: PolicyContext = NO_REFS): PolicyDecision {
-  return evaluateAppraisalPolicy(parseAppraisalPolicy(doc), verifiedResult(claims), ctx);
-}
-
-function rule(d: PolicyDecision, id: string): RuleOutcome {
-  const r = d.rules.find((x) => x.id === id);
-  if (!r) throw new Error(`no rule ${id} in ${d.rules.map((x) => x.id).join(', ')}`);
-  return r;
-}
 
 /** Evaluate `snp: section` and return the one rule it names. */
 function snpRule(section: Record<string, unknown>, claims: Claims, id: string, ctx?: PolicyContext): RuleOutcome {

@@ -4,6 +4,8 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { evaluateAppraisalPolicy, parseAppraisalPolicy } from '../../verifier/policy/index.ts';
+import type { PolicyContext, PolicyDecision, RuleOutcome } from '../../verifier/policy/index.ts';
 import type { Claims, VerificationResult } from '../../verifier/result.ts';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
@@ -127,4 +129,18 @@ export function withClaims(claims: Claims, change: (c: Claims & { snp: Json; tdx
   const copy = structuredClone(claims) as Claims & { snp: Json; tdx: Json; sgx: Json };
   change(copy);
   return copy;
+}
+
+export const NO_REFS: PolicyContext = { referenceValues: {} };
+
+/** Parse `doc` as a policy and evaluate it on a verified result around `claims`. */
+export function evaluate(doc: unknown, claims: Claims, ctx: PolicyContext = NO_REFS): PolicyDecision {
+  return evaluateAppraisalPolicy(parseAppraisalPolicy(doc), verifiedResult(claims), ctx);
+}
+
+/** The outcome of rule `id` (throws, listing the rules there are, when it is absent). */
+export function rule(d: PolicyDecision, id: string): RuleOutcome {
+  const r = d.rules.find((x) => x.id === id);
+  if (!r) throw new Error(`no rule ${id} in ${d.rules.map((x) => x.id).join(', ')}`);
+  return r;
 }
