@@ -1,8 +1,8 @@
 // Release in the attestation round trip: POST /v1/attest with `release: ["name", ...]`.
 // Each name is decided on its own, exactly as GET /v1/secrets/{name} would decide it with
 // the token just issued (the subject is read from that token), and each decision gets its
-// own audit entry; the entries of one request are appended in one transaction, and the
-// JWEs leave the server only after it committed.
+// own audit entry, appended by server/attest.ts in the transaction that records the
+// attestation; the JWEs leave the server only after it committed.
 
 import { z } from '@hono/zod-openapi';
 import { decodeJwt } from 'jose';
@@ -66,20 +66,9 @@ export async function prepareReleases(ctx: ServiceContext, token: string, names:
   };
 }
 
-/** prepareReleases, with the audit entries appended in their own transaction (when the attestation is already recorded). */
-export async function releaseWithToken(ctx: ServiceContext, token: string, names: readonly string[], attestationId: string, clientAddress: string | null): Promise<AttestReleases> {
-  const prepared = await prepareReleases(ctx, token, names, attestationId, clientAddress);
-  ctx.db.$client.transaction(() => prepared.audit(Date.now())).immediate();
-  return prepared.answer;
-}
-
-/** The attestation itself was refused: every name asked for is denied, each denial audited (in the caller's transaction if any). */
+/** The attestation itself was refused: every name asked for is denied, each denial audited (call it in the attestation's transaction). */
 export function auditReleasesOfRefusedAttestation(ctx: ServiceContext, names: readonly string[], attestationId: string, tee: string, clientAddress: string | null, now: number = Date.now()): void {
-  const run = () => {
-    for (const name of new Set(names)) {
-      auditRelease(ctx, { name, version: null, released: false, code: 'attestation_denied', via: 'attest', attestationId, tee }, null, clientAddress, now);
-    }
-  };
-  if (ctx.db.$client.inTransaction) run();
-  else ctx.db.$client.transaction(run).immediate();
+  for (const name of new Set(names)) {
+    auditRelease(ctx, { name, version: null, released: false, code: 'attestation_denied', via: 'attest', attestationId, tee }, null, clientAddress, now);
+  }
 }
