@@ -171,8 +171,9 @@ export async function decideRelease(ctx: ServiceContext, secrets: SecretStore, s
     failedRules: [],
   });
   if (!isSecretName(name)) return notFound();
-  const info = secrets.info(name, version);
-  if (!info) return notFound();
+  const found = secrets.find(name, version);
+  if (!found) return notFound();
+  const { info } = found;
   const outcome = evaluateReleasePolicy(
     releasePolicyOf(info),
     { claims: subject.claims, status: subject.status, policyId: `${subject.policy.name}@${subject.policy.version}` },
@@ -181,20 +182,18 @@ export async function decideRelease(ctx: ServiceContext, secrets: SecretStore, s
   if (!outcome.ok) {
     return { released: false, name, version: info.version, status: 403, code: 'release_denied', detail: `Secret ${name} (version ${info.version}) is not released to this attestation result: ${outcome.detail}.`, failedRules: [outcome] };
   }
-  let opened;
+  let value: Buffer;
   try {
-    opened = secrets.open(name, info.version);
+    value = found.open();
   } catch (err) {
     if (!(err instanceof EnvelopeError)) throw err;
     ctx.log.error({ secret: name, version: info.version }, 'a stored secret does not open with the KEK this server holds (KEK rotated while it ran?)');
     return { released: false, name, version: info.version, status: 503, code: 'secret_unavailable', detail: `Secret ${name} cannot be decrypted by this server right now; the operator can see why in its log.`, failedRules: [] };
   }
-  // Deleted between the two reads: as if it never was.
-  if (!opened) return notFound();
   try {
-    return { released: true, name, version: info.version, jwe: encryptToTeeKey(opened.value, subject.cnf) };
+    return { released: true, name, version: info.version, jwe: encryptToTeeKey(value, subject.cnf) };
   } finally {
-    opened.value.fill(0);
+    value.fill(0);
   }
 }
 

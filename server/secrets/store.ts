@@ -71,12 +71,6 @@ export function releasePolicyOf(info: Pick<SecretVersionInfo, 'releasePolicy' | 
   });
 }
 
-export interface OpenedSecret {
-  info: SecretVersionInfo;
-  /** The plaintext; the caller wipes it after use. */
-  value: Buffer;
-}
-
 export class SecretStore {
   constructor(
     private readonly db: Db,
@@ -157,16 +151,16 @@ export class SecretStore {
     return this.db.select().from(secretVersions).where(where).orderBy(desc(secretVersions.version)).limit(1).get();
   }
 
-  info(name: string, version?: number): SecretVersionInfo | undefined {
-    const row = this.liveRow(name, version);
-    return row ? toInfo(row) : undefined;
-  }
-
-  /** Decrypt a live version. Throws EnvelopeError when the KEK does not open it. */
-  open(name: string, version?: number): OpenedSecret | undefined {
+  /**
+   * A live version (the one asked for, or the newest), read once: its metadata now, its value
+   * only when `open()` is called (after the release gates passed). open() throws
+   * EnvelopeError when the KEK does not open it; the caller wipes the value after use.
+   */
+  find(name: string, version?: number): { info: SecretVersionInfo; open(): Buffer } | undefined {
     const row = this.liveRow(name, version);
     if (!row || row.value === null) return undefined;
-    return { info: toInfo(row), value: decryptEnvelope(this.kek, parseEnvelope(row.value), secretContext(row.name, row.version)) };
+    const sealed = row.value;
+    return { info: toInfo(row), open: () => decryptEnvelope(this.kek, parseEnvelope(sealed), secretContext(row.name, row.version)) };
   }
 
   /**

@@ -136,12 +136,12 @@ describe('restart and KEK rotation', () => {
     try {
       // The wrong current KEK opens nothing and changes nothing.
       expect(() => rotateKek(storage.db, randomBytes(32), Buffer.from(kek2, 'base64'))).toThrow(KekRotationError);
-      expect(new SecretStore(storage.db, Buffer.from(kek1, 'base64')).open('alpha', 1)!.value.toString()).toBe('alpha-1');
+      expect(new SecretStore(storage.db, Buffer.from(kek1, 'base64')).find('alpha', 1)!.open().toString()).toBe('alpha-1');
       const report = rotateKek(storage.db, Buffer.from(kek1, 'base64'), Buffer.from(kek2, 'base64'));
       expect(report).toEqual({ secretVersions: 4, signingKeys: kids.length, serverSecrets: 1 });
       const rotated = new SecretStore(storage.db, Buffer.from(kek2, 'base64'));
-      expect(rotated.open('tdx-only', 1)!.value.toString()).toBe('never-for-snp');
-      expect(() => new SecretStore(storage.db, Buffer.from(kek1, 'base64')).open('alpha', 1)).toThrow(/does not open/);
+      expect(rotated.find('tdx-only', 1)!.open().toString()).toBe('never-for-snp');
+      expect(() => new SecretStore(storage.db, Buffer.from(kek1, 'base64')).find('alpha', 1)!.open()).toThrow(/does not open/);
     } finally {
       storage.close();
     }

@@ -33,7 +33,7 @@ function rotate(env: Record<string, string>, ...args: string[]) {
 function valueUnder(kek: string): string {
   const storage = openStorage(dataDir);
   try {
-    return new SecretStore(storage.db, Buffer.from(kek, 'base64')).open('kept')!.value.toString();
+    return new SecretStore(storage.db, Buffer.from(kek, 'base64')).find('kept')!.open().toString();
   } finally {
     storage.close();
   }
