@@ -14,12 +14,18 @@ import { CollateralUnavailableError, EvidenceFormatError } from '../../verifier/
 import type { IntelCollateral } from '../../verifier/evidence.ts';
 import type { VerificationResult } from '../../verifier/result.ts';
 import { parseIntelQuote } from '../../verifier/tdx/abi/quote.ts';
-import { verifyIntelQuote } from '../../verifier/tdx/verify-evidence.ts';
+import { verifyIntelEvidence, verifyIntelQuote } from '../../verifier/tdx/verify-evidence.ts';
+import { defaultCachePath, verifyCollateralSource } from './collateral.ts';
 import { CliError, EXIT_REJECTED, EXIT_USAGE } from './errors.ts';
 
 interface IntelCliOptions {
   quote: string;
-  collateral: string;
+  /** Absent: fetched from Intel PCS through the collateral cache (server/cli/collateral.ts). */
+  collateral?: string;
+  offline?: boolean;
+  cache?: string;
+  pcsUrl?: string;
+  timeout?: string;
   at?: string;
   /** commander's --no-crl: false when given. */
   crl: boolean;
@@ -120,13 +126,20 @@ async function run(tee: 'tdx' | 'sgx', opts: IntelCliOptions): Promise<void> {
       throw new CliError(`${opts.quote} is a ${quote.tee.toUpperCase()} quote: use \`tessera verify ${quote.tee}\``, EXIT_USAGE);
     }
     quoteInfo = `version ${quote.header.version}, ${BODY_NAMES[quote.body.kind]}, ${quote.length} bytes${quote.trailingBytes ? ` (+${quote.trailingBytes} trailing ignored)` : ''}`;
-    const collateral = readIntelCollateralDir(opts.collateral);
-    const provenance = { source: 'input' };
-    result = verifyIntelQuote(quote, collateral, {
-      at,
-      crl: opts.crl ? 'prefer' : 'off',
-      provenance: { 'tcb-info': provenance, 'qe-identity': provenance, 'pck-crl': provenance, 'root-ca-crl': provenance },
-    });
+    if (opts.collateral) {
+      const collateral = readIntelCollateralDir(opts.collateral);
+      const provenance = { source: 'input' };
+      result = verifyIntelQuote(quote, collateral, {
+        at,
+        crl: opts.crl ? 'prefer' : 'off',
+        provenance: { 'tcb-info': provenance, 'qe-identity': provenance, 'pck-crl': provenance, 'root-ca-crl': provenance },
+      });
+    } else {
+      // No --collateral: TCB Info, QE Identity and CRLs come from the collateral cache,
+      // filled from Intel PCS (or --pcs-url) unless --offline.
+      const source = await verifyCollateralSource({ ...opts, cache: opts.cache ?? defaultCachePath() }, at);
+      result = await verifyIntelEvidence({ tee, quote: bytes }, { at, collateral: source, crl: opts.crl ? 'prefer' : 'off' });
+    }
   } catch (err) {
     if (err instanceof EvidenceFormatError) throw new CliError(`${err.message} (${err.code})`, EXIT_USAGE);
     if (err instanceof CollateralUnavailableError) throw new CliError(err.message, EXIT_USAGE);
@@ -141,12 +154,16 @@ export function verifyIntelCommand(tee: 'tdx' | 'sgx'): Command {
   return new Command(tee)
     .description(`Verify an Intel ${name} DCAP quote against Intel collateral and the pinned Intel SGX Root CA.`)
     .requiredOption('--quote <file>', `the ${name} quote (binary; trailing zero padding is tolerated)`)
-    .requiredOption(
+    .option(
       '--collateral <dir>',
       'directory with tcb_info.json, tcb_info_issuer_chain.pem, qe_identity.json, qe_identity_issuer_chain.pem and, for revocation, pck_crl.der|.pem and root_ca_crl.der|.pem',
     )
     .option('--at <iso-8601>', 'the verification time (default: now)')
     .option('--no-crl', 'skip the PCK and Root CA CRL checks (the result records that they were skipped)')
     .option('--json', 'print the full result object as JSON')
+    .option('--offline', 'without --collateral: take the collateral from the cache only, never from Intel PCS')
+    .option('--cache <file>', 'without --collateral: the collateral cache file (default $XDG_CACHE_HOME/tessera/collateral.json)')
+    .option('--pcs-url <url>', 'without --collateral: Intel PCS base URL, or a PCCS (default https://api.trustedservices.intel.com)')
+    .option('--timeout <ms>', 'without --collateral: per-request timeout for Intel PCS, milliseconds', '10000')
     .action(async (opts: IntelCliOptions) => run(tee, opts));
 }

@@ -7,7 +7,8 @@ import { Command, Option } from 'commander';
 import { CollateralUnavailableError, EvidenceFormatError } from '../../verifier/errors.ts';
 import type { CrlMode, SnpCertificates } from '../../verifier/evidence.ts';
 import type { VerificationResult } from '../../verifier/result.ts';
-import { verifySnpReport } from '../../verifier/snp/verify-evidence.ts';
+import { verifySnpEvidence, verifySnpReport } from '../../verifier/snp/verify-evidence.ts';
+import { defaultCachePath, verifyCollateralSource } from './collateral.ts';
 import { parseCertificate, parseCertificates } from '../../verifier/x509/certificate.ts';
 import { CliError, EXIT_REJECTED, EXIT_USAGE } from './errors.ts';
 
@@ -20,6 +21,11 @@ interface SnpCliOptions {
   crlMode: CrlMode;
   at?: string;
   json?: boolean;
+  /** Collateral fetching when no --vcek/--vlek is given (server/cli/collateral.ts). */
+  offline?: boolean;
+  cache?: string;
+  kdsUrl?: string;
+  timeout?: string;
 }
 
 function readInput(path: string, what: string): Buffer {
@@ -102,14 +108,23 @@ async function run(opts: SnpCliOptions): Promise<void> {
   try {
     const certificates = certificatesFrom(opts);
     const crl = opts.crl ? readInput(opts.crl, 'CRL') : undefined;
-    result = verifySnpReport(report, { certificates, ...(crl ? { crl } : {}), sources: sourcesFor(opts) }, { at, crl: opts.crlMode });
+    if (opts.vcek || opts.vlek) {
+      result = verifySnpReport(report, { certificates, ...(crl ? { crl } : {}), sources: sourcesFor(opts) }, { at, crl: opts.crlMode });
+    } else {
+      // No signer certificate given: the VCEK (and the CRL) come from the collateral cache,
+      // filled from AMD KDS unless --offline.
+      const collateral = await verifyCollateralSource({ ...opts, cache: opts.cache ?? defaultCachePath() }, at);
+      result = await verifySnpEvidence({ tee: 'sev-snp', report, certificates, ...(crl ? { crl } : {}) }, { at, collateral, crl: opts.crlMode });
+    }
   } catch (err) {
     if (err instanceof EvidenceFormatError) throw new CliError(`${err.message} (${err.code})`, EXIT_USAGE);
     if (err instanceof CollateralUnavailableError) {
-      throw new CliError(
-        `${err.message} Pass the signer certificate with --vcek FILE (or --vlek FILE); AMD KDS serves VCEKs at https://kdsintf.amd.com/vcek/v1/<product>/<hwid>.`,
-        EXIT_USAGE,
-      );
+      const hint = opts.offline
+        ? 'Import it with `tessera collateral import BUNDLE` (a bundle made by `tessera collateral fetch --report` and `export` on a connected host), or pass --vcek FILE.'
+        : 'Pass the signer certificate with --vcek FILE (or --vlek FILE); AMD KDS serves VCEKs at https://kdsintf.amd.com/vcek/v1/<product>/<hwid>.';
+      // Say first what is needed, then why it could not be had.
+      const needed = / VCEK for chip /.test(err.document) ? 'The VCEK certificate that signed this report is needed. ' : '';
+      throw new CliError(`${needed}${err.message} ${hint}`, EXIT_USAGE);
     }
     throw err;
   }
@@ -140,5 +155,9 @@ export function verifySnpCommand(): Command {
     .addOption(new Option('--crl-mode <mode>', 'require: fail without a CRL; prefer: check one if given; off: skip').choices(['require', 'prefer', 'off']).default('prefer'))
     .option('--at <iso-8601>', 'the verification time (default: now)')
     .option('--json', 'print the full result object as JSON')
+    .option('--offline', 'without --vcek: take the VCEK and CRL from the collateral cache only, never from AMD KDS')
+    .option('--cache <file>', 'without --vcek: the collateral cache file (default $XDG_CACHE_HOME/tessera/collateral.json)')
+    .option('--kds-url <url>', 'without --vcek: AMD KDS base URL, or a mirror (default https://kdsintf.amd.com)')
+    .option('--timeout <ms>', 'without --vcek: per-request timeout for AMD KDS, milliseconds', '10000')
     .action(async (opts: SnpCliOptions) => run(opts));
 }
