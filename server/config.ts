@@ -23,6 +23,13 @@ const collateralSchema = z.strictObject({
   pcsUrl: z.url().optional(),
   /** How long past its nextUpdate a cached document may be served while the vendor is down. */
   maxStalenessHours: z.number().min(0).max(24 * 30).default(24),
+  /**
+   * Accept CRLs and TCB documents sent by the attester with its evidence on /v1/attest. Off by
+   * default: an attester could replay an older document that has not expired yet (a TCB Info
+   * from before a TCB recovery, a CRL from before a revocation). Certificates in the evidence
+   * are always accepted: they are checked against the pinned roots and bound to the report.
+   */
+  acceptFromEvidence: z.boolean().default(false),
 });
 
 export const configSchema = z.strictObject({
@@ -45,7 +52,7 @@ export const configSchema = z.strictObject({
   /** CRL handling passed to the verifier. */
   crl: z.enum(['require', 'prefer', 'off']).default('prefer'),
   rateLimit: rateLimitSchema.default({ windowSeconds: 60, challenge: 600, attest: 600 }),
-  collateral: collateralSchema.default({ offline: false, maxStalenessHours: 24 }),
+  collateral: collateralSchema.default({ offline: false, maxStalenessHours: 24, acceptFromEvidence: false }),
 });
 
 export type ServiceConfig = z.infer<typeof configSchema>;
@@ -77,6 +84,7 @@ const ENV: Record<string, { path: string[]; kind: Kind }> = {
   TESSERA_RATE_LIMIT_CHALLENGE: { path: ['rateLimit', 'challenge'], kind: 'int' },
   TESSERA_RATE_LIMIT_ATTEST: { path: ['rateLimit', 'attest'], kind: 'int' },
   TESSERA_COLLATERAL_OFFLINE: { path: ['collateral', 'offline'], kind: 'bool' },
+  TESSERA_COLLATERAL_ACCEPT_FROM_EVIDENCE: { path: ['collateral', 'acceptFromEvidence'], kind: 'bool' },
   TESSERA_KDS_URL: { path: ['collateral', 'kdsUrl'], kind: 'string' },
   TESSERA_PCS_URL: { path: ['collateral', 'pcsUrl'], kind: 'string' },
 };

@@ -188,6 +188,14 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       }
     }, 60_000);
     prune.unref();
+    // Renew cached CRLs and TCB documents ahead of their nextUpdate even when no attestation
+    // asks for them, so a quiet period is not followed by a slow (or, in an outage, stale) one.
+    const refresh = config.collateral.offline
+      ? undefined
+      : setInterval(() => {
+          cache.refreshDue().catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'collateral refresh failed'));
+        }, 10 * 60_000);
+    refresh?.unref();
 
     const app = createApp(ctx);
     return {
@@ -196,6 +204,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       storage,
       close() {
         clearInterval(prune);
+        if (refresh) clearInterval(refresh);
         storage.close();
       },
     };

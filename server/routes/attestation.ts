@@ -8,6 +8,7 @@ import { evidenceSchema, teePublicKeySchema, teeSchema, toEvidence, toTeePublicK
 import { newRouter, rateLimit } from '../http.ts';
 import { ApiError, problemResponse } from '../problem.ts';
 import { releaseNamesSchema } from '../secrets/attest-release.ts';
+import type { Evidence } from '../../verifier/evidence.ts';
 import { problem } from './schemas.ts';
 
 const challengeRoute = createRoute({
@@ -90,6 +91,24 @@ const attestRoute = createRoute({
   },
 });
 
+/**
+ * Revocation lists and TCB documents on the attest path come from the server's collateral
+ * cache, not from the attester, unless the operator allows it (collateral.acceptFromEvidence):
+ * an attester choosing its own still-valid but older TCB Info or CRL could hide a TCB recovery
+ * or a revocation. (POST /v1/policies/evaluate is an admin what-if and accepts them.)
+ */
+function refuseAttesterCollateral(ctx: ServiceContext, evidence: Evidence): void {
+  if (ctx.config.collateral.acceptFromEvidence) return;
+  const sent = evidence.tee === 'sev-snp' ? evidence.crl !== undefined : evidence.collateral !== undefined;
+  if (sent) {
+    throw new ApiError(
+      400,
+      'evidence_collateral_refused',
+      `This server takes CRLs and TCB documents from its own collateral cache, not from the attester; send the evidence without ${evidence.tee === 'sev-snp' ? 'evidence.crl' : 'evidence.collateral'}.`,
+    );
+  }
+}
+
 export function attestationRoutes(ctx: ServiceContext) {
   const r = newRouter();
   r.use('/v1/challenge', rateLimit(ctx, 'challenge'));
@@ -104,6 +123,7 @@ export function attestationRoutes(ctx: ServiceContext) {
     try {
       const teePublicKey = toTeePublicKey(body.teePublicKey);
       const evidence = toEvidence(body.tee, body.evidence);
+      refuseAttesterCollateral(ctx, evidence);
       const result = await attest(ctx, {
         challenge: body.challenge,
         tee: body.tee,

@@ -72,6 +72,25 @@ describe('POST /v1/attest', () => {
     expect((payload.submods as any).tdx['ear.status']).toBe('affirming');
   });
 
+  it('refuses CRLs and TCB documents sent by the attester (a replayable older document), consuming nothing', async () => {
+    const snp = await snpAttestBody(srv, chain);
+    const withCrl = { ...snp.body, evidence: { ...(snp.body.evidence as object), crl: Buffer.from('not consulted').toString('base64') } };
+    const refused = await srv.call('POST', '/v1/attest', { body: withCrl });
+    expect(refused.status).toBe(400);
+    expect(refused.body.code).toBe('evidence_collateral_refused');
+    expect(refused.body.detail).toContain('evidence.crl');
+    // The challenge was not consumed: the same evidence without the CRL is accepted.
+    expect((await srv.call('POST', '/v1/attest', { body: snp.body })).status).toBe(200);
+
+    const tdx = await tdxAttestBody(srv, chain);
+    const collateral = { tcbInfo: '{}', tcbInfoIssuerChain: 'x', qeIdentity: '{}', qeIdentityIssuerChain: 'x' };
+    const withCollateral = { ...tdx.body, evidence: { ...(tdx.body.evidence as object), collateral } };
+    const refusedTdx = await srv.call('POST', '/v1/attest', { body: withCollateral });
+    expect(refusedTdx.status).toBe(400);
+    expect(refusedTdx.body.code).toBe('evidence_collateral_refused');
+    expect(refusedTdx.body.detail).toContain('evidence.collateral');
+  });
+
   it('denies evidence whose REPORT_DATA does not bind this nonce and key, saying expected and found', async () => {
     const { body } = await snpAttestBody(srv, chain, { tamperNonce: true });
     const res = await srv.call('POST', '/v1/attest', { body });

@@ -126,7 +126,9 @@ describe('tessera verify snp', () => {
   });
 
   it('without --vcek/--vlek exits 2 and says a certificate is needed', async () => {
-    const r = await tessera('--report', f('milan-v3-mstav/report.bin'));
+    // --offline with an empty cache: the test must not reach AMD KDS.
+    const cache = join(mkdtempSync(join(tmpdir(), 'tessera-snp-cli-')), 'collateral.json');
+    const r = await tessera('--report', f('milan-v3-mstav/report.bin'), '--offline', '--cache', cache);
     expect(r.code).toBe(2);
     noStack(r);
     expect(r.stderr).toContain('The VCEK certificate that signed this report is needed');
