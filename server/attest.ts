@@ -202,10 +202,10 @@ export async function attest(ctx: ServiceContext, input: AttestInput, now: numbe
   const releases = issued && input.release ? await prepareReleases(ctx, issued.token, input.release, attestationId, input.clientAddress) : undefined;
 
   // 5. Record it: consume the challenge (authoritative single use), store the attestation
-  //    for replay, and append the audit entries, all or nothing, in one commit.
+  //    for replay, and append the audit entries, all or nothing (one savepoint of a group commit).
   const digest = claimsDigest(result);
   const stored = { ...result, checks: [...result.checks, binding] };
-  const record = ctx.db.$client.transaction(() => {
+  const record = () => {
     consumeChallenge(ctx.db, opened, now);
     insertAttestation(ctx.db).run({
       id: attestationId,
@@ -243,9 +243,11 @@ export async function attest(ctx: ServiceContext, input: AttestInput, now: numbe
     );
     if (releases) releases.audit(now);
     else if (!issued && input.release) auditReleasesOfRefusedAttestation(ctx, input.release, attestationId, input.tee, input.clientAddress, now);
-  });
+  };
   try {
-    record.immediate();
+    // Batched with the other decisions of this event-loop turn (server/storage/group-commit.ts);
+    // resolves only after the commit, so nothing is answered before it is durable.
+    await ctx.commits.run(record);
   } catch (err) {
     // Another request consumed the challenge between the early check and now.
     auditChallengeRefusal(ctx, input, err, now);

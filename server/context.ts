@@ -11,10 +11,13 @@ import type { PolicyStore } from './policies/store.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import type { SecretStore } from './secrets/store.ts';
 import type { Db } from './storage/db.ts';
+import type { GroupCommit } from './storage/group-commit.ts';
 
 export interface ServiceContext {
   config: ServiceConfig;
   db: Db;
+  /** Attestation records are written through it: one transaction (one fsync) per event-loop turn. */
+  commits: GroupCommit;
   log: Logger;
   keys: SigningKeyStore;
   challenges: ChallengeSigner;

@@ -29,6 +29,7 @@ import { seedDevSecrets } from './secrets/dev-seed.ts';
 import { SecretStore } from './secrets/store.ts';
 import { DbCollateralStore } from './storage/collateral-store.ts';
 import { openStorage, type Storage } from './storage/db.ts';
+import { GroupCommit } from './storage/group-commit.ts';
 import { apiTokens } from './storage/schema/api-tokens.ts';
 
 export class StartupError extends Error {
@@ -165,6 +166,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     const ctx: ServiceContext = {
       config,
       db,
+      commits: new GroupCommit(db.$client),
       log,
       keys,
       challenges: new ChallengeSigner(challengeKey, config.challengeTtlSeconds * 1000),
@@ -205,6 +207,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       close() {
         clearInterval(prune);
         if (refresh) clearInterval(refresh);
+        ctx.commits.flush();
         storage.close();
       },
     };
