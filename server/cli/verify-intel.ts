@@ -17,6 +17,7 @@ import { parseIntelQuote } from '../../verifier/tdx/abi/quote.ts';
 import { verifyIntelEvidence, verifyIntelQuote } from '../../verifier/tdx/verify-evidence.ts';
 import { defaultCachePath, verifyCollateralSource } from './collateral.ts';
 import { CliError, EXIT_REJECTED, EXIT_USAGE } from './errors.ts';
+import { checkAndWarningLines } from './print-result.ts';
 
 interface IntelCliOptions {
   quote: string;
@@ -100,18 +101,7 @@ function summary(result: VerificationResult, at: Date, quoteInfo: string): strin
     lines.push(`  report_data  ${c.reportData}`);
     lines.push(`  debug        ${c.debug ? `ALLOWED (${result.tee === 'tdx' ? 'TDATTRIBUTES.DEBUG' : 'ATTRIBUTES.DEBUG'} is set)` : 'no'}`);
   }
-  lines.push('checks:');
-  for (const check of result.checks) {
-    let line = `  ${check.ok ? 'ok  ' : 'FAIL'}  ${check.id}: ${check.detail}`;
-    if (!check.ok && (check.expected !== undefined || check.found !== undefined)) {
-      line += ` (expected ${JSON.stringify(check.expected)}, found ${JSON.stringify(check.found)})`;
-    }
-    lines.push(line);
-  }
-  if (result.warnings.length > 0) {
-    lines.push('warnings:');
-    for (const w of result.warnings) lines.push(`  - ${w}`);
-  }
+  lines.push(...checkAndWarningLines(result));
   return `${lines.join('\n')}\n`;
 }
 

@@ -11,6 +11,7 @@ import { verifySnpEvidence, verifySnpReport } from '../../verifier/snp/verify-ev
 import { defaultCachePath, verifyCollateralSource } from './collateral.ts';
 import { parseCertificate, parseCertificates } from '../../verifier/x509/certificate.ts';
 import { CliError, EXIT_REJECTED, EXIT_USAGE } from './errors.ts';
+import { checkAndWarningLines } from './print-result.ts';
 
 interface SnpCliOptions {
   report: string;
@@ -85,18 +86,7 @@ function summary(result: VerificationResult, at: Date): string {
     lines.push(`  vmpl         ${String(snp.vmpl)}`);
     if (c.platform.cspId) lines.push(`  csp          ${c.platform.cspId}`);
   }
-  lines.push('checks:');
-  for (const check of result.checks) {
-    let line = `  ${check.ok ? 'ok  ' : 'FAIL'}  ${check.id}: ${check.detail}`;
-    if (!check.ok && (check.expected !== undefined || check.found !== undefined)) {
-      line += ` (expected ${JSON.stringify(check.expected)}, found ${JSON.stringify(check.found)})`;
-    }
-    lines.push(line);
-  }
-  if (result.warnings.length > 0) {
-    lines.push('warnings:');
-    for (const w of result.warnings) lines.push(`  - ${w}`);
-  }
+  lines.push(...checkAndWarningLines(result));
   return `${lines.join('\n')}\n`;
 }
 
