@@ -2,20 +2,17 @@
 // `secret get` against the fake server on 127.0.0.1, and the exit codes (0 ok, 1 denied,
 // 2 usage / unreachable) with one-line errors and no stack traces.
 
-import { execFile } from 'node:child_process';
 import { verify, X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseReport } from '../../verifier/snp/abi/report.ts';
 import { parseIntelQuote } from '../../verifier/tdx/abi/quote.ts';
 import { loadOrCreateSimulatorChain } from '../../verifier/testing/simulator-files.ts';
 import type { SimulatorChain } from '../../verifier/testing/simulated-chain.ts';
+import { type Run, runBin, TESSERA_AGENT_BIN } from '../support/cli.ts';
 import { problem, startFakeServer, type FakeServer } from './fake-server.ts';
-
-const BIN = fileURLToPath(new URL('../../bin/tessera-agent.js', import.meta.url));
 
 let dir: string;
 let chain: SimulatorChain;
@@ -35,20 +32,8 @@ afterEach(() => {
   server.before.length = 0;
 });
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function agent(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, TESSERA_SIMULATOR_DIR: join(dir, 'sim') }, timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const agent = (...args: string[]): Promise<Run> =>
+  runBin(TESSERA_AGENT_BIN, args, { env: { ...process.env, TESSERA_SIMULATOR_DIR: join(dir, 'sim') }, timeout: 60_000 });
 
 function noStack(run: Run): void {
   expect(run.stderr).not.toMatch(/\n\s+at /);

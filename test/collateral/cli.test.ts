@@ -1,13 +1,12 @@
 // `tessera collateral` as an operator runs it: a real process against the fake vendors.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type Run, runTessera } from '../support/cli.ts';
 import { FakeKds, FakePcs, intelCase, snpCase } from './fake-vendors.ts';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'tessera.js');
 const kds = new FakeKds();
 const pcs = new FakePcs();
 const dir = mkdtempSync(join(tmpdir(), 'tessera-cli-collateral-'));
@@ -22,13 +21,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function tessera(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, XDG_CACHE_HOME: join(dir, 'xdg') } }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const tessera = (...args: string[]): Promise<Run> => runTessera(args, { env: { ...process.env, XDG_CACHE_HOME: join(dir, 'xdg') } });
 
 describe('tessera collateral', () => {
   it('fetch --quote, export, import into an empty cache at the air-gapped site, list', async () => {

@@ -2,13 +2,12 @@
 // fake vendors, or with --offline from the cache alone (filled by a bundle import).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type Run, runTessera } from '../support/cli.ts';
 import { FakeKds, FakePcs, intelCase, snpCase } from './fake-vendors.ts';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'tessera.js');
 const kds = new FakeKds();
 const pcs = new FakePcs();
 const dir = mkdtempSync(join(tmpdir(), 'tessera-verify-fetch-'));
@@ -23,13 +22,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function tessera(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, XDG_CACHE_HOME: join(dir, 'xdg') } }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const tessera = (...args: string[]): Promise<Run> => runTessera(args, { env: { ...process.env, XDG_CACHE_HOME: join(dir, 'xdg') } });
 
 describe('tessera verify without the collateral on the command line', () => {
   it('tdx: fetches from PCS into the cache, then verifies --offline from it; a cold --offline cache says what is missing', async () => {

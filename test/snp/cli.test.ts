@@ -2,30 +2,15 @@
 // Exit 0 verified, 1 rejected, 2 usage error or unreadable input; one line on stderr and
 // no stack trace on failure; --json prints the result object.
 
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { VerificationResult } from '../../verifier/result.ts';
+import { type Run, runTessera } from '../support/cli.ts';
 import { fixturePath } from './cases.ts';
 
-const BIN = new URL('../../bin/tessera.js', import.meta.url).pathname;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function tessera(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, 'verify', 'snp', ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const tessera = (...args: string[]): Promise<Run> => runTessera(['verify', 'snp', ...args], { timeout: 60_000 });
 
 const f = (p: string): string => fixturePath(p);
 const noStack = (r: Run): void => {

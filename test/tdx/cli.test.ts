@@ -1,29 +1,14 @@
 // `tessera verify tdx|sgx` end to end: the real binary on the real vectors, for exit codes
 // (0 verified, 1 rejected, 2 usage or malformed input), the summary and --json.
 
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { type Run, runTessera } from '../support/cli.ts';
 import { byName } from './cases.ts';
 
-const BIN = new URL('../../bin/tessera.js', import.meta.url).pathname;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function tessera(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const tessera = (...args: string[]): Promise<Run> => runTessera(args, { timeout: 60_000 });
 
 const args = (tee: 'tdx' | 'sgx', name: string, ...extra: string[]): string[] => {
   const c = byName(name);
