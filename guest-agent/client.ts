@@ -95,6 +95,7 @@ const HINTS: Record<string, string> = {
   challenge_tee_mismatch: 'The challenge was asked for a different TEE than the evidence comes from; check --tee.',
   evidence_invalid: 'The server could not decode the evidence the agent sent; agent and server versions may not match.',
   evidence_missing: 'The request had no evidence of the kind the TEE needs; agent and server versions may not match.',
+  evidence_collateral_refused: 'The server takes CRLs and TCB documents from its own collateral cache, not from the guest; send the evidence without them (or the operator sets collateral.acceptFromEvidence).',
   request_invalid: 'The server rejected the request shape; agent and server versions may not match.',
   tee_public_key_invalid: 'The server rejected the TEE public key; agent and server versions may not match.',
   collateral_unavailable: 'The server could not obtain vendor collateral (AMD KDS / Intel PCS); try again later or ask the operator to check its collateral cache.',
