@@ -7,9 +7,12 @@ import { decryptEnvelope, encryptEnvelope, parseEnvelope, serializeEnvelope } fr
 import type { Db } from '../storage/db.ts';
 import { serverSecrets } from '../storage/schema/signing-keys.ts';
 
+/** Envelope context of server secret `name`: the envelope opens only as that secret's row. */
+export const serverSecretContext = (name: string): string => `server-secret:${name}`;
+
 /** The secret `name`, created with `length` random bytes on first use. */
 export function getOrCreateServerSecret(db: Db, kek: Buffer, name: string, length: number): Buffer {
-  const context = `server-secret:${name}`;
+  const context = serverSecretContext(name);
   // Insert-if-absent then read back: when two replicas start together, both use the winner's.
   db.insert(serverSecrets)
     .values({ name, createdAt: Date.now(), value: serializeEnvelope(encryptEnvelope(kek, randomBytes(length), context)) })

@@ -25,7 +25,8 @@ export interface PublicSigningKey {
   jwk: JWK;
 }
 
-const context = (kid: string) => `signing-key:${kid}`;
+/** Envelope context of signing key `kid`'s private key: the envelope opens only as that key's row. */
+export const signingKeyContext = (kid: string): string => `signing-key:${kid}`;
 
 async function newKeyRow(kek: Buffer, now: number) {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -40,7 +41,7 @@ async function newKeyRow(kek: Buffer, now: number) {
     retiredAt: null,
     publishUntil: null,
     publicJwk: JSON.stringify(publicJwk),
-    privateKey: serializeEnvelope(encryptEnvelope(kek, pkcs8, context(kid))),
+    privateKey: serializeEnvelope(encryptEnvelope(kek, pkcs8, signingKeyContext(kid))),
   };
 }
 
@@ -88,7 +89,7 @@ export class SigningKeyStore {
     const row = this.activeRow();
     if (!row) throw new Error('no active signing key');
     if (this.cached?.kid !== row.kid) {
-      const pkcs8 = decryptEnvelope(this.kek, parseEnvelope(row.privateKey), context(row.kid));
+      const pkcs8 = decryptEnvelope(this.kek, parseEnvelope(row.privateKey), signingKeyContext(row.kid));
       try {
         this.cached = { kid: row.kid, privateKey: createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }) };
       } finally {

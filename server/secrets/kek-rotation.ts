@@ -13,6 +13,8 @@ import { appendAudit } from '../audit/log.ts';
 import type { Db } from '../storage/db.ts';
 import { secretVersions } from '../storage/schema/secrets.ts';
 import { serverSecrets, signingKeys } from '../storage/schema/signing-keys.ts';
+import { serverSecretContext } from '../keys/server-secrets.ts';
+import { signingKeyContext } from '../keys/signing-keys.ts';
 import { secretContext } from './store.ts';
 
 export interface KekRotationReport {
@@ -56,12 +58,12 @@ export function rotateKek(db: Db, oldKek: Buffer, newKek: Buffer, actor = 'cli')
       }
       // Contexts as server/keys/signing-keys.ts and server/keys/server-secrets.ts seal them.
       for (const row of db.select({ kid: signingKeys.kid, privateKey: signingKeys.privateKey }).from(signingKeys).all()) {
-        const privateKey = rewrap(oldKek, newKek, row.privateKey, `signing-key:${row.kid}`, `signing key ${row.kid}`);
+        const privateKey = rewrap(oldKek, newKek, row.privateKey, signingKeyContext(row.kid), `signing key ${row.kid}`);
         db.update(signingKeys).set({ privateKey }).where(eq(signingKeys.kid, row.kid)).run();
         report.signingKeys += 1;
       }
       for (const row of db.select().from(serverSecrets).all()) {
-        const value = rewrap(oldKek, newKek, row.value, `server-secret:${row.name}`, `server secret ${row.name}`);
+        const value = rewrap(oldKek, newKek, row.value, serverSecretContext(row.name), `server secret ${row.name}`);
         db.update(serverSecrets).set({ value }).where(eq(serverSecrets.name, row.name)).run();
         report.serverSecrets += 1;
       }
