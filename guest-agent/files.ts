@@ -4,7 +4,7 @@
 // never on disk under wider permissions). The README recommends a tmpfs for these files.
 
 import { randomBytes } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** Secret names as they may become file names: no path separators, no dot-files, no `..`. */
@@ -14,8 +14,13 @@ export function isSafeFileName(name: string): boolean {
   return SAFE_NAME.test(name) && !name.includes('..');
 }
 
+/**
+ * Write `data` to `path` atomically with mode 0600. A missing directory is created, owner
+ * only (0700), so `--out-dir /dev/shm/tessera` works on a fresh machine.
+ */
 export async function writeFileAtomic0600(path: string, data: Uint8Array | string): Promise<void> {
   const dir = dirname(path);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
   const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   const handle = await open(tmp, 'wx', 0o600);
   try {

@@ -37,9 +37,17 @@ describe('writeFileAtomic0600', () => {
     expect(await readdir(dir)).toEqual(['token']);
   });
 
-  it('fails without leaving anything behind when the directory does not exist', async () => {
-    await expect(writeFileAtomic0600(join(dir, 'missing', 'x'), 'v')).rejects.toMatchObject({ code: 'ENOENT' });
-    expect(await readdir(dir)).toEqual([]);
+  it('creates a missing directory, owner only (the README walkthrough writes to a fresh /dev/shm/tessera)', async () => {
+    await writeFileAtomic0600(join(dir, 'missing', 'deeper', 'x'), 'v');
+    expect(await readFile(join(dir, 'missing', 'deeper', 'x'), 'utf8')).toBe('v');
+    expect(await mode(join(dir, 'missing'))).toBe(0o700);
+    expect(await mode(join(dir, 'missing', 'deeper', 'x'))).toBe(0o600);
+  });
+
+  it('fails without leaving anything behind when the directory cannot be made', async () => {
+    await writeFile(join(dir, 'a-file'), 'not a directory');
+    await expect(writeFileAtomic0600(join(dir, 'a-file', 'x'), 'v')).rejects.toMatchObject({ code: 'ENOTDIR' });
+    expect(await readdir(dir)).toEqual(['a-file']);
   });
 });
 
