@@ -1,0 +1,141 @@
+// What the HTTP benches (attest.ts, release.ts) share: the server under test in this
+// process, and the load generator that runs in a child process (the bench file itself, forked
+// with TESSERA_BENCH_ROLE set) so that the server keeps its one core to itself.
+
+import { fork } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { type Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { expectedReportData } from '../verifier/binding.ts';
+import type { SimulatorChain } from '../verifier/testing/simulated-chain.ts';
+import { simulatorAnchors, simulatorCollateralSource } from '../verifier/testing/simulator-anchors.ts';
+import { buildSnpReport } from '../verifier/testing/snp-report-builder.ts';
+import { loadConfig, type ServiceConfig } from '../server/config.ts';
+import { listen } from '../server/server.ts';
+import { createService, type Service } from '../server/service.ts';
+
+export interface LoadResult {
+  clients: number;
+  n: number;
+  seconds: number;
+  latenciesMs: number[];
+  failures: number;
+}
+
+export interface HttpAnswer {
+  status: number;
+  text: string;
+}
+
+/** The p-th percentile of ascending `sorted` (nearest rank). */
+export const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+
+// ---------------------------------------------------------------------------------------
+// The load generator (child process).
+
+export function post(agent: Agent, url: URL, path: string, body: string): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: url.hostname, port: url.port, path, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/**
+ * `n` POST /v1/attest bodies, each with a fresh challenge from the server and SEV-SNP
+ * evidence from the simulator chain bound to it; `extra` fields are added to every body.
+ */
+export async function prepareSnpAttests(agent: Agent, url: URL, chain: SimulatorChain, n: number, extra: Record<string, unknown> = {}): Promise<string[]> {
+  const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const e = publicKey.export({ format: 'jwk' });
+  const jwk = { kty: 'EC', crv: 'P-256', x: e.x!, y: e.y! };
+  const vcek = chain.amd.vcek.toString('base64');
+  const bodies: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const ch = JSON.parse((await post(agent, url, '/v1/challenge', '{"tee":"sev-snp"}')).text) as { challenge: string; nonce: string };
+    const { report } = buildSnpReport(chain, { reportData: await expectedReportData(Buffer.from(ch.nonce, 'base64url'), jwk) });
+    bodies.push(JSON.stringify({ challenge: ch.challenge, tee: 'sev-snp', evidence: { report: Buffer.from(report).toString('base64'), certificates: { vcek } }, teePublicKey: jwk, ...extra }));
+  }
+  return bodies;
+}
+
+/** Sends `bodies` to POST /v1/attest with `clients` in flight; an answer `ok` rejects counts as a failure. */
+export async function fireAttests(agent: Agent, url: URL, bodies: string[], clients: number, ok: (res: HttpAnswer) => boolean = (res) => res.status === 200): Promise<LoadResult> {
+  const latenciesMs: number[] = [];
+  let failures = 0;
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (next < bodies.length) {
+        const body = bodies[next++]!;
+        const t0 = performance.now();
+        const res = await post(agent, url, '/v1/attest', body);
+        latenciesMs.push(performance.now() - t0);
+        if (!ok(res)) failures++;
+      }
+    }),
+  );
+  return { clients, n: bodies.length, seconds: (performance.now() - start) / 1000, latenciesMs, failures };
+}
+
+// ---------------------------------------------------------------------------------------
+// The server side (this process).
+
+export interface BenchServer {
+  service: Service;
+  config: ServiceConfig;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A server on 127.0.0.1 with a fresh data directory, audit on, rate limits off, collateral
+ * offline, trusting the simulator `chain`; SQLite synchronous from TESSERA_BENCH_SYNC (full).
+ * `seed` runs before it listens.
+ */
+export async function startBenchServer(chain: SimulatorChain, seed?: (service: Service) => void): Promise<BenchServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
+  const config = loadConfig({
+    env: {},
+    overrides: { dataDir, port: 0, logLevel: 'silent', dbSynchronous: (process.env.TESSERA_BENCH_SYNC ?? 'full') as 'full' | 'normal', collateral: { offline: true }, rateLimit: { windowSeconds: 60, challenge: 0, attest: 0 } },
+  });
+  const service = await createService({
+    config,
+    env: { TESSERA_KEK: Buffer.alloc(32, 0x42).toString('base64'), TESSERA_ADMIN_TOKEN: 'bench-admin-token-'.padEnd(40, 'x') },
+    logger: pino({ level: 'silent' }),
+    extraTrust: { name: 'bench', anchors: simulatorAnchors(chain), collateral: simulatorCollateralSource(chain) },
+  });
+  seed?.(service);
+  const server = await listen(service, '127.0.0.1', 0);
+  return {
+    service,
+    config,
+    url: server.url,
+    async stop() {
+      await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Forks `file` with TESSERA_BENCH_ROLE=`role`, sends it `message`, and resolves with what it sends back. */
+export function runLoadChild<T>(file: string, role: string, message: unknown): Promise<T> {
+  const child = fork(file, [], { env: { ...process.env, TESSERA_BENCH_ROLE: role }, execArgv: ['--import', 'tsx'] });
+  const done = new Promise<T>((resolve, reject) => {
+    child.once('message', (m) => resolve(m as T));
+    child.once('exit', (code) => (code === 0 ? undefined : reject(new Error(`load generator exited with ${code}`))));
+  });
+  child.send(message as never);
+  return done;
+}
