@@ -4,7 +4,7 @@
 // Exit codes: 0 done; 2 usage error or unreadable input; 3 a document could not be
 // fetched, or a bundle held documents that do not verify (EXIT_UNAVAILABLE).
 
-import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
+import { mkdir, writeFile, rename } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Command, Option } from 'commander';
@@ -21,6 +21,7 @@ import { SNP_PRODUCTS, type SnpProduct } from '../../verifier/snp/product.ts';
 import { snpVcekRequest } from '../../verifier/snp/verify-evidence.ts';
 import { intelCollateralNeeds } from '../../verifier/tdx/verify-evidence.ts';
 import { CliError, EXIT_USAGE } from './errors.ts';
+import { parseAt, readInput } from './inputs.ts';
 
 /** Some documents could not be had (fetch), or a bundle held documents that do not verify (import). */
 export const EXIT_UNAVAILABLE = 3;
@@ -76,24 +77,6 @@ export async function verifyCollateralSource(opts: VerifyCollateralCliOptions, a
   return new CachingCollateralSource({ store, upstream: vendorSourceFrom({ ...opts, timeout: opts.timeout ?? '10000' }), now: () => at });
 }
 
-export function parseAt(at: string | undefined): Date {
-  if (at === undefined) return new Date();
-  const d = new Date(at);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(at) || Number.isNaN(d.getTime())) {
-    throw new CliError(`--at must be an ISO-8601 time such as 2025-01-31T00:00:00Z, not "${at}"`, EXIT_USAGE);
-  }
-  return d;
-}
-
-async function readInput(path: string, what: string): Promise<Buffer> {
-  try {
-    return await readFile(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new CliError(`cannot read the ${what} ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (code ?? 'unreadable')}`, EXIT_USAGE);
-  }
-}
-
 async function openCache(path: string): Promise<FileCollateralStore> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const store = new FileCollateralStore(path);
@@ -134,10 +117,10 @@ async function fetchPlan(opts: FetchOptions): Promise<CollateralRequest[]> {
       return intel(opts.tee, opts.fmspc, ['platform', 'processor']).map((r) => normalizeRequest(r));
     }
     if (opts.quote !== undefined) {
-      const needs = intelCollateralNeeds(await readInput(opts.quote, 'quote'));
+      const needs = intelCollateralNeeds(readInput(opts.quote, 'quote'));
       return intel(needs.tee, needs.fmspc, [needs.pckCa]);
     }
-    const vcek = snpVcekRequest(await readInput(opts.report!, 'report'));
+    const vcek = snpVcekRequest(readInput(opts.report!, 'report'));
     const product = vcek.product ?? (opts.product as SnpProduct | undefined);
     if (!product) throw new CliError('this report (version 2) does not name its product: add --product Milan|Genoa|Turin', EXIT_USAGE);
     if (!SNP_PRODUCTS.includes(product)) throw new CliError(`--product must be one of ${SNP_PRODUCTS.join(', ')}, not "${product}"`, EXIT_USAGE);
@@ -208,7 +191,7 @@ async function runExport(opts: { out: string; cache: string }): Promise<void> {
 
 async function runImport(file: string, opts: { cache: string; at?: string }): Promise<void> {
   const at = parseAt(opts.at);
-  const bytes = await readInput(file, 'bundle');
+  const bytes = readInput(file, 'bundle');
   const store = await openCache(opts.cache);
   let report;
   try {

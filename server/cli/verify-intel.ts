@@ -7,7 +7,7 @@
 // tcb_info.json, tcb_info_issuer_chain.pem, qe_identity.json, qe_identity_issuer_chain.pem,
 // pck_crl.der (or .pem), pck_crl_issuer_chain.pem, root_ca_crl.der (or .pem).
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { CollateralUnavailableError, EvidenceFormatError } from '../../verifier/errors.ts';
@@ -17,6 +17,7 @@ import { parseIntelQuote } from '../../verifier/tdx/abi/quote.ts';
 import { verifyIntelEvidence, verifyIntelQuote } from '../../verifier/tdx/verify-evidence.ts';
 import { defaultCachePath, verifyCollateralSource } from './collateral.ts';
 import { CliError, EXIT_REJECTED, EXIT_USAGE } from './errors.ts';
+import { parseAt, readInput } from './inputs.ts';
 import { checkAndWarningLines } from './print-result.ts';
 
 interface IntelCliOptions {
@@ -31,25 +32,6 @@ interface IntelCliOptions {
   /** commander's --no-crl: false when given. */
   crl: boolean;
   json?: boolean;
-}
-
-function readInput(path: string, what: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (code ?? 'unreadable');
-    throw new CliError(`cannot read the ${what} ${path}: ${reason}`, EXIT_USAGE);
-  }
-}
-
-function parseAt(at: string | undefined): Date {
-  if (at === undefined) return new Date();
-  const d = new Date(at);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(at) || Number.isNaN(d.getTime())) {
-    throw new CliError(`--at must be an ISO-8601 time such as 2025-01-31T00:00:00Z, not "${at}"`, EXIT_USAGE);
-  }
-  return d;
 }
 
 /** The collateral files of `dir`; the TCB Info and QE Identity (and their chains) are required. */

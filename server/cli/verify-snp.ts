@@ -2,7 +2,6 @@
 // verdict. Exit 0 verified, 1 rejected (EXIT_REJECTED), 2 usage error or unreadable
 // input (EXIT_USAGE), each failure as one line on stderr, never a stack trace.
 
-import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { CollateralUnavailableError, EvidenceFormatError } from '../../verifier/errors.ts';
 import type { CrlMode, SnpCertificates } from '../../verifier/evidence.ts';
@@ -11,6 +10,7 @@ import { verifySnpEvidence, verifySnpReport } from '../../verifier/snp/verify-ev
 import { defaultCachePath, verifyCollateralSource } from './collateral.ts';
 import { parseCertificate, parseCertificates } from '../../verifier/x509/certificate.ts';
 import { CliError, EXIT_REJECTED, EXIT_USAGE } from './errors.ts';
+import { parseAt, readInput } from './inputs.ts';
 import { checkAndWarningLines } from './print-result.ts';
 
 interface SnpCliOptions {
@@ -27,24 +27,6 @@ interface SnpCliOptions {
   cache?: string;
   kdsUrl?: string;
   timeout?: string;
-}
-
-function readInput(path: string, what: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : ((err as NodeJS.ErrnoException).code ?? 'unreadable');
-    throw new CliError(`cannot read the ${what} ${path}: ${reason}`, EXIT_USAGE);
-  }
-}
-
-function parseAt(at: string | undefined): Date {
-  if (at === undefined) return new Date();
-  const d = new Date(at);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(at) || Number.isNaN(d.getTime())) {
-    throw new CliError(`--at must be an ISO-8601 time such as 2025-01-31T00:00:00Z, not "${at}"`, EXIT_USAGE);
-  }
-  return d;
 }
 
 /** The certificates from the options: signer, then the chain (intermediate and, if present, the self-signed root). */
