@@ -1,6 +1,6 @@
 // The cache in front of the fake vendors, with the clock in the test's hands.
 
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CachingCollateralSource, type CachingSourceOptions } from '../../verifier/collateral/caching-source.ts';
@@ -9,19 +9,10 @@ import { VendorCollateralSource } from '../../verifier/collateral/vendor-source.
 import { documentKey } from '../../verifier/collateral/document.ts';
 import type { CollateralEntry } from '../../verifier/collateral/store.ts';
 import { CollateralUnavailableError } from '../../verifier/errors.ts';
-import { FakeKds, FakePcs, fastHttp, intelCase, snpCase } from './fake-vendors.ts';
+import { fastHttp, intelCase, snpCase, useFakeVendors } from './fake-vendors.ts';
 
 const HOUR = 3_600_000;
-const kds = new FakeKds();
-const pcs = new FakePcs();
-beforeAll(async () => {
-  await kds.start();
-  await pcs.start();
-});
-afterAll(async () => {
-  await kds.stop();
-  await pcs.stop();
-});
+const { kds, pcs } = useFakeVendors();
 beforeEach(() => {
   kds.outage = undefined;
   pcs.outage = undefined;

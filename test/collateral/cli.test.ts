@@ -1,23 +1,16 @@
 // `tessera collateral` as an operator runs it: a real process against the fake vendors.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Run, runTessera } from '../support/cli.ts';
-import { FakeKds, FakePcs, intelCase, snpCase } from './fake-vendors.ts';
+import { intelCase, snpCase, useFakeVendors } from './fake-vendors.ts';
 
-const kds = new FakeKds();
-const pcs = new FakePcs();
+const { kds, pcs } = useFakeVendors();
 const dir = mkdtempSync(join(tmpdir(), 'tessera-cli-collateral-'));
 
-beforeAll(async () => {
-  await kds.start();
-  await pcs.start();
-});
-afterAll(async () => {
-  await kds.stop();
-  await pcs.stop();
+afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 

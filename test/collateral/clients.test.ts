@@ -1,6 +1,6 @@
 // The HTTP layer and the vendor clients against the fake KDS and PCS.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { httpGet, parseRetryAfter, UpstreamError } from '../../verifier/collateral/http.ts';
@@ -8,18 +8,9 @@ import { KdsClient } from '../../verifier/collateral/kds-client.ts';
 import { PcsClient, rootCaCrlDer } from '../../verifier/collateral/pcs-client.ts';
 import { VendorCollateralSource } from '../../verifier/collateral/vendor-source.ts';
 import { CollateralUnavailableError, EvidenceFormatError } from '../../verifier/errors.ts';
-import { FakeKds, FakePcs, fastHttp, snpCase, vcekCases } from './fake-vendors.ts';
+import { fastHttp, snpCase, vcekCases, useFakeVendors } from './fake-vendors.ts';
 
-const kds = new FakeKds();
-const pcs = new FakePcs();
-beforeAll(async () => {
-  await kds.start();
-  await pcs.start();
-});
-afterAll(async () => {
-  await kds.stop();
-  await pcs.stop();
-});
+const { kds, pcs } = useFakeVendors();
 
 describe('httpGet', () => {
   it('retries a 500 and a dropped connection, then succeeds', async () => {

@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 
 export const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
 
@@ -232,4 +233,19 @@ export function fastHttp(waits: number[] = []) {
       waits.push(ms);
     },
   };
+}
+
+/** A fake KDS and PCS on 127.0.0.1 for the whole test file: started before its tests, stopped after. */
+export function useFakeVendors(): { kds: FakeKds; pcs: FakePcs } {
+  const kds = new FakeKds();
+  const pcs = new FakePcs();
+  beforeAll(async () => {
+    await kds.start();
+    await pcs.start();
+  });
+  afterAll(async () => {
+    await kds.stop();
+    await pcs.stop();
+  });
+  return { kds, pcs };
 }

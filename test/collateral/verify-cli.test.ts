@@ -1,24 +1,17 @@
 // `tessera verify` fetching what it is not given: through the collateral cache from the
 // fake vendors, or with --offline from the cache alone (filled by a bundle import).
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Run, runTessera } from '../support/cli.ts';
-import { FakeKds, FakePcs, intelCase, snpCase } from './fake-vendors.ts';
+import { intelCase, snpCase, useFakeVendors } from './fake-vendors.ts';
 
-const kds = new FakeKds();
-const pcs = new FakePcs();
+const { kds, pcs } = useFakeVendors();
 const dir = mkdtempSync(join(tmpdir(), 'tessera-verify-fetch-'));
 
-beforeAll(async () => {
-  await kds.start();
-  await pcs.start();
-});
-afterAll(async () => {
-  await kds.stop();
-  await pcs.stop();
+afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 

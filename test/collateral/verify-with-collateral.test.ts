@@ -2,7 +2,7 @@
 // the fake KDS/PCS through the cache, verified; tampering caught even once cached;
 // the bundle round trip to an offline site; offline with a cold cache.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { verifyEvidence } from '../../verifier/verify-evidence.ts';
@@ -13,18 +13,9 @@ import { exportBundle, importBundle } from '../../verifier/collateral/bundle.ts'
 import { decodeCollateralFile, encodeCollateralFile } from '../../verifier/collateral/entry-codec.ts';
 import type { CollateralEntry } from '../../verifier/collateral/store.ts';
 import { CollateralUnavailableError } from '../../verifier/errors.ts';
-import { FakeKds, FakePcs, fastHttp, intelCase, snpCase, tamper, vcekCases } from './fake-vendors.ts';
+import { fastHttp, intelCase, snpCase, tamper, vcekCases, useFakeVendors } from './fake-vendors.ts';
 
-const kds = new FakeKds();
-const pcs = new FakePcs();
-beforeAll(async () => {
-  await kds.start();
-  await pcs.start();
-});
-afterAll(async () => {
-  await kds.stop();
-  await pcs.stop();
-});
+const { kds, pcs } = useFakeVendors();
 
 function online(store = new MemoryCollateralStore(), at: Date) {
   const upstream = new VendorCollateralSource({ kds: { baseUrl: kds.url }, pcs: { baseUrl: pcs.url }, http: fastHttp() });
