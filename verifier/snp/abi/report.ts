@@ -182,7 +182,3 @@ export function parseReport(input: Uint8Array): SnpReport {
   }
   return report;
 }
-
-export function formatFirmwareVersion(v: FirmwareVersion): string {
-  return `${v.major}.${v.minor}.${v.build}`;
-}
