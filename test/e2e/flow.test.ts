@@ -19,11 +19,11 @@ import { SIMULATOR_SNP_MEASUREMENT } from '../../verifier/testing/snp-report-bui
 import { SIMULATOR_TDX_MRTD } from '../../verifier/testing/tdx-quote-builder.ts';
 import { ChallengeSigner } from '../../server/challenge.ts';
 import { loadKek } from '../../server/crypto/kek.ts';
-import { issueEar } from '../../server/ear.ts';
 import { getOrCreateServerSecret } from '../../server/keys/server-secrets.ts';
 import { SigningKeyStore } from '../../server/keys/signing-keys.ts';
 import { DEMO_SECRET_VALUE } from '../../server/secrets/dev-seed.ts';
 import { openStorage } from '../../server/storage/db.ts';
+import { issueExpiredCopy } from '../server/helpers.ts';
 import { AGENT, call, removeDir, run, serve, TESSERA, tempDir, type Served } from './processes.ts';
 
 const simDir = tempDir('tessera-e2e-sim-');
@@ -175,23 +175,8 @@ describe('refused, and audited, each with its own code', () => {
 
   it('an expired token', async () => {
     const outcome = await client().attest(new SimulatorProvider({ chain }));
-    const claims = decodeJwt(outcome.token) as any;
-    const sub = claims.submods['sev-snp'];
     // Signed by the service's real key, but issued two hours ago for one minute.
-    const expired = await withDataDir((db, kek) =>
-      issueEar(new SigningKeyStore(db, kek), {
-        tee: 'sev-snp',
-        nonce: claims.eat_nonce,
-        status: 'affirming',
-        vector: sub['ear.trustworthiness-vector'],
-        policy: sub['ear.appraisal-policy-id'],
-        claims: sub['tessera.claims'],
-        teePublicKey: claims.cnf.jwk,
-        ttlSeconds: 60,
-        build: 'e2e',
-        now: Date.now() - 7_200_000,
-      }),
-    );
+    const expired = await withDataDir((db, kek) => issueExpiredCopy(new SigningKeyStore(db, kek), outcome.token, 'e2e'));
     const r = await call(server!.url, 'GET', '/v1/secrets/demo', { token: expired.token });
     expect([r.status, r.body.code]).toEqual([401, 'token_expired']);
     expect(await lastAudit('action=secret.release&subject=demo')).toMatchObject({ outcome: 'denied', details: { code: 'token_expired' } });

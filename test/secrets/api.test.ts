@@ -11,22 +11,17 @@ import { compactDecrypt, decodeJwt, decodeProtectedHeader, SignJWT, type JWK } f
 import { expectedReportData } from '../../verifier/binding.ts';
 import type { SimulatorChain } from '../../verifier/testing/simulated-chain.ts';
 import { buildTdxQuote } from '../../verifier/testing/tdx-quote-builder.ts';
-import { issueEar } from '../../server/ear.ts';
 import { DB_FILE } from '../../server/storage/db.ts';
-import { makeChain, removeDir, snpAttestBody, startServer, type TestServer } from '../server/helpers.ts';
+import { issueExpiredCopy, snpAttestBody, startChainServer, stopServer, type TestServer } from '../server/helpers.ts';
 
 let chain: SimulatorChain;
 let srv: TestServer;
 
 beforeAll(async () => {
-  chain = await makeChain();
-  srv = await startServer({ chain });
+  ({ chain, srv } = await startChainServer());
 }, 120_000);
 
-afterAll(async () => {
-  await srv?.stop();
-  if (srv) removeDir(srv.dataDir);
-});
+afterAll(() => stopServer(srv));
 
 function teePair(): { privateKey: KeyObject; jwk: JWK } {
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -192,20 +187,7 @@ describe('secret release', () => {
     expect((await lastRelease('app-key')).details).toMatchObject({ code: 'token_unknown_key' });
 
     // Signed by our key, but expired: issued two hours ago with a one-minute lifetime.
-    const claims = decodeJwt(token) as any;
-    const sub = claims.submods['sev-snp'];
-    const old = await issueEar(srv.service.ctx.keys, {
-      tee: 'sev-snp',
-      nonce: claims.eat_nonce,
-      status: 'affirming',
-      vector: sub['ear.trustworthiness-vector'],
-      policy: sub['ear.appraisal-policy-id'],
-      claims: sub['tessera.claims'],
-      teePublicKey: claims.cnf.jwk,
-      ttlSeconds: 60,
-      build: 'test',
-      now: Date.now() - 7_200_000,
-    });
+    const old = await issueExpiredCopy(srv.service.ctx.keys, token, 'test');
     const expired = await srv.call('GET', '/v1/secrets/app-key', { token: old.token });
     expect([expired.status, expired.body.code]).toEqual([401, 'token_expired']);
     expect((await lastRelease('app-key')).details).toMatchObject({ code: 'token_expired' });

@@ -9,20 +9,16 @@ import { PRODUCTION_ANCHORS } from '../../verifier/production-anchors.ts';
 import type { SimulatorChain } from '../../verifier/testing/simulated-chain.ts';
 import { SIMULATOR_SNP_MEASUREMENT } from '../../verifier/testing/snp-report-builder.ts';
 import { EAR_PROFILE } from '../../server/ear.ts';
-import { makeChain, removeDir, snpAttestBody, startServer, tdxAttestBody, type TestServer } from './helpers.ts';
+import { removeDir, snpAttestBody, startChainServer, startServer, stopServer, tdxAttestBody, type TestServer } from './helpers.ts';
 
 let chain: SimulatorChain;
 let srv: TestServer;
 
 beforeAll(async () => {
-  chain = await makeChain();
-  srv = await startServer({ chain });
+  ({ chain, srv } = await startChainServer());
 }, 120_000);
 
-afterAll(async () => {
-  await srv?.stop();
-  if (srv) removeDir(srv.dataDir);
-});
+afterAll(() => stopServer(srv));
 
 async function auditCount(): Promise<number> {
   const r = await srv.call('GET', '/v1/audit/verify', { token: srv.adminToken });

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import type { JWK } from 'jose';
+import { decodeJwt, type JWK } from 'jose';
 import { expectedReportData } from '../../verifier/binding.ts';
 import type { SimulatorChain } from '../../verifier/testing/simulated-chain.ts';
 import { createSimulatorChain } from '../../verifier/testing/simulated-chain.ts';
@@ -14,6 +14,8 @@ import { simulatorAnchors, simulatorCollateralSource } from '../../verifier/test
 import { buildSnpReport, type SnpReportOptions } from '../../verifier/testing/snp-report-builder.ts';
 import { buildTdxQuote, type TdxQuoteOptions } from '../../verifier/testing/tdx-quote-builder.ts';
 import { loadConfig, type ConfigInput } from '../../server/config.ts';
+import { issueEar } from '../../server/ear.ts';
+import type { SigningKeyStore } from '../../server/keys/signing-keys.ts';
 import { listen, type RunningServer } from '../../server/server.ts';
 import { createService, type Service } from '../../server/service.ts';
 
@@ -89,6 +91,41 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
 
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** A server trusting a fresh simulator chain: what most server test files start with in beforeAll. */
+export async function startChainServer(): Promise<{ chain: SimulatorChain; srv: TestServer }> {
+  const chain = await makeChain();
+  return { chain, srv: await startServer({ chain }) };
+}
+
+/** Stops a server started by startServer (if it started) and removes its data directory. */
+export async function stopServer(srv: TestServer | undefined): Promise<void> {
+  if (!srv) return;
+  await srv.stop();
+  removeDir(srv.dataDir);
+}
+
+/**
+ * The claims of an SEV-SNP `token` re-issued by `keys` two hours ago with a one-minute
+ * lifetime: signed by the service's real key, but expired.
+ */
+export function issueExpiredCopy(keys: SigningKeyStore, token: string, build: string): ReturnType<typeof issueEar> {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- EAR claims, read field by field
+  const claims = decodeJwt(token) as any;
+  const sub = claims.submods['sev-snp'];
+  return issueEar(keys, {
+    tee: 'sev-snp',
+    nonce: claims.eat_nonce,
+    status: 'affirming',
+    vector: sub['ear.trustworthiness-vector'],
+    policy: sub['ear.appraisal-policy-id'],
+    claims: sub['tessera.claims'],
+    teePublicKey: claims.cnf.jwk,
+    ttlSeconds: 60,
+    build,
+    now: Date.now() - 7_200_000,
+  });
 }
 
 /** One simulator chain per test file (RSA key generation is the slow part). */

@@ -8,21 +8,17 @@ import { loadCase as loadSnpCase } from '../snp/cases.ts';
 import { loadCase as loadIntelCase } from '../tdx/cases.ts';
 import type { SimulatorChain } from '../../verifier/testing/simulated-chain.ts';
 import { SIMULATOR_SNP_MEASUREMENT } from '../../verifier/testing/snp-report-builder.ts';
-import { makeChain, removeDir, snpAttestBody, startServer, type TestServer } from './helpers.ts';
+import { snpAttestBody, startChainServer, stopServer, type TestServer } from './helpers.ts';
 
 let srv: TestServer;
 let chain: SimulatorChain;
 
 beforeAll(async () => {
-  chain = await makeChain();
   // Offline collateral (the helper's default): the vectors carry what they need; the CRL is preferred, not required.
-  srv = await startServer({ chain });
+  ({ chain, srv } = await startChainServer());
 }, 120_000);
 
-afterAll(async () => {
-  await srv?.stop();
-  if (srv) removeDir(srv.dataDir);
-});
+afterAll(() => stopServer(srv));
 
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
 
