@@ -15,13 +15,13 @@ import { FileCollateralStore } from '../../verifier/collateral/file-store.ts';
 import { MemoryCollateralStore } from '../../verifier/collateral/memory-store.ts';
 import { VendorCollateralSource } from '../../verifier/collateral/vendor-source.ts';
 import { verifyCollateralEntry } from '../../verifier/collateral/verify-entry.ts';
-import { CollateralUnavailableError, EvidenceFormatError } from '../../verifier/errors.ts';
+import { CollateralUnavailableError } from '../../verifier/errors.ts';
 import { PRODUCTION_ANCHORS } from '../../verifier/production-anchors.ts';
 import { SNP_PRODUCTS, type SnpProduct } from '../../verifier/snp/product.ts';
 import { snpVcekRequest } from '../../verifier/snp/verify-evidence.ts';
 import { intelCollateralNeeds } from '../../verifier/tdx/verify-evidence.ts';
 import { CliError, EXIT_USAGE } from './errors.ts';
-import { parseAt, readInput } from './inputs.ts';
+import { asUsageError, parseAt, readInput } from './inputs.ts';
 
 /** Some documents could not be had (fetch), or a bundle held documents that do not verify (import). */
 export const EXIT_UNAVAILABLE = 3;
@@ -83,8 +83,7 @@ async function openCache(path: string): Promise<FileCollateralStore> {
   try {
     await store.list();
   } catch (err) {
-    if (err instanceof EvidenceFormatError) throw new CliError(`${err.message} (${err.code})`, EXIT_USAGE);
-    throw err;
+    throw asUsageError(err);
   }
   for (const u of store.unreadable) process.stderr.write(`tessera: ignoring an unreadable entry of ${path} (${u.key}): ${u.reason}\n`);
   return store;
@@ -133,8 +132,7 @@ async function fetchPlan(opts: FetchOptions): Promise<CollateralRequest[]> {
       { kind: 'snp-crl', product, signer: 'vcek' },
     ];
   } catch (err) {
-    if (err instanceof EvidenceFormatError) throw new CliError(`${err.message} (${err.code})`, EXIT_USAGE);
-    throw err;
+    throw asUsageError(err);
   }
 }
 
@@ -197,8 +195,7 @@ async function runImport(file: string, opts: { cache: string; at?: string }): Pr
   try {
     report = await importBundle(store, bytes, { at, anchors: PRODUCTION_ANCHORS });
   } catch (err) {
-    if (err instanceof EvidenceFormatError) throw new CliError(`${err.message} (${err.code})`, EXIT_USAGE);
-    throw err;
+    throw asUsageError(err);
   }
   for (const l of report.loaded) process.stdout.write(`loaded    ${l.document}\n`);
   for (const k of report.kept) process.stdout.write(`kept      ${k.document}: ${k.reason}\n`);

@@ -2,6 +2,7 @@
 // a one-line usage error (exit 2), never a stack trace.
 
 import { readFileSync } from 'node:fs';
+import { EvidenceFormatError } from '../../verifier/errors.ts';
 import { CliError, EXIT_USAGE } from './errors.ts';
 
 /** The bytes of `path`; `what` names it in the error ("the report", "the bundle"...). */
@@ -23,4 +24,12 @@ export function parseAt(at: string | undefined): Date {
     throw new CliError(`--at must be an ISO-8601 time such as 2025-01-31T00:00:00Z, not "${at}"`, EXIT_USAGE);
   }
   return d;
+}
+
+/**
+ * A malformed input (EvidenceFormatError) as a usage error that names its stable code;
+ * any other error unchanged. For `catch (err) { throw asUsageError(err); }`.
+ */
+export function asUsageError(err: unknown): unknown {
+  return err instanceof EvidenceFormatError ? new CliError(`${err.message} (${err.code})`, EXIT_USAGE) : err;
 }

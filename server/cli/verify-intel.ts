@@ -10,14 +10,14 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { CollateralUnavailableError, EvidenceFormatError } from '../../verifier/errors.ts';
+import { CollateralUnavailableError } from '../../verifier/errors.ts';
 import type { IntelCollateral } from '../../verifier/evidence.ts';
 import type { VerificationResult } from '../../verifier/result.ts';
 import { parseIntelQuote } from '../../verifier/tdx/abi/quote.ts';
 import { verifyIntelEvidence, verifyIntelQuote } from '../../verifier/tdx/verify-evidence.ts';
 import { defaultCachePath, verifyCollateralSource } from './collateral.ts';
 import { CliError, EXIT_REJECTED, EXIT_USAGE } from './errors.ts';
-import { parseAt, readInput } from './inputs.ts';
+import { asUsageError, parseAt, readInput } from './inputs.ts';
 import { checkAndWarningLines } from './print-result.ts';
 
 interface IntelCliOptions {
@@ -113,9 +113,8 @@ async function run(tee: 'tdx' | 'sgx', opts: IntelCliOptions): Promise<void> {
       result = await verifyIntelEvidence({ tee, quote: bytes }, { at, collateral: source, crl: opts.crl ? 'prefer' : 'off' });
     }
   } catch (err) {
-    if (err instanceof EvidenceFormatError) throw new CliError(`${err.message} (${err.code})`, EXIT_USAGE);
     if (err instanceof CollateralUnavailableError) throw new CliError(err.message, EXIT_USAGE);
-    throw err;
+    throw asUsageError(err);
   }
   process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : summary(result, at, quoteInfo));
   if (!result.verified) process.exitCode = EXIT_REJECTED;

@@ -3,14 +3,14 @@
 // input (EXIT_USAGE), each failure as one line on stderr, never a stack trace.
 
 import { Command, Option } from 'commander';
-import { CollateralUnavailableError, EvidenceFormatError } from '../../verifier/errors.ts';
+import { CollateralUnavailableError } from '../../verifier/errors.ts';
 import type { CrlMode, SnpCertificates } from '../../verifier/evidence.ts';
 import type { VerificationResult } from '../../verifier/result.ts';
 import { verifySnpEvidence, verifySnpReport } from '../../verifier/snp/verify-evidence.ts';
 import { defaultCachePath, verifyCollateralSource } from './collateral.ts';
 import { parseCertificate, parseCertificates } from '../../verifier/x509/certificate.ts';
 import { CliError, EXIT_REJECTED, EXIT_USAGE } from './errors.ts';
-import { parseAt, readInput } from './inputs.ts';
+import { asUsageError, parseAt, readInput } from './inputs.ts';
 import { checkAndWarningLines } from './print-result.ts';
 
 interface SnpCliOptions {
@@ -89,7 +89,6 @@ async function run(opts: SnpCliOptions): Promise<void> {
       result = await verifySnpEvidence({ tee: 'sev-snp', report, certificates, ...(crl ? { crl } : {}) }, { at, collateral, crl: opts.crlMode });
     }
   } catch (err) {
-    if (err instanceof EvidenceFormatError) throw new CliError(`${err.message} (${err.code})`, EXIT_USAGE);
     if (err instanceof CollateralUnavailableError) {
       const hint = opts.offline
         ? 'Import it with `tessera collateral import BUNDLE` (a bundle made by `tessera collateral fetch --report` and `export` on a connected host), or pass --vcek FILE.'
@@ -98,7 +97,7 @@ async function run(opts: SnpCliOptions): Promise<void> {
       const needed = / VCEK for chip /.test(err.document) ? 'The VCEK certificate that signed this report is needed. ' : '';
       throw new CliError(`${needed}${err.message} ${hint}`, EXIT_USAGE);
     }
-    throw err;
+    throw asUsageError(err);
   }
   process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : summary(result, at));
   if (!result.verified) process.exitCode = EXIT_REJECTED;
