@@ -52,10 +52,6 @@ export function listApiTokens(db: Db): TokenInfo[] {
   return db.select().from(apiTokens).orderBy(desc(apiTokens.createdAt)).all().map(toInfo);
 }
 
-export function countActiveApiTokens(db: Db): number {
-  return db.select({ id: apiTokens.id }).from(apiTokens).where(isNull(apiTokens.revokedAt)).all().length;
-}
-
 /**
  * Revoke by id. Returns the token's info and whether this call revoked it (false when it
  * already was), or undefined when there is no such token.
