@@ -72,4 +72,19 @@ describe('tessera collateral', () => {
     expect(notBundle.stderr).toMatch(/^tessera: The bundle is not a tessera-collateral v1 file .*\(collateral_file_malformed\)\n$/);
     expect(existsSync(join(dir, 'x.json'))).toBe(false);
   });
+
+  it('refuses a bad --timeout, a non-http(s) --pcs-url and --fmspc without --tee before touching the network or the cache', async () => {
+    const cache = join(dir, 'untouched.json');
+    const fmspc = ['collateral', 'fetch', '--fmspc', 'b0c06f000000', '--cache', cache];
+    const timeout = await tessera(...fmspc, '--tee', 'tdx', '--timeout', '0');
+    expect(timeout.stderr).toBe('tessera: --timeout must be a positive number of milliseconds, not "0"\n');
+    expect(timeout.code).toBe(2);
+    const url = await tessera(...fmspc, '--tee', 'tdx', '--pcs-url', 'ftp://pcs.example');
+    expect(url.stderr).toBe('tessera: --pcs-url must be an http(s) URL, not "ftp://pcs.example"\n');
+    expect(url.code).toBe(2);
+    const noTee = await tessera(...fmspc);
+    expect(noTee.stderr).toBe('tessera: --fmspc needs --tee tdx|sgx\n');
+    expect(noTee.code).toBe(2);
+    expect(existsSync(cache)).toBe(false);
+  });
 });
