@@ -4,10 +4,10 @@
 
 import { randomUUID } from 'node:crypto';
 import { getConnInfo } from '@hono/node-server/conninfo';
-import { bodyLimit } from 'hono/body-limit';
+import { bodyLimit } from './body-limit.ts';
 import type { ServiceContext } from './context.ts';
 import { newRouter } from './http.ts';
-import { ApiError, problemResponse, toProblem } from './problem.ts';
+import { problemResponse, toProblem } from './problem.ts';
 import { attestationRoutes } from './routes/attestation.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { mountDocs } from './routes/docs.ts';
@@ -55,15 +55,7 @@ export function createApp(ctx: ServiceContext) {
     );
   });
 
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: ctx.config.bodyLimit,
-      onError: () => {
-        throw new ApiError(413, 'body_too_large', `The request body exceeds ${ctx.config.bodyLimit} bytes.`);
-      },
-    }),
-  );
+  app.use('*', bodyLimit(ctx.config.bodyLimit));
 
   app.onError((err, c) => {
     const p = toProblem(err);
