@@ -140,6 +140,22 @@ describe('the async entry point with a collateral source', () => {
     );
   });
 
+  it('verifies the bytes it was handed, even if the caller changes its buffer while the VCEK is fetched', async () => {
+    const mine = Buffer.from(report);
+    const sim = simulatorCollateralSource(chain);
+    const source: CollateralSource = {
+      ...sim,
+      snpVcek: (req) => {
+        mine.fill(0x41, 0x90, 0xc0); // MEASUREMENT, while the verifier waits
+        return sim.snpVcek(req);
+      },
+    };
+    const result = await verifyEvidence({ tee: 'sev-snp', report: mine }, { at: NOW, anchors: simulatorAnchors(chain), collateral: source, crl: 'off' });
+    expect(mine.subarray(0x90, 0xc0).every((b) => b === 0x41)).toBe(true);
+    expect(failed(result)).toEqual([]);
+    expect(result.claims?.measurement).toBe(Buffer.from(report).subarray(0x90, 0xc0).toString('hex'));
+  });
+
   it('fetches cert_chain when the anchor embeds no intermediate, and checks its root against the pinned one', async () => {
     const anchors = simulatorAnchors(chain);
     const bare = { ...anchors, amd: anchors.amd.map(({ askDer: _ask, ...a }) => a) };

@@ -1,9 +1,10 @@
 // SEV-SNP evidence in, verdict out. Two layers:
 //  - verifySnpReport(): synchronous, everything as input (report, certificates, CRL,
 //    time, anchors). One ECDSA P-384 verify per call once the chain is cached.
-//  - verifySnpEvidence(): the async entry point verifyEvidence() calls; it fetches what
-//    the evidence did not carry (VCEK, cert_chain, CRL) through options.collateral, then
-//    runs the synchronous core.
+//  - prepareSnpEvidence(): fetches what the evidence did not carry (VCEK, cert_chain, CRL)
+//    through options.collateral. Its result is plain data, so the core can run elsewhere
+//    (the server runs it on a worker thread: server/verification/).
+//  - verifySnpEvidence(): the two in turn; what verifyEvidence() calls.
 // Order of the checks: product, chain, report signature, binding, revocation. All of them
 // run (a denial lists every failure), except those that need something an earlier step
 // could not establish (no product -> no anchor -> no chain).
@@ -247,9 +248,30 @@ async function fetchDocument(document: string, get: () => Promise<CollateralDocu
   }
 }
 
+/** A report with every document its verification needs: plain data, nothing left to fetch. */
+export interface PreparedSnpEvidence {
+  tee: 'sev-snp';
+  report: Uint8Array;
+  material: SnpMaterial;
+  at: Date;
+  crl: CrlMode;
+}
+
 /** The entry point for SEV-SNP: fetch what is missing through options.collateral, then verify. */
 export async function verifySnpEvidence(evidence: SnpEvidence, options: VerifyOptions): Promise<VerificationResult> {
-  const report = parseReport(evidence.report);
+  const p = await prepareSnpEvidence(evidence, options);
+  return verifySnpReport(p.report, p.material, { at: p.at, crl: p.crl, ...(options.anchors ? { anchors: options.anchors } : {}) });
+}
+
+/**
+ * Parse the report (malformed evidence is refused here) and fetch through options.collateral
+ * what the evidence did not carry: the VCEK, the product's cert_chain when the anchor embeds
+ * no intermediate, and the CRL unless the CRL mode is off.
+ */
+export async function prepareSnpEvidence(evidence: SnpEvidence, options: VerifyOptions): Promise<PreparedSnpEvidence> {
+  // A copy, taken before any await: the caller may reuse its buffer while collateral is fetched.
+  const bytes = Uint8Array.from(evidence.report);
+  const report = parseReport(bytes);
   const anchors = options.anchors ?? PRODUCTION_ANCHORS;
   const certificates: SnpCertificates = { ...(evidence.certificates ?? {}) };
   const sources: NonNullable<SnpMaterial['sources']> = {};
@@ -316,9 +338,5 @@ export async function verifySnpEvidence(evidence: SnpEvidence, options: VerifyOp
     }
   }
 
-  return verifySnpReport(
-    report,
-    { certificates, ...(crl ? { crl } : {}), sources },
-    { at: options.at, anchors, crl: mode },
-  );
+  return { tee: 'sev-snp', report: bytes, material: { certificates, ...(crl ? { crl } : {}), sources }, at: options.at, crl: mode };
 }

@@ -431,27 +431,42 @@ async function collateralFromSource(
   };
 }
 
+/** A quote with the collateral its verification needs: plain data, nothing left to fetch. */
+export interface PreparedIntelEvidence {
+  tee: 'tdx' | 'sgx';
+  quote: Uint8Array;
+  collateral: IntelCollateral;
+  at: Date;
+  crl: CrlMode;
+  provenance: NonNullable<IntelQuoteOptions['provenance']>;
+}
+
 /**
  * Verify Intel evidence. Collateral comes from the evidence, else from options.collateral;
  * without either, rejects with CollateralUnavailableError naming the TCB Info.
  */
 export async function verifyIntelEvidence(evidence: IntelEvidence, options: VerifyOptions): Promise<VerificationResult> {
-  const quote = parseIntelQuote(evidence.quote);
+  const p = await prepareIntelEvidence(evidence, options);
+  return verifyIntelQuote(p.quote, p.collateral, { at: p.at, crl: p.crl, provenance: p.provenance, ...(options.anchors ? { anchors: options.anchors.intel } : {}) });
+}
+
+/** Parse the quote (malformed evidence is refused here) and take its collateral from the evidence or options.collateral. */
+export async function prepareIntelEvidence(evidence: IntelEvidence, options: VerifyOptions): Promise<PreparedIntelEvidence> {
+  // A copy, taken before any await: the caller may reuse its buffer while collateral is fetched.
+  const bytes = Uint8Array.from(evidence.quote);
+  const quote = parseIntelQuote(bytes);
   if (quote.tee !== evidence.tee) {
     throw new EvidenceFormatError('intel_quote_tee_mismatch', `The evidence is labelled ${evidence.tee} but the quote is a ${quote.tee} quote.`);
   }
-  const anchors = options.anchors?.intel ?? INTEL_ANCHORS;
   const crl = options.crl ?? 'prefer';
+  const prepared = { tee: evidence.tee, quote: bytes, at: options.at, crl };
   if (evidence.collateral) {
-    const provenance = Object.fromEntries(
-      (['tcb-info', 'qe-identity', 'pck-crl', 'root-ca-crl'] as const).map((k) => [k, { source: 'evidence' }]),
-    );
-    return verifyIntelQuote(quote, evidence.collateral, { at: options.at, anchors, crl, provenance });
+    const provenance = Object.fromEntries((['tcb-info', 'qe-identity', 'pck-crl', 'root-ca-crl'] as const).map((k) => [k, { source: 'evidence' }]));
+    return { ...prepared, collateral: evidence.collateral, provenance };
   }
   if (!options.collateral) {
     throw new CollateralUnavailableError('tcb-info', 'The Intel TCB Info, QE Identity and CRLs were neither supplied with the evidence nor obtainable from a collateral source.');
   }
-  const needs = intelCollateralNeeds(quote);
-  const { collateral, provenance } = await collateralFromSource(options.collateral, needs, crl);
-  return verifyIntelQuote(quote, collateral, { at: options.at, anchors, crl, ...(provenance ? { provenance } : {}) });
+  const { collateral, provenance } = await collateralFromSource(options.collateral, intelCollateralNeeds(quote), crl);
+  return { ...prepared, collateral, provenance: provenance ?? {} };
 }
