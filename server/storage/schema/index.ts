@@ -7,3 +7,4 @@ export * from './audit.ts';
 export * from './api-tokens.ts';
 export * from './signing-keys.ts';
 export * from './collateral.ts';
+export * from './config-epoch.ts';
