@@ -2,11 +2,17 @@
 // RFC 7638 thumbprint. One key is active; rotation retires it but keeps its public key in
 // the JWKS until every token it signed has expired (retirement + token lifetime), so
 // relying parties never see a valid token they cannot verify.
+//
+// The active key is kept decrypted with the configuration epoch it was read at
+// (server/storage/config-epoch.ts): every signature reads that one integer, and the key row
+// only when it moved, which any write to signing_keys does through a trigger, whichever
+// connection writes. So a rotation by the CLI or another replica applies to the next token.
 
 import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { desc, gt, isNull, or } from 'drizzle-orm';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { decryptEnvelope, encryptEnvelope, parseEnvelope, serializeEnvelope } from '../crypto/envelope.ts';
+import { EpochCached } from '../storage/config-epoch.ts';
 import type { Db } from '../storage/db.ts';
 import { signingKeys } from '../storage/schema/signing-keys.ts';
 
@@ -46,8 +52,8 @@ async function newKeyRow(kek: Buffer, now: number) {
 }
 
 export class SigningKeyStore {
-  private cached: ActiveSigningKey | undefined;
-  // Prepared once: this lookup runs on every signature.
+  private readonly cached: EpochCached<ActiveSigningKey>;
+  // Prepared once: runs whenever the configuration epoch moved, and in every write path.
   private readonly activeQuery;
 
   constructor(
@@ -61,6 +67,7 @@ export class SigningKeyStore {
       .orderBy(desc(signingKeys.createdAt))
       .limit(1)
       .prepare();
+    this.cached = new EpochCached(db.$client, (previous) => this.loadActive(previous));
   }
 
   /** Create the first key when there is no active one. Returns true when it created one. */
@@ -81,22 +88,22 @@ export class SigningKeyStore {
     return this.activeQuery.get();
   }
 
-  /**
-   * The key to sign with now. Looked up on every call (one indexed read) so that a rotation
-   * done by the CLI or another replica takes effect at once; decrypted only when it changes.
-   */
+  /** The key to sign with now: read again only when the configuration epoch moved. */
   active(): ActiveSigningKey {
+    return this.cached.get();
+  }
+
+  /** The active row, decrypted unless it is still `previous`'s kid (decryption is the costly part). */
+  private loadActive(previous: ActiveSigningKey | undefined): ActiveSigningKey {
     const row = this.activeRow();
     if (!row) throw new Error('no active signing key');
-    if (this.cached?.kid !== row.kid) {
-      const pkcs8 = decryptEnvelope(this.kek, parseEnvelope(row.privateKey), signingKeyContext(row.kid));
-      try {
-        this.cached = { kid: row.kid, privateKey: createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }) };
-      } finally {
-        pkcs8.fill(0);
-      }
+    if (previous?.kid === row.kid) return previous;
+    const pkcs8 = decryptEnvelope(this.kek, parseEnvelope(row.privateKey), signingKeyContext(row.kid));
+    try {
+      return { kid: row.kid, privateKey: createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }) };
+    } finally {
+      pkcs8.fill(0);
     }
-    return this.cached;
   }
 
   /**

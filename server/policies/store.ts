@@ -1,13 +1,16 @@
 // Appraisal policies and reference-value sets as stored by the service. Policy versions are
 // immutable rows (name, version) kept forever with their hash; one version is active.
-// Reads check the database on every call (an indexed lookup) so that a change made by
-// another replica or the CLI applies at once; parsing and CEL compilation happen only when
-// the active version or the reference values change.
+// The active policy (parsed, CEL compiled) and the reference values are kept with the
+// configuration epoch they were read at (server/storage/config-epoch.ts): every attestation
+// reads that one integer, and the tables only when it moved, which any write to
+// active_policy, policy_versions or reference_values does through a trigger, whichever
+// connection writes. So a change made by another replica or the CLI applies at once.
 
-import { and, desc, eq, max, sql } from 'drizzle-orm';
+import { and, desc, eq, max } from 'drizzle-orm';
 import { PolicyValidationError, parseAppraisalPolicy, policyHash, type AppraisalPolicy, type PolicyContext } from '../../verifier/policy/index.ts';
 import { appendAudit } from '../audit/log.ts';
 import { ApiError } from '../problem.ts';
+import { EpochCached } from '../storage/config-epoch.ts';
 import type { Db } from '../storage/db.ts';
 import { activePolicy, policyVersions } from '../storage/schema/policies.ts';
 import { referenceValues } from '../storage/schema/reference-values.ts';
@@ -48,19 +51,16 @@ export interface ReferenceValueSet {
 type VersionRow = typeof policyVersions.$inferSelect;
 
 export class PolicyStore {
-  private activeCache: ActivePolicy | undefined;
-  private refsCache: { stamp: string; ctx: PolicyContext } | undefined;
+  private readonly activeCache: EpochCached<ActivePolicy>;
+  private readonly refsCache: EpochCached<PolicyContext>;
 
-  // Prepared once: both run on every attestation.
+  // Prepared once: runs whenever the configuration epoch moved, and in every listing.
   private readonly activeQuery;
-  private readonly refsStampQuery;
 
   constructor(private readonly db: Db) {
     this.activeQuery = db.select().from(activePolicy).where(eq(activePolicy.id, 1)).prepare();
-    this.refsStampQuery = db
-      .select({ n: sql<number>`count(*)`, t: max(referenceValues.updatedAt) })
-      .from(referenceValues)
-      .prepare();
+    this.activeCache = new EpochCached(db.$client, (previous) => this.loadActive(previous));
+    this.refsCache = new EpochCached(db.$client, () => this.loadContext());
   }
 
   private activeRow() {
@@ -158,16 +158,19 @@ export class PolicyStore {
       .immediate();
   }
 
-  /** The active policy, parsed (cached until another version is activated). */
+  /** The active policy, parsed: read again only when the configuration epoch moved. */
   active(): ActivePolicy {
+    return this.activeCache.get();
+  }
+
+  /** The active policy, parsed again only when another version is active than in `previous` (versions are immutable). */
+  private loadActive(previous: ActivePolicy | undefined): ActivePolicy {
     const row = this.activeRow();
     if (!row) throw new ApiError(503, 'no_active_policy', 'No appraisal policy is active; activate one with POST /v1/policies/{name}/activate.');
-    if (this.activeCache?.name !== row.name || this.activeCache.version !== row.version) {
-      const doc = this.get(row.name, row.version);
-      if (!doc) throw new Error(`active policy ${row.name} v${row.version} is missing`);
-      this.activeCache = { name: doc.name, version: doc.version, hash: doc.hash, policy: doc.policy };
-    }
-    return this.activeCache;
+    if (previous?.name === row.name && previous.version === row.version) return previous;
+    const doc = this.get(row.name, row.version);
+    if (!doc) throw new Error(`active policy ${row.name} v${row.version} is missing`);
+    return { name: doc.name, version: doc.version, hash: doc.hash, policy: doc.policy };
   }
 
   hasAnyPolicy(): boolean {
@@ -181,9 +184,7 @@ export class PolicyStore {
     return this.db.$client
       .transaction(() => {
         const previous = this.getReferenceValues(name);
-        // Strictly increasing across all sets, so that context()'s change stamp always moves.
-        const latest = this.db.select({ t: max(referenceValues.updatedAt) }).from(referenceValues).get()?.t ?? 0;
-        const now = Math.max(Date.now(), latest + 1);
+        const now = Date.now();
         this.db
           .insert(referenceValues)
           .values({ name, values: JSON.stringify(normalized), updatedAt: now, updatedBy: actor })
@@ -219,15 +220,14 @@ export class PolicyStore {
       .map((r) => ({ name: r.name, count: (JSON.parse(r.values) as string[]).length, updatedAt: new Date(r.updatedAt).toISOString() }));
   }
 
-  /** Every reference-value set, for policy evaluation (reloaded only when one changed). */
+  /** Every reference-value set, for policy evaluation: read again only when the configuration epoch moved. */
   context(): PolicyContext {
-    const stamp = this.refsStampQuery.get();
-    const key = `${stamp?.n ?? 0}:${stamp?.t ?? 0}`;
-    if (this.refsCache?.stamp !== key) {
-      const sets: Record<string, string[]> = {};
-      for (const r of this.db.select().from(referenceValues).all()) sets[r.name] = JSON.parse(r.values) as string[];
-      this.refsCache = { stamp: key, ctx: { referenceValues: sets } };
-    }
-    return this.refsCache.ctx;
+    return this.refsCache.get();
+  }
+
+  private loadContext(): PolicyContext {
+    const sets: Record<string, string[]> = {};
+    for (const r of this.db.select().from(referenceValues).all()) sets[r.name] = JSON.parse(r.values) as string[];
+    return { referenceValues: sets };
   }
 }
