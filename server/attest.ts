@@ -12,7 +12,7 @@ import type { Evidence } from '../verifier/evidence.ts';
 import { canonicalJson } from '../verifier/policy/canonical.ts';
 import { evaluateAppraisalPolicy, type AppraisalPolicy, type EarStatus, type PolicyDecision, type RuleOutcome } from '../verifier/policy/index.ts';
 import { failedChecks, type Check, type Tee, type VerificationResult } from '../verifier/result.ts';
-import { verifyEvidence } from '../verifier/verify-evidence.ts';
+import { prepareEvidence } from '../verifier/verify-evidence.ts';
 import { appendAudit } from './audit/log.ts';
 import { ChallengeError, assertNotConsumed, consumeChallenge, type OpenedChallenge } from './challenge.ts';
 import type { ServiceContext } from './context.ts';
@@ -23,18 +23,20 @@ import { attestations } from './storage/schema/attestations.ts';
 export const BINDING_CHECK_ID = 'binding.report-data';
 
 /**
- * verifyEvidence in each trust domain in turn (one in production), with the CRL mode, counted
- * in the metrics. The first domain under which the evidence verifies wins; if none does, the
- * result with the fewest failed checks explains the refusal. A domain whose collateral is
- * unavailable is skipped; if every domain throws, the first error is thrown.
+ * Verify the evidence in each trust domain in turn (one in production), with the CRL mode,
+ * counted in the metrics: its collateral gathered here, its checks run by the verifier pool
+ * (off the event loop). The first domain under which the evidence verifies wins; if none
+ * does, the result with the fewest failed checks explains the refusal. A domain whose
+ * collateral is unavailable is skipped; if every domain throws, the first error is thrown.
  */
 export async function verifyWithService(ctx: ServiceContext, evidence: Evidence, at: Date): Promise<VerificationResult> {
   let best: VerificationResult | undefined;
   let firstError: unknown;
-  for (const domain of ctx.trust) {
+  for (const [index, domain] of ctx.trust.entries()) {
     let r: VerificationResult;
     try {
-      r = await verifyEvidence(evidence, { at, anchors: domain.anchors, collateral: domain.collateral, crl: ctx.config.crl });
+      const prepared = await prepareEvidence(evidence, { at, anchors: domain.anchors, collateral: domain.collateral, crl: ctx.config.crl });
+      r = await ctx.verifier.verify(prepared, index);
     } catch (err) {
       // Malformed evidence is malformed in every domain: no point trying the others.
       if (!(err instanceof CollateralUnavailableError) || ctx.trust.length === 1) {

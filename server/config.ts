@@ -2,6 +2,7 @@
 // variables, then command-line flags. Validated with zod; an error names the bad key and
 // where it came from (file key or environment variable), never echoing secret values.
 
+import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -32,6 +33,10 @@ const collateralSchema = z.strictObject({
   acceptFromEvidence: z.boolean().default(false),
 });
 
+function defaultVerifyThreads(): number {
+  return Math.max(1, Math.min(4, availableParallelism() - 1));
+}
+
 export const configSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   port: z.number().int().min(0).max(65535).default(8080),
@@ -49,6 +54,11 @@ export const configSchema = z.strictObject({
   trustProxy: z.boolean().default(false),
   /** SQLite synchronous pragma: `full` fsyncs every decision; `normal` (WAL) may lose the last ones on power loss. */
   dbSynchronous: z.enum(['normal', 'full']).default('full'),
+  /**
+   * Worker threads verifying evidence off the event loop (server/verification/pool.ts); 0
+   * verifies on the event loop. Default: one per core but one (left to the event loop), 1 to 4.
+   */
+  verifyThreads: z.number().int().min(0).max(64).default(defaultVerifyThreads()),
   /** CRL handling passed to the verifier. */
   crl: z.enum(['require', 'prefer', 'off']).default('prefer'),
   rateLimit: rateLimitSchema.default({ windowSeconds: 60, challenge: 600, attest: 600 }),
@@ -80,6 +90,7 @@ const ENV: Record<string, { path: string[]; kind: Kind }> = {
   TESSERA_TRUST_PROXY: { path: ['trustProxy'], kind: 'bool' },
   TESSERA_DB_SYNCHRONOUS: { path: ['dbSynchronous'], kind: 'string' },
   TESSERA_CRL: { path: ['crl'], kind: 'string' },
+  TESSERA_VERIFY_THREADS: { path: ['verifyThreads'], kind: 'int' },
   TESSERA_RATE_LIMIT_WINDOW: { path: ['rateLimit', 'windowSeconds'], kind: 'int' },
   TESSERA_RATE_LIMIT_CHALLENGE: { path: ['rateLimit', 'challenge'], kind: 'int' },
   TESSERA_RATE_LIMIT_ATTEST: { path: ['rateLimit', 'attest'], kind: 'int' },

@@ -12,6 +12,7 @@ import type { RateLimiter } from './rate-limit.ts';
 import type { SecretStore } from './secrets/store.ts';
 import type { Db } from './storage/db.ts';
 import type { GroupCommit } from './storage/group-commit.ts';
+import type { VerifierPool } from './verification/pool.ts';
 
 export interface ServiceContext {
   config: ServiceConfig;
@@ -27,6 +28,8 @@ export interface ServiceContext {
   secrets: SecretStore;
   /** Production, and before it the simulator's in development mode (and a test's own in tests). See server/trust.ts. */
   trust: TrustDomain[];
+  /** Runs the CPU half of each verification, on worker threads; its domain indexes are those of `trust`. */
+  verifier: VerifierPool;
   metrics: Metrics;
   rateLimiter: RateLimiter;
   /** `ear.verifier-id.build`. */

@@ -31,6 +31,7 @@ import { DbCollateralStore } from './storage/collateral-store.ts';
 import { openStorage, type Storage } from './storage/db.ts';
 import { GroupCommit } from './storage/group-commit.ts';
 import { apiTokens } from './storage/schema/api-tokens.ts';
+import { createVerifierPool, type VerifierPool } from './verification/pool.ts';
 
 export class StartupError extends Error {
   constructor(message: string) {
@@ -98,6 +99,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
 
   const kek = loadKek({ env, dataDir: config.dataDir, dev: config.dev, ...(config.kekFile ? { kekFile: config.kekFile } : {}) });
   const storage = openStorage(config.dataDir, { synchronous: config.dbSynchronous });
+  let verifier: VerifierPool | undefined;
   const { db } = storage;
   try {
     const keys = new SigningKeyStore(db, kek.key);
@@ -163,6 +165,10 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     if (options.simulator) trust.push({ name: 'simulator', anchors: options.simulator.anchors, collateral: withFallback(options.simulator.collateral, cache) });
     trust.push({ name: 'production', anchors: PRODUCTION_ANCHORS, collateral: options.collateral ?? cache });
 
+    verifier = createVerifierPool(
+      trust.map((d) => d.anchors),
+      config.verifyThreads,
+    );
     const ctx: ServiceContext = {
       config,
       db,
@@ -174,6 +180,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       policies,
       secrets: new SecretStore(db, kek.key),
       trust,
+      verifier,
       metrics: new Metrics(options.collateral ? undefined : () => cache.metrics()),
       rateLimiter: new RateLimiter(config.rateLimit.windowSeconds * 1000),
       build: `tessera ${VERSION}`,
@@ -209,10 +216,13 @@ export async function createService(options: ServiceOptions): Promise<Service> {
         if (refresh) clearInterval(refresh);
         ctx.commits.flush();
         storage.close();
+        // Requests in flight have finished (server/server.ts waits for them): nothing is queued.
+        void ctx.verifier.close();
       },
     };
   } catch (err) {
     storage.close();
+    void verifier?.close();
     throw err;
   }
 }

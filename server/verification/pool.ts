@@ -1,0 +1,54 @@
+// Verification off the event loop. The CPU half of a verification (verifyPrepared: the
+// signatures, above all SEV-SNP's ECDSA P-384, ~1 ms here) runs on a pool of worker threads
+// (piscina), while the event loop goes on parsing requests, gathering collateral, signing
+// tokens and committing. The collateral half (prepareEvidence) stays on the main thread,
+// where the cache, its single-flight fetches and the database are.
+//
+// With `threads: 0` the same task runs in the calling thread: one way to verify, two places.
+
+import { Piscina } from 'piscina';
+import type { TrustAnchors } from '../../verifier/anchors.ts';
+import { CollateralUnavailableError, EvidenceFormatError } from '../../verifier/errors.ts';
+import type { VerificationResult } from '../../verifier/result.ts';
+import type { PreparedEvidence } from '../../verifier/verify-evidence.ts';
+import { runVerifyTask, type VerifyOutcome, type VerifyTask, type WorkerData } from './task.ts';
+
+export interface VerifierPool {
+  /** Worker threads (0: verification runs on the event loop). */
+  readonly threads: number;
+  /** verifyPrepared(prepared, anchors of trust domain `domain`), with the verifier's errors rethrown as themselves. */
+  verify(prepared: PreparedEvidence, domain: number): Promise<VerificationResult>;
+  /** Finish queued tasks and stop the threads. */
+  close(): Promise<void>;
+}
+
+function unwrap(outcome: VerifyOutcome): VerificationResult {
+  if (outcome.ok) return outcome.result;
+  const e = outcome.error;
+  throw e.kind === 'format' ? new EvidenceFormatError(e.code, e.message) : new CollateralUnavailableError(e.document, e.message);
+}
+
+/** A pool verifying against `anchors` (one entry per trust domain, in the order tasks name them). */
+export function createVerifierPool(anchors: readonly TrustAnchors[], threads: number): VerifierPool {
+  if (threads === 0) {
+    return {
+      threads,
+      verify: (prepared, domain) => Promise.resolve().then(() => unwrap(runVerifyTask({ prepared, domain }, anchors))),
+      close: () => Promise.resolve(),
+    };
+  }
+  const workerData: WorkerData = { anchors: [...anchors] };
+  const pool = new Piscina<VerifyTask, VerifyOutcome>({
+    filename: new URL('./worker.js', import.meta.url).href,
+    workerData,
+    minThreads: threads,
+    maxThreads: threads,
+    // Threads are kept: starting one loads the verifier anew (hundreds of ms).
+    idleTimeout: Number.POSITIVE_INFINITY,
+  });
+  return {
+    threads,
+    verify: async (prepared, domain) => unwrap(await pool.run({ prepared, domain })),
+    close: () => pool.close(),
+  };
+}
