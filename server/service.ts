@@ -28,7 +28,7 @@ import { RateLimiter } from './rate-limit.ts';
 import { seedDevSecrets } from './secrets/dev-seed.ts';
 import { SecretStore } from './secrets/store.ts';
 import { DbCollateralStore } from './storage/collateral-store.ts';
-import { openStorage, type Storage } from './storage/db.ts';
+import { openStorage, walSyncer, type Storage } from './storage/db.ts';
 import { GroupCommit } from './storage/group-commit.ts';
 import { apiTokens } from './storage/schema/api-tokens.ts';
 import { createVerifierPool, type VerifierPool } from './verification/pool.ts';
@@ -172,7 +172,8 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     const ctx: ServiceContext = {
       config,
       db,
-      commits: new GroupCommit(db.$client),
+      // synchronous=full: the WAL sync after each batch runs off the event loop (same durability).
+      commits: new GroupCommit(db.$client, config.dbSynchronous === 'full' ? { syncWal: walSyncer(config.dataDir) } : {}),
       log,
       keys,
       challenges: new ChallengeSigner(challengeKey, config.challengeTtlSeconds * 1000),

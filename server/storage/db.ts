@@ -2,6 +2,7 @@
 // that drizzle-kit generated into migrations/ are applied at every start (idempotent).
 
 import { mkdirSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -44,4 +45,30 @@ export function openStorage(dataDir: string, options: OpenOptions = {}): Storage
     sqlite.close();
     throw err;
   }
+}
+
+/**
+ * fdatasync of the database's WAL file, on libuv's thread pool: what synchronous=FULL does
+ * after each commit in WAL mode (server/storage/group-commit.ts). The file is opened anew each
+ * time: fsync acts on the file, whichever descriptor names it, and a fresh open never names a
+ * WAL file SQLite has since replaced.
+ */
+export function walSyncer(dataDir: string): () => Promise<void> {
+  const wal = `${join(dataDir, DB_FILE)}-wal`;
+  return async () => {
+    let file;
+    try {
+      file = await open(wal, 'r');
+    } catch (err) {
+      // No WAL file: the last connection closed and checkpointed it into the database file,
+      // which SQLite synced when it did; nothing is left to sync.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    try {
+      await file.datasync();
+    } finally {
+      await file.close();
+    }
+  };
 }

@@ -7,6 +7,15 @@
 // Each unit of work runs in its own savepoint (better-sqlite3 nests transactions that way),
 // so one failing unit (a challenge consumed concurrently) rolls back alone and rejects only
 // its caller; the others commit.
+//
+// With `syncWal`, the fsync also leaves the event loop. In WAL mode, synchronous=FULL is
+// synchronous=NORMAL plus one sync of the WAL file after each commit ("With synchronous=FULL
+// in WAL mode, an additional sync operation of the WAL file happens after each transaction
+// commit", https://sqlite.org/pragma.html#pragma_synchronous). So a batch commits under
+// NORMAL, and that one sync is done here, on libuv's thread pool, before any caller of the
+// batch is answered: the same durability, while the event loop goes on with other requests
+// (and the next batch, whose own sync then covers both). Writes outside group commit keep
+// the connection's own setting.
 
 import type Database from 'better-sqlite3';
 
@@ -18,11 +27,19 @@ interface Pending {
 
 type Outcome = { ok: true; value: unknown } | { ok: false; err: unknown };
 
+export interface GroupCommitOptions {
+  /** Makes a committed batch durable (fdatasync of the WAL file); awaited before anyone is answered. */
+  syncWal?: () => Promise<void>;
+}
+
 export class GroupCommit {
   private queue: Pending[] = [];
   private scheduled = false;
 
-  constructor(private readonly sqlite: Database.Database) {}
+  constructor(
+    private readonly sqlite: Database.Database,
+    private readonly options: GroupCommitOptions = {},
+  ) {}
 
   /** Run `work` inside the next batch's transaction; resolves with its result once committed. */
   run<T>(work: () => T): Promise<T> {
@@ -44,7 +61,10 @@ export class GroupCommit {
     this.queue = [];
     if (batch.length === 0) return;
     const outcomes: Outcome[] = [];
+    const { syncWal } = this.options;
+    const previous = syncWal ? (this.sqlite.pragma('synchronous', { simple: true }) as number) : undefined;
     try {
+      if (syncWal) this.sqlite.pragma('synchronous = NORMAL');
       this.sqlite
         .transaction(() => {
           for (const item of batch) {
@@ -60,11 +80,19 @@ export class GroupCommit {
       // The commit itself failed (I/O error, disk full): nothing of the batch is stored.
       for (const item of batch) item.reject(err);
       return;
+    } finally {
+      if (previous !== undefined) this.sqlite.pragma(`synchronous = ${previous}`);
     }
-    batch.forEach((item, i) => {
-      const o = outcomes[i]!;
-      if (o.ok) item.resolve(o.value);
-      else item.reject(o.err);
+    const answer = () =>
+      batch.forEach((item, i) => {
+        const o = outcomes[i]!;
+        if (o.ok) item.resolve(o.value);
+        else item.reject(o.err);
+      });
+    if (!syncWal) return answer();
+    // Committed but not yet known durable: if the sync fails, nobody is told it succeeded.
+    syncWal().then(answer, (err: unknown) => {
+      for (const item of batch) item.reject(err);
     });
   }
 }

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { walSyncer } from '../../server/storage/db.ts';
 import { GroupCommit } from '../../server/storage/group-commit.ts';
 
 let dir: string;
@@ -86,5 +87,72 @@ describe('GroupCommit', () => {
     other.close();
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
     expect(count(reader)).toBe(0);
+  });
+
+  describe('with syncWal (synchronous=full, the WAL sync off the event loop)', () => {
+    /** A syncWal the test completes by hand, counting its calls. */
+    function manualSync() {
+      const calls: { resolve: () => void; reject: (err: Error) => void }[] = [];
+      const syncWal = () => new Promise<void>((resolve, reject) => calls.push({ resolve, reject }));
+      return { calls, syncWal };
+    }
+    const settledYet = async (p: Promise<unknown>): Promise<boolean> => {
+      let settled = false;
+      void p.then(
+        () => (settled = true),
+        () => (settled = true),
+      );
+      await new Promise((r) => setImmediate(r));
+      return settled;
+    };
+
+    it('commits the batch under NORMAL, restores FULL, and answers only after the sync', async () => {
+      writer.pragma('synchronous = FULL');
+      const { calls, syncWal } = manualSync();
+      const commits = new GroupCommit(writer, { syncWal });
+      const insert = writer.prepare('INSERT INTO t (v) VALUES (?)');
+      const seen: number[] = [];
+      const runs = Promise.all(
+        ['a', 'b'].map((v) =>
+          commits.run(() => {
+            seen.push(writer.pragma('synchronous', { simple: true }) as number);
+            return insert.run(v).changes;
+          }),
+        ),
+      );
+      expect(await settledYet(runs)).toBe(false);
+      // Committed (another connection sees it) and one sync asked for, but nobody answered yet.
+      expect(count(reader)).toBe(2);
+      expect(calls).toHaveLength(1);
+      expect(writer.pragma('synchronous', { simple: true })).toBe(2);
+      calls[0]!.resolve();
+      expect(await runs).toEqual([1, 1]);
+      expect(seen).toEqual([1, 1]);
+    });
+
+    it('rejects every caller of a batch whose sync fails', async () => {
+      const { calls, syncWal } = manualSync();
+      const commits = new GroupCommit(writer, { syncWal });
+      const insert = writer.prepare('INSERT INTO t (v) VALUES (?)');
+      const runs = Promise.allSettled([commits.run(() => insert.run('m')), commits.run(() => insert.run('n'))]);
+      await settledYet(runs);
+      calls[0]!.reject(new Error('EIO'));
+      expect((await runs).map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    });
+
+    it('walSyncer syncs the WAL file of a data directory, and has nothing to do once it is gone', async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'tessera-wal-'));
+      try {
+        const db = new Database(join(dataDir, 'tessera.db'));
+        db.pragma('journal_mode = WAL');
+        db.exec('CREATE TABLE x (a)');
+        db.exec("INSERT INTO x VALUES ('a')");
+        await expect(walSyncer(dataDir)()).resolves.toBeUndefined();
+        db.close(); // the last connection checkpoints and removes the WAL file
+        await expect(walSyncer(dataDir)()).resolves.toBeUndefined();
+      } finally {
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    });
   });
 });
