@@ -7,8 +7,9 @@
 //    the root is the pinned ARK;
 //  - AMD CRL: signed by the pinned ARK;
 //  - TCB Info / QE Identity: signed (over the bytes as served) by an Intel SGX TCB Signing
-//    certificate that chains to the pinned Intel SGX Root CA (verifier/tdx/trust-chain.ts),
-//    and the document is the one its key names (TDX/SGX id, FMSPC);
+//    certificate that chains to the pinned Intel SGX Root CA, judged by the verifier's own
+//    verifier/tdx/verify-tcb-signer.ts, and the document is the one its key names (TDX/SGX
+//    id, FMSPC);
 //  - PCK CRL: signed by the Platform/Processor CA its key names, chained to the pinned root;
 //  - Root CA CRL: signed by the pinned root.
 // Every certificate and document must be valid at `at`.
@@ -17,10 +18,10 @@ import type { TrustAnchors } from '../anchors.ts';
 import { EvidenceFormatError } from '../errors.ts';
 import { amdExtensions } from '../snp/extensions.ts';
 import { amdSignatureAlgorithm, checkChain, identifyIntermediate } from '../snp/verify-chain.ts';
-import { verifyP256 } from '../tdx/ecdsa-p256.ts';
 import { parseQeIdentity } from '../tdx/qe-identity.ts';
 import { parseTcbInfo } from '../tdx/tcb-info.ts';
 import { chainToAnchor, commonName, invalidAt } from '../tdx/trust-chain.ts';
+import { verifyTcbSigner, type SignedDocument } from '../tdx/verify-tcb-signer.ts';
 import { isIssuedBy, isValidAt, parseCertificateDer, parseCertificates, type Certificate } from '../x509/certificate.ts';
 import { isCrlCurrentAt, isCrlIssuedBy, parseCrl, type Crl } from '../x509/crl.ts';
 import type { CollateralRequest } from './document.ts';
@@ -43,7 +44,7 @@ function crlCurrent(crl: Crl, at: Date, what: string): EntryVerdict {
   return window(crl.thisUpdate, crl.nextUpdate, at, what);
 }
 
-/** An Intel issuer chain whose first certificate must have CN `cn` and chain to a pinned root. */
+/** A PCK CRL's issuer chain: its first certificate must have CN `cn` (the CA the CRL's key names) and chain to a pinned root. */
 function intelSigner(pem: string | undefined, cn: string, anchors: TrustAnchors, at: Date): Certificate | string {
   if (!pem) return 'it has no issuer chain';
   const certs = parseCertificates(pem, 'issuer chain');
@@ -55,6 +56,33 @@ function intelSigner(pem: string | undefined, cn: string, anchors: TrustAnchors,
   const expired = invalidAt([signer, r.match.root], at);
   if (expired.length > 0) return `its issuer chain is not valid at ${at.toISOString()}: ${expired.join('; ')}`;
   return signer;
+}
+
+/**
+ * The signer of a TCB Info / QE Identity, by the very rule verification applies
+ * (verifier/tdx/verify-tcb-signer.ts: a CN containing "SGX TCB Signing", as Intel's QVL).
+ */
+function tcbSigner(doc: SignedDocument, pem: string | undefined, anchors: TrustAnchors, at: Date): EntryVerdict {
+  if (!pem) return no('it has no issuer chain');
+  const { chain, signatureOk } = verifyTcbSigner(doc, pem, anchors.intel, at, { label: 'issuer chain' });
+  if (!chain.ok) {
+    switch (chain.problem) {
+      case 'unreadable':
+        return no(chain.message.replace(/\.$/, ''));
+      case 'length':
+        return no(`its issuer chain holds ${chain.count} certificates, not the signer and the root`);
+      case 'not-tcb-signing':
+        return no(`its issuer chain starts with "${chain.commonName}", not "Intel SGX TCB Signing"`);
+      case 'untrusted':
+        return no(chain.detail.replace(/\.$/, ''));
+      case 'expired':
+        return no(`its issuer chain is not valid at ${at.toISOString()}: ${chain.invalid.join('; ')}`);
+      case 'other-root': // only when a quote's PCK root is required, which an entry on its own has not
+        return no('its issuer chain reaches another pinned root than required');
+    }
+  }
+  if (!signatureOk) return no('its signature does not verify under the Intel SGX TCB Signing key');
+  return OK;
 }
 
 function verifySnp(request: Extract<CollateralRequest, { kind: 'snp-vcek' | 'snp-cert-chain' | 'snp-crl' }>, entry: CollateralEntry, anchors: TrustAnchors, at: Date): EntryVerdict {
@@ -126,9 +154,8 @@ function verifyIntel(request: Exclude<CollateralRequest, { kind: 'snp-vcek' | 's
         doc = identity;
       }
       if (mismatch) return no(mismatch);
-      const signer = intelSigner(entry.issuerChain, 'Intel SGX TCB Signing', anchors, at);
-      if (typeof signer === 'string') return no(signer);
-      if (!verifyP256(doc.signedBytes, doc.signature, signer.publicKey)) return no('its signature does not verify under the Intel SGX TCB Signing key');
+      const signed = tcbSigner(doc, entry.issuerChain, anchors, at);
+      if (!signed.ok) return signed;
       return window(doc.issueDate, doc.nextUpdate, at, request.kind === 'intel-tcb-info' ? 'TCB Info' : 'QE Identity');
     }
     case 'intel-pck-crl': {

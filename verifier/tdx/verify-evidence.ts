@@ -13,23 +13,22 @@ import type { CollateralDocument, CollateralSource } from '../collateral/source.
 import { CollateralUnavailableError, EvidenceFormatError } from '../errors.ts';
 import type { CrlMode, IntelCollateral, IntelEvidence, VerifyOptions } from '../evidence.ts';
 import type { Check, CollateralUse, IntelTcbResult, VerificationResult } from '../result.ts';
-import { BoundedCache } from '../x509/bounded-cache.ts';
-import { parseCertificates, type Certificate } from '../x509/certificate.ts';
+import type { Certificate } from '../x509/certificate.ts';
 import { parseCrl, type Crl } from '../x509/crl.ts';
 import { INTEL_QE_VENDOR_ID } from './abi/header.ts';
 import { parseIntelQuote, type IntelQuote } from './abi/quote.ts';
 import { fail, iso, pass } from './check.ts';
 import { intelClaims } from './claims.ts';
-import { verifyP256 } from './ecdsa-p256.ts';
 import { matchQeIdentity, matchQeLevel, parseQeIdentity, type QeIdentityDocument } from './qe-identity.ts';
 import { parseTcbInfo, type TcbInfoDocument } from './tcb-info.ts';
 import { evaluateTcb, type TcbEvaluation } from './tcb-status.ts';
 import { checkTdxModule } from './tdx-module.ts';
-import { anchorCertificates, chainToAnchor, commonName, invalidAt, type AnchorMatch, type AnchorResult } from './trust-chain.ts';
+import { anchorCertificates, type AnchorMatch } from './trust-chain.ts';
 import { INTEL_ANCHORS, spkiSha256 } from './intel-root.ts';
 import { checkPckCrl, checkRootCaCrl, parsePckChain, verifyPckChain, type PckCa, type PckChain } from './verify-pck-chain.ts';
 import { checkQeReportBinding, checkQeReportSignature } from './verify-qe-report.ts';
 import { checkQuoteSignature } from './verify-quote-signature.ts';
+import { verifyTcbSigner, type TcbSigningChain } from './verify-tcb-signer.ts';
 
 export type CollateralKind = 'tcb-info' | 'qe-identity' | 'pck-crl' | 'root-ca-crl';
 
@@ -75,84 +74,31 @@ function windowCheck(id: string, name: string, from: Date, until: Date | undefin
   return pass(id, `The ${name} is current at ${iso(at)}.`);
 }
 
-const issuerChains = new BoundedCache<string, Certificate[]>(64);
-const signingTrust = new WeakMap<Certificate[], { anchors: readonly IntelAnchor[]; result: AnchorResult }>();
-
 /**
- * TCB Info / QE Identity issuer chain: TCB Signing certificate <- pinned root, valid at `at`.
- * With several anchors (a development simulator's beside Intel's), it must be the root the
- * PCK chain reached: QVL verifies a quote and its collateral under one trusted root, and a
- * genuine quote judged by collateral a simulator signed would not be marked simulated.
+ * `<kind>.chain` from the TCB Signing verdict (verify-tcb-signer.ts): TCB Signing
+ * certificate <- pinned root, valid at `at`, under the root the PCK chain reached.
  */
-function signingChainCheck(
-  id: string,
-  name: string,
-  pem: string,
-  anchors: readonly IntelAnchor[],
-  at: Date,
-  pckRoot: AnchorMatch | undefined,
-): { check: Check; signer?: Certificate } {
-  let certs = issuerChains.get(pem);
-  try {
-    if (!certs) {
-      certs = parseCertificates(pem, `${name} issuer chain`);
-      issuerChains.set(pem, certs);
-    }
-  } catch (err) {
-    return { check: fail(id, `The ${name} issuer chain is unreadable: ${(err as Error).message}`, 'TCB Signing certificate and root, PEM', 'unreadable') };
-  }
-  const [signer, carriedRoot] = certs;
-  if (!signer || certs.length > 2) {
-    return { check: fail(id, `The ${name} issuer chain must hold the TCB Signing certificate and optionally the root.`, '1 or 2 certificates', certs.length) };
-  }
-  if (!commonName(signer).includes('SGX TCB Signing')) {
-    return { check: fail(id, `The ${name} signer is not an Intel SGX TCB Signing certificate.`, 'CN "Intel SGX TCB Signing"', commonName(signer)) };
-  }
-  // Which anchor the chain reaches does not change with time: remembered per parsed chain.
-  let trust = signingTrust.get(certs);
-  if (!trust || trust.anchors !== anchors) {
-    trust = { anchors, result: chainToAnchor(signer, carriedRoot, anchors) };
-    signingTrust.set(certs, trust);
-  }
-  const r = trust.result;
-  // The signer is returned even when its chain fails: the document's signature is a separate check.
-  if (!r.ok) return { check: fail(id, r.detail, r.expected, r.found), signer };
-  if (pckRoot && r.match.anchor !== pckRoot.anchor) {
-    return {
-      check: fail(
+function signingChainCheck(id: string, name: string, chain: TcbSigningChain, at: Date): Check {
+  if (chain.ok) return pass(id, `The ${name} is signed under Intel SGX TCB Signing <- pinned Intel SGX Root CA, valid at ${iso(at)}.`);
+  switch (chain.problem) {
+    case 'unreadable':
+      return fail(id, `The ${name} issuer chain is unreadable: ${chain.message}`, 'TCB Signing certificate and root, PEM', 'unreadable');
+    case 'length':
+      return fail(id, `The ${name} issuer chain must hold the TCB Signing certificate and optionally the root.`, '1 or 2 certificates', chain.count);
+    case 'not-tcb-signing':
+      return fail(id, `The ${name} signer is not an Intel SGX TCB Signing certificate.`, 'CN "Intel SGX TCB Signing"', chain.commonName);
+    case 'untrusted':
+      return fail(id, chain.detail, chain.expected, chain.found);
+    case 'other-root':
+      return fail(
         id,
         `The ${name} is signed under another pinned root than the PCK certificate chain; a quote and its collateral must chain to the same root.`,
-        { rootSpkiSha256: spkiSha256(pckRoot.root), simulated: pckRoot.anchor.simulated === true },
-        { rootSpkiSha256: spkiSha256(r.match.root), simulated: r.match.anchor.simulated === true },
-      ),
-      signer,
-    };
+        { rootSpkiSha256: spkiSha256(chain.required.root), simulated: chain.required.anchor.simulated === true },
+        { rootSpkiSha256: spkiSha256(chain.match.root), simulated: chain.match.anchor.simulated === true },
+      );
+    case 'expired':
+      return fail(id, `The ${name} signing chain is not valid at ${iso(at)}.`, `valid at ${iso(at)}`, chain.invalid);
   }
-  const expired = invalidAt([signer, r.match.root], at);
-  if (expired.length > 0) {
-    return { check: fail(id, `The ${name} signing chain is not valid at ${iso(at)}.`, `valid at ${iso(at)}`, expired), signer };
-  }
-  return { check: pass(id, `The ${name} is signed under Intel SGX TCB Signing <- pinned Intel SGX Root CA, valid at ${iso(at)}.`), signer };
-}
-
-// A collateral signature depends only on the document and the signing certificate: checked
-// once per pair (validity and everything time-bound are evaluated on every use).
-// Both are cached objects, so the memo hangs off them (no key strings to build and hash).
-const documentSignatures = new WeakMap<object, WeakMap<Certificate, boolean>>();
-
-function documentSignatureOk(doc: { signedBytes: Buffer; signature: Buffer }, signer: Certificate | undefined): boolean {
-  if (!signer) return false;
-  let bySigner = documentSignatures.get(doc);
-  if (!bySigner) {
-    bySigner = new WeakMap();
-    documentSignatures.set(doc, bySigner);
-  }
-  let ok = bySigner.get(signer);
-  if (ok === undefined) {
-    ok = verifyP256(doc.signedBytes, doc.signature, signer.publicKey);
-    bySigner.set(signer, ok);
-  }
-  return ok;
 }
 
 // The same CRL buffer recurs on every verification while cached: remember its parse by the
@@ -202,11 +148,12 @@ function signedDocumentChecks(
 ): { checks: Check[]; signer?: Certificate } {
   const name = DOCUMENT_NAMES[kind];
   const id = `${ctx.prefix}.collateral.${kind}`;
-  const chain = signingChainCheck(`${id}.chain`, name, issuerChain, ctx.anchors, ctx.at, ctx.pckRoot);
+  const verdict = verifyTcbSigner(doc, issuerChain, ctx.anchors, ctx.at, { label: `${name} issuer chain`, ...(ctx.pckRoot ? { sameRootAs: ctx.pckRoot } : {}) });
+  const { chain } = verdict;
   record(ctx.used, ctx.options, kind, doc.sha256);
-  const checks: Check[] = [chain.check];
+  const checks: Check[] = [signingChainCheck(`${id}.chain`, name, chain, ctx.at)];
   checks.push(
-    documentSignatureOk(doc, chain.signer)
+    verdict.signatureOk
       ? pass(`${id}.signature`, `The ${name} signature verifies over the document as served.`)
       : fail(`${id}.signature`, `The ${name} signature does not verify with the TCB Signing key.`, 'a valid signature by Intel SGX TCB Signing', doc.signature.toString('hex')),
   );
@@ -222,7 +169,7 @@ function signedDocumentChecks(
           found,
         ),
   );
-  return { checks, ...(chain.signer ? { signer: chain.signer } : {}) };
+  return { checks, ...(chain.ok || 'signer' in chain ? { signer: chain.signer } : {}) };
 }
 
 /**
