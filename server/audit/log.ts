@@ -58,10 +58,6 @@ export function chainHash(prevHash: string, canonical: string): string {
   return createHash('sha256').update('tessera-audit-v1\n').update(prevHash).update('\n').update(canonical, 'utf8').digest('hex');
 }
 
-/**
- * Append one entry inside the caller's transaction if there is one (better-sqlite3 nests
- * via savepoints), else in its own immediate transaction. Returns the stored entry.
- */
 // Prepared once per database: every attestation appends an entry.
 const ph = (name: string) => sql.placeholder(name);
 function prepareStatements(db: Db) {
@@ -87,11 +83,15 @@ function prepareStatements(db: Db) {
 }
 const statements = new WeakMap<Db, ReturnType<typeof prepareStatements>>();
 
-export function appendAudit(db: Db, input: AuditInput, at: number = Date.now()): AuditEntry {
+/**
+ * Append one entry inside the caller's transaction if there is one (better-sqlite3 nests
+ * via savepoints), else in its own immediate transaction. Returns its place in the chain.
+ */
+export function appendAudit(db: Db, input: AuditInput, at: number = Date.now()): { seq: number; hash: string } {
   let prepared = statements.get(db);
   if (!prepared) statements.set(db, (prepared = prepareStatements(db)));
   const { head, insert } = prepared;
-  const run = (): AuditEntry => {
+  const run = (): { seq: number; hash: string } => {
     const last = head.get();
     const seq = (last?.seq ?? 0) + 1;
     const prevHash = last?.hash ?? GENESIS_HASH;
@@ -110,7 +110,7 @@ export function appendAudit(db: Db, input: AuditInput, at: number = Date.now()):
     };
     const hash = chainHash(prevHash, canonicalRow(base, details));
     insert.run({ ...base, prevHash, hash });
-    return toEntry({ ...base, prevHash, hash });
+    return { seq, hash };
   };
   const client = db.$client;
   return client.inTransaction ? run() : client.transaction(run).immediate();
