@@ -29,7 +29,7 @@ beforeAll(async () => {
   quote = buildTdxQuote(chain).quote;
 });
 
-type SigningKey = Parameters<typeof x509.X509CertificateGenerator.create>[0]['signingKey'];
+type SigningKey = Parameters<typeof x509.X509CertificateGenerator.create>[0] extends { signingKey: infer K } ? K : never;
 
 /** The simulator's TCB Signing certificate (same key, so its documents still verify) re-issued by its root under `cn`. */
 async function signerNamed(cn: string, rootKey: KeyObject = chain.intel.rootKey): Promise<Buffer> {
