@@ -7,13 +7,12 @@
 // of the same evidence in this process (verifyEvidence with its chain cached), measured in
 // the same run. Targets (issue 5): >= 0.5x the bare SNP verification rate, p99 < 50 ms at 32.
 
-import { Agent } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { createSimulatorChain, parseSimulatorChain, serializeSimulatorChain, type SimulatorChain } from '../verifier/testing/simulated-chain.ts';
 import { simulatorAnchors, simulatorCollateralSource } from '../verifier/testing/simulator-anchors.ts';
 import { buildSnpReport } from '../verifier/testing/snp-report-builder.ts';
 import { verifyEvidence } from '../verifier/verify-evidence.ts';
-import { fireAttests, type LoadResult, pct, prepareSnpAttests, runLoadChild, startBenchServer } from './load.ts';
+import { fireAttests, type LoadResult, openClient, pct, prepareSnpAttests, runLoadChild, startBenchServer } from './load.ts';
 
 const CLIENTS = [1, 32];
 /** Attestations per client count (after a warm-up of WARMUP). */
@@ -26,15 +25,14 @@ const BARE_MS = 2000;
 
 async function loadMain(): Promise<void> {
   const msg = await new Promise<{ url: string; chain: string; clients: number[] }>((resolve) => process.once('message', resolve as never));
-  const url = new URL(msg.url);
   const chain = parseSimulatorChain(msg.chain);
   const results: LoadResult[] = [];
   for (const clients of msg.clients) {
-    const agent = new Agent({ keepAlive: true, maxSockets: clients });
-    await fireAttests(agent, url, await prepareSnpAttests(agent, url, chain, WARMUP), clients);
-    const bodies = await prepareSnpAttests(agent, url, chain, REQUESTS[clients] ?? 1000);
-    results.push(await fireAttests(agent, url, bodies, clients));
-    agent.destroy();
+    const client = openClient(msg.url, clients);
+    await fireAttests(client, await prepareSnpAttests(client, chain, WARMUP), clients);
+    const bodies = await prepareSnpAttests(client, chain, REQUESTS[clients] ?? 1000);
+    results.push(await fireAttests(client, bodies, clients));
+    await client.close();
   }
   process.send!(results, () => process.exit(0));
 }

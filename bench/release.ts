@@ -6,10 +6,10 @@
 // opened (two AES-256-GCM), the release policy evaluated (CEL), the JWE (one P-256 ECDH,
 // AES key wrap, AES-256-GCM) and one more audit entry in its own transaction.
 
-import { Agent } from 'node:http';
+import type { Pool } from 'undici';
 import { fileURLToPath } from 'node:url';
 import { createSimulatorChain, parseSimulatorChain, serializeSimulatorChain, type SimulatorChain } from '../verifier/testing/simulated-chain.ts';
-import { fireAttests, type LoadResult, pct, prepareSnpAttests, runLoadChild, startBenchServer } from './load.ts';
+import { fireAttests, type LoadResult, openClient, pct, prepareSnpAttests, runLoadChild, startBenchServer } from './load.ts';
 
 const CLIENTS = [1, 32];
 const REQUESTS: Record<number, number> = { 1: 800, 32: 1600 };
@@ -19,28 +19,27 @@ const SECRET = 'bench-secret';
 type Mode = 'attest' | 'attest+release';
 type ModeResult = LoadResult & { mode: Mode };
 
-function bodies(agent: Agent, url: URL, chain: SimulatorChain, n: number, mode: Mode): Promise<string[]> {
-  return prepareSnpAttests(agent, url, chain, n, mode === 'attest+release' ? { release: [SECRET] } : {});
+function bodies(client: Pool, chain: SimulatorChain, n: number, mode: Mode): Promise<string[]> {
+  return prepareSnpAttests(client, chain, n, mode === 'attest+release' ? { release: [SECRET] } : {});
 }
 
-async function fire(agent: Agent, url: URL, sent: string[], clients: number, mode: Mode): Promise<ModeResult> {
+async function fire(client: Pool, sent: string[], clients: number, mode: Mode): Promise<ModeResult> {
   // A release that did not happen is a failure, not a faster attest.
-  const result = await fireAttests(agent, url, sent, clients, (res) => res.status === 200 && (mode !== 'attest+release' || res.text.includes(`"${SECRET}":"`)));
+  const result = await fireAttests(client, sent, clients, (res) => res.status === 200 && (mode !== 'attest+release' || res.text.includes(`"${SECRET}":"`)));
   return { mode, ...result };
 }
 
 async function loadMain(): Promise<void> {
   const msg = await new Promise<{ url: string; chain: string }>((resolve) => process.once('message', resolve as never));
-  const url = new URL(msg.url);
   const chain = parseSimulatorChain(msg.chain);
   const results: ModeResult[] = [];
   for (const clients of CLIENTS) {
     // Interleaved per client count, so both modes see the same machine state.
     for (const mode of ['attest', 'attest+release'] as Mode[]) {
-      const agent = new Agent({ keepAlive: true, maxSockets: clients });
-      await fire(agent, url, await bodies(agent, url, chain, WARMUP, mode), clients, mode);
-      results.push(await fire(agent, url, await bodies(agent, url, chain, REQUESTS[clients] ?? 800, mode), clients, mode));
-      agent.destroy();
+      const client = openClient(msg.url, clients);
+      await fire(client, await bodies(client, chain, WARMUP, mode), clients, mode);
+      results.push(await fire(client, await bodies(client, chain, REQUESTS[clients] ?? 800, mode), clients, mode));
+      await client.close();
     }
   }
   process.send!(results, () => process.exit(0));
