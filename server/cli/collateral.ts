@@ -63,15 +63,26 @@ export interface VerifyCollateralCliOptions {
 }
 
 /**
+ * --offline with --kds-url / --pcs-url contradict each other: refused (exit 2) before
+ * anything is read or opened, rather than one silently winning over the other. Called by
+ * `tessera verify` first, whether or not it will need the network.
+ */
+export function refuseOfflineWithUrl(opts: VerifyCollateralCliOptions): void {
+  if (!opts.offline) return;
+  const flag = opts.kdsUrl !== undefined ? '--kds-url' : opts.pcsUrl !== undefined ? '--pcs-url' : undefined;
+  if (flag) throw new CliError(`--offline and ${flag} contradict each other: --offline never contacts a vendor; drop one of them`, EXIT_USAGE);
+}
+
+/**
  * The collateral source of `tessera verify` when the evidence's collateral is not given
  * on the command line: the cache file (`--cache`, else memory for this run) in front of
  * AMD KDS / Intel PCS, or the cache alone with `--offline`. Its clock is the verification
  * time, so `--at` judges freshness too.
  */
 export async function verifyCollateralSource(opts: VerifyCollateralCliOptions, at: Date): Promise<CachingCollateralSource> {
+  refuseOfflineWithUrl(opts);
   const store = opts.cache ? await openCache(opts.cache) : new MemoryCollateralStore();
   if (opts.offline) {
-    if (opts.kdsUrl || opts.pcsUrl) throw new CliError('--offline never contacts a vendor: drop --kds-url / --pcs-url', EXIT_USAGE);
     return new CachingCollateralSource({ store, now: () => at, offline: true });
   }
   return new CachingCollateralSource({ store, upstream: vendorSourceFrom({ ...opts, timeout: opts.timeout ?? '10000' }), now: () => at });

@@ -15,7 +15,7 @@ import type { IntelCollateral } from '../../verifier/evidence.ts';
 import type { VerificationResult } from '../../verifier/result.ts';
 import { parseIntelQuote } from '../../verifier/tdx/abi/quote.ts';
 import { verifyIntelEvidence, verifyIntelQuote } from '../../verifier/tdx/verify-evidence.ts';
-import { defaultCachePath, verifyCollateralSource } from './collateral.ts';
+import { defaultCachePath, refuseOfflineWithUrl, verifyCollateralSource } from './collateral.ts';
 import { CliError, EXIT_REJECTED, EXIT_USAGE } from './errors.ts';
 import { asUsageError, parseAt, readInput } from './inputs.ts';
 import { checkAndWarningLines } from './print-result.ts';
@@ -88,6 +88,7 @@ function summary(result: VerificationResult, at: Date, quoteInfo: string): strin
 }
 
 async function run(tee: 'tdx' | 'sgx', opts: IntelCliOptions): Promise<void> {
+  refuseOfflineWithUrl(opts);
   const at = parseAt(opts.at);
   const bytes = readInput(opts.quote, 'quote');
   let result: VerificationResult;
@@ -113,7 +114,13 @@ async function run(tee: 'tdx' | 'sgx', opts: IntelCliOptions): Promise<void> {
       result = await verifyIntelEvidence({ tee, quote: bytes }, { at, collateral: source, crl: opts.crl ? 'prefer' : 'off' });
     }
   } catch (err) {
-    if (err instanceof CollateralUnavailableError) throw new CliError(err.message, EXIT_USAGE);
+    if (err instanceof CollateralUnavailableError) {
+      // Say how to get it: the commands of README "Collateral" (server/cli/collateral.ts).
+      const hint = opts.offline
+        ? `Import it with \`tessera collateral import BUNDLE\` (a bundle made by \`tessera collateral fetch --quote QUOTE\` or \`--tee ${tee} --fmspc HEX\`, then \`export\`, on a connected host), or pass --collateral DIR.`
+        : 'Pass the files with --collateral DIR, or point --pcs-url at a reachable Intel PCS or PCCS (default https://api.trustedservices.intel.com).';
+      throw new CliError(`${err.message} ${hint}`, EXIT_USAGE);
+    }
     throw asUsageError(err);
   }
   process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : summary(result, at, quoteInfo));

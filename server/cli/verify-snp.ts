@@ -6,8 +6,9 @@ import { Command, Option } from 'commander';
 import { CollateralUnavailableError } from '../../verifier/errors.ts';
 import type { CrlMode, SnpCertificates } from '../../verifier/evidence.ts';
 import type { VerificationResult } from '../../verifier/result.ts';
-import { verifySnpEvidence, verifySnpReport } from '../../verifier/snp/verify-evidence.ts';
-import { defaultCachePath, verifyCollateralSource } from './collateral.ts';
+import { SNP_PRODUCTS } from '../../verifier/snp/product.ts';
+import { snpVcekRequest, verifySnpEvidence, verifySnpReport } from '../../verifier/snp/verify-evidence.ts';
+import { defaultCachePath, refuseOfflineWithUrl, verifyCollateralSource } from './collateral.ts';
 import { parseCertificate, parseCertificates } from '../../verifier/x509/certificate.ts';
 import { CliError, EXIT_REJECTED, EXIT_USAGE } from './errors.ts';
 import { asUsageError, parseAt, readInput } from './inputs.ts';
@@ -22,6 +23,8 @@ interface SnpCliOptions {
   crlMode: CrlMode;
   at?: string;
   json?: boolean;
+  /** The product the caller expects: checked against the report and its signer, never used in their place. */
+  product?: string;
   /** Collateral fetching when no --vcek/--vlek is given (server/cli/collateral.ts). */
   offline?: boolean;
   cache?: string;
@@ -74,10 +77,12 @@ function summary(result: VerificationResult, at: Date): string {
 
 async function run(opts: SnpCliOptions): Promise<void> {
   if (opts.vcek && opts.vlek) throw new CliError('give either --vcek or --vlek, not both', EXIT_USAGE);
+  refuseOfflineWithUrl(opts);
   const at = parseAt(opts.at);
   const report = readInput(opts.report, 'report');
   let result: VerificationResult;
   try {
+    if (opts.product !== undefined) expectProduct(opts.product, snpVcekRequest(report).product);
     const certificates = certificatesFrom(opts);
     const crl = opts.crl ? readInput(opts.crl, 'CRL') : undefined;
     if (opts.vcek || opts.vlek) {
@@ -99,8 +104,21 @@ async function run(opts: SnpCliOptions): Promise<void> {
     }
     throw asUsageError(err);
   }
+  // A version 2 report names no product: the signer certificate did.
+  expectProduct(opts.product, result.product, 'its signer certificate');
   process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : summary(result, at));
   if (!result.verified) process.exitCode = EXIT_REJECTED;
+}
+
+/**
+ * --product is what the caller expects, never a substitute for what the evidence says (the
+ * report's CPUID, v3+, else the signer certificate's productName): a mismatch is refused,
+ * naming both, as `tessera collateral fetch --product` does.
+ */
+function expectProduct(flag: string | undefined, found: string | undefined, from = 'its CPUID'): void {
+  if (flag === undefined) return;
+  if (!(SNP_PRODUCTS as readonly string[]).includes(flag)) throw new CliError(`--product must be one of ${SNP_PRODUCTS.join(', ')}, not "${flag}"`, EXIT_USAGE);
+  if (found !== undefined && found !== flag) throw new CliError(`the report is from a ${found} processor (${from}), not ${flag} (--product)`, EXIT_USAGE);
 }
 
 function sourcesFor(opts: SnpCliOptions): NonNullable<Parameters<typeof verifySnpReport>[1]['sources']> {
@@ -126,6 +144,7 @@ export function verifySnpCommand(): Command {
     .addOption(new Option('--crl-mode <mode>', 'require: fail without a CRL; prefer: check one if given; off: skip').choices(['require', 'prefer', 'off']).default('prefer'))
     .option('--at <iso-8601>', 'the verification time (default: now)')
     .option('--json', 'print the full result object as JSON')
+    .option('--product <name>', 'the product you expect (Milan, Genoa, Turin): refused when the report (CPUID) or its signer names another; never used in their place')
     .option('--offline', 'without --vcek: take the VCEK and CRL from the collateral cache only, never from AMD KDS')
     .option('--cache <file>', 'without --vcek: the collateral cache file (default $XDG_CACHE_HOME/tessera/collateral.json)')
     .option('--kds-url <url>', 'without --vcek: AMD KDS base URL, or a mirror (default https://kdsintf.amd.com)')

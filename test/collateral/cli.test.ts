@@ -73,6 +73,17 @@ describe('tessera collateral', () => {
     expect(existsSync(join(dir, 'x.json'))).toBe(false);
   });
 
+  it('export of an empty cache exits 2 and writes no bundle (an empty one would only fail later, offline)', async () => {
+    const out = join(dir, 'empty-bundle.tcol');
+    const cache = join(dir, 'never-filled.json');
+    const r = await tessera('collateral', 'export', '--out', out, '--cache', cache);
+    expect(r.stderr).toBe(`tessera: the collateral cache ${cache} is empty: run \`tessera collateral fetch\` first\n`);
+    expect(r.stdout).toBe('');
+    expect(r.code).toBe(2);
+    expect(existsSync(out)).toBe(false);
+    expect(existsSync(`${out}.tmp`)).toBe(false);
+  });
+
   it('refuses a bad --timeout, a non-http(s) --pcs-url and --fmspc without --tee before touching the network or the cache', async () => {
     const cache = join(dir, 'untouched.json');
     const fmspc = ['collateral', 'fetch', '--fmspc', 'b0c06f000000', '--cache', cache];
