@@ -107,7 +107,15 @@ export async function startBenchServer(chain: SimulatorChain, seed?: (service: S
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
   const config = loadConfig({
     env: {},
-    overrides: { dataDir, port: 0, logLevel: 'silent', dbSynchronous: (process.env.TESSERA_BENCH_SYNC ?? 'full') as 'full' | 'normal', collateral: { offline: true }, rateLimit: { windowSeconds: 60, challenge: 0, attest: 0 } },
+    overrides: {
+      dataDir,
+      port: 0,
+      logLevel: 'silent',
+      dbSynchronous: (process.env.TESSERA_BENCH_SYNC ?? 'full') as 'full' | 'normal',
+      ...(process.env.TESSERA_BENCH_VERIFY_THREADS ? { verifyThreads: Number(process.env.TESSERA_BENCH_VERIFY_THREADS) } : {}),
+      collateral: { offline: true },
+      rateLimit: { windowSeconds: 60, challenge: 0, attest: 0 },
+    },
   });
   const service = await createService({
     config,

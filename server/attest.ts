@@ -29,14 +29,14 @@ export const BINDING_CHECK_ID = 'binding.report-data';
  * does, the result with the fewest failed checks explains the refusal. A domain whose
  * collateral is unavailable is skipped; if every domain throws, the first error is thrown.
  */
-export async function verifyWithService(ctx: ServiceContext, evidence: Evidence, at: Date): Promise<VerificationResult> {
+export async function verifyWithService(ctx: ServiceContext, evidence: Evidence, at: Date, alone = false): Promise<VerificationResult> {
   let best: VerificationResult | undefined;
   let firstError: unknown;
   for (const [index, domain] of ctx.trust.entries()) {
     let r: VerificationResult;
     try {
       const prepared = await prepareEvidence(evidence, { at, anchors: domain.anchors, collateral: domain.collateral, crl: ctx.config.crl });
-      r = await ctx.verifier.verify(prepared, index);
+      r = await ctx.verifier.verify(prepared, index, alone);
     } catch (err) {
       // Malformed evidence is malformed in every domain: no point trying the others.
       if (!(err instanceof CollateralUnavailableError) || ctx.trust.length === 1) {
@@ -158,6 +158,17 @@ export type AttestOutcome =
   | { issued: false; attestationId: string; status: 'contraindicated'; denial: Denial; decision: PolicyDecision; result: VerificationResult };
 
 export async function attest(ctx: ServiceContext, input: AttestInput, now: number = Date.now()): Promise<AttestOutcome> {
+  // Counted from here to the durable verdict: a request still committing keeps the next one
+  // off the event loop's own verification (see decide, step 2).
+  ctx.attestationsInFlight++;
+  try {
+    return await decide(ctx, input, now);
+  } finally {
+    ctx.attestationsInFlight--;
+  }
+}
+
+async function decide(ctx: ServiceContext, input: AttestInput, now: number): Promise<AttestOutcome> {
   // 1. The challenge: signature, expiry, TEE; a cheap replay refusal before the expensive part.
   let opened: OpenedChallenge;
   try {
@@ -169,8 +180,9 @@ export async function attest(ctx: ServiceContext, input: AttestInput, now: numbe
   }
 
   // 2. The evidence, at the current time. Malformed evidence and missing collateral throw
-  //    here, before anything is consumed or stored.
-  const result = await verifyWithService(ctx, input.evidence, new Date(now));
+  //    here, before anything is consumed or stored. Verified on a worker thread, unless this
+  //    is the only attestation in progress (server/verification/pool.ts).
+  const result = await verifyWithService(ctx, input.evidence, new Date(now), ctx.attestationsInFlight === 1);
 
   // 3. The binding to this challenge and this TEE key, then the active policy.
   const binding = await bindingCheck(result, opened.nonce, input.teePublicKey);

@@ -34,6 +34,8 @@ export interface ServiceContext {
   rateLimiter: RateLimiter;
   /** `ear.verifier-id.build`. */
   build: string;
+  /** Attestations being decided (challenge to durable verdict): one alone is verified in the event loop. */
+  attestationsInFlight: number;
   /** Set once shutdown begins: /readyz answers 503. */
   draining: boolean;
 }

@@ -165,6 +165,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     if (options.simulator) trust.push({ name: 'simulator', anchors: options.simulator.anchors, collateral: withFallback(options.simulator.collateral, cache) });
     trust.push({ name: 'production', anchors: PRODUCTION_ANCHORS, collateral: options.collateral ?? cache });
 
+    const walSync = config.dbSynchronous === 'full' ? walSyncer(config.dataDir) : undefined;
     verifier = createVerifierPool(
       trust.map((d) => d.anchors),
       config.verifyThreads,
@@ -173,7 +174,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       config,
       db,
       // synchronous=full: the WAL sync after each batch runs off the event loop (same durability).
-      commits: new GroupCommit(db.$client, config.dbSynchronous === 'full' ? { syncWal: walSyncer(config.dataDir) } : {}),
+      commits: new GroupCommit(db.$client, walSync ? { syncWal: () => walSync.sync() } : {}),
       log,
       keys,
       challenges: new ChallengeSigner(challengeKey, config.challengeTtlSeconds * 1000),
@@ -185,6 +186,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       metrics: new Metrics(options.collateral ? undefined : () => cache.metrics()),
       rateLimiter: new RateLimiter(config.rateLimit.windowSeconds * 1000),
       build: `tessera ${VERSION}`,
+      attestationsInFlight: 0,
       draining: false,
     };
     // Development mode: the README quick start's `demo` secret, released to simulated guests only.
@@ -217,6 +219,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
         if (refresh) clearInterval(refresh);
         ctx.commits.flush();
         storage.close();
+        walSync?.close();
         // Requests in flight have finished (server/server.ts waits for them): nothing is queued.
         void ctx.verifier.close();
       },

@@ -1,8 +1,7 @@
 // The database: SQLite in WAL mode through better-sqlite3 and drizzle-orm. The migrations
 // that drizzle-kit generated into migrations/ are applied at every start (idempotent).
 
-import { mkdirSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { closeSync, fdatasync, fstatSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -49,26 +48,37 @@ export function openStorage(dataDir: string, options: OpenOptions = {}): Storage
 
 /**
  * fdatasync of the database's WAL file, on libuv's thread pool: what synchronous=FULL does
- * after each commit in WAL mode (server/storage/group-commit.ts). The file is opened anew each
- * time: fsync acts on the file, whichever descriptor names it, and a fresh open never names a
- * WAL file SQLite has since replaced.
+ * after each commit in WAL mode (server/storage/group-commit.ts). One descriptor is kept
+ * (fsync acts on the file, whichever descriptor names it), so a sync is one trip to the
+ * pool; it is opened anew when SQLite has removed the file it named.
  */
-export function walSyncer(dataDir: string): () => Promise<void> {
+export interface WalSync {
+  sync(): Promise<void>;
+  close(): void;
+}
+
+export function walSyncer(dataDir: string): WalSync {
   const wal = `${join(dataDir, DB_FILE)}-wal`;
-  return async () => {
-    let file;
-    try {
-      file = await open(wal, 'r');
-    } catch (err) {
-      // No WAL file: the last connection closed and checkpointed it into the database file,
-      // which SQLite synced when it did; nothing is left to sync.
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
-    }
-    try {
-      await file.datasync();
-    } finally {
-      await file.close();
-    }
+  let fd: number | undefined;
+  const forget = () => {
+    if (fd !== undefined) closeSync(fd);
+    fd = undefined;
+  };
+  return {
+    sync: () =>
+      new Promise<void>((resolve, reject) => {
+        try {
+          if (fd !== undefined && fstatSync(fd).nlink === 0) forget();
+          fd ??= openSync(wal, 'r');
+        } catch (err) {
+          // No WAL file: the last connection closed and checkpointed it into the database
+          // file, which SQLite synced when it did; nothing is left to sync.
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') resolve();
+          else reject(err as Error);
+          return;
+        }
+        fdatasync(fd, (err) => (err ? reject(err) : resolve()));
+      }),
+    close: forget,
   };
 }

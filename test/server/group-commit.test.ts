@@ -140,16 +140,24 @@ describe('GroupCommit', () => {
       expect((await runs).map((r) => r.status)).toEqual(['rejected', 'rejected']);
     });
 
-    it('walSyncer syncs the WAL file of a data directory, and has nothing to do once it is gone', async () => {
+    it('walSyncer syncs the WAL file of a data directory, has nothing to do once it is gone, and follows a new one', async () => {
       const dataDir = mkdtempSync(join(tmpdir(), 'tessera-wal-'));
       try {
         const db = new Database(join(dataDir, 'tessera.db'));
         db.pragma('journal_mode = WAL');
         db.exec('CREATE TABLE x (a)');
         db.exec("INSERT INTO x VALUES ('a')");
-        await expect(walSyncer(dataDir)()).resolves.toBeUndefined();
+        const wal = walSyncer(dataDir);
+        await expect(wal.sync()).resolves.toBeUndefined();
+        await expect(wal.sync()).resolves.toBeUndefined();
         db.close(); // the last connection checkpoints and removes the WAL file
-        await expect(walSyncer(dataDir)()).resolves.toBeUndefined();
+        await expect(wal.sync()).resolves.toBeUndefined();
+        // A new WAL file (a new connection writes again): the kept descriptor is not reused.
+        const again = new Database(join(dataDir, 'tessera.db'));
+        again.exec("INSERT INTO x VALUES ('b')");
+        await expect(wal.sync()).resolves.toBeUndefined();
+        again.close();
+        wal.close();
       } finally {
         rmSync(dataDir, { recursive: true, force: true });
       }

@@ -5,6 +5,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../server/config.ts';
+import { startChainServer, snpAttestBody, stopServer } from './helpers.ts';
 import { createVerifierPool, type VerifierPool } from '../../server/verification/pool.ts';
 import { CollateralUnavailableError, EvidenceFormatError } from '../../verifier/errors.ts';
 import type { Evidence } from '../../verifier/evidence.ts';
@@ -55,6 +56,7 @@ describe('verifier pool', () => {
     const reference = await verifyEvidence(evidence, { at, crl: 'off' });
     const prepared = await prepareEvidence(evidence, { at, crl: 'off' });
     expect(await threaded.verify(prepared, 0)).toEqual(reference);
+    expect(await threaded.verify(prepared, 0, true)).toEqual(reference);
     expect(await inThread.verify(prepared, 0)).toEqual(reference);
   }, 60_000);
 
@@ -98,4 +100,26 @@ describe('verifier pool', () => {
     expect(loadConfig({ env: { TESSERA_VERIFY_THREADS: '3' } }).verifyThreads).toBe(3);
     expect(() => loadConfig({ env: { TESSERA_VERIFY_THREADS: 'many' } })).toThrow(/TESSERA_VERIFY_THREADS/);
   });
+
+  it('the service verifies a lone attestation in the event loop, and concurrent ones on the threads', async () => {
+    const { chain, srv } = await startChainServer();
+    try {
+      const where: boolean[] = [];
+      const pool = srv.service.ctx.verifier;
+      const verify = pool.verify.bind(pool);
+      srv.service.ctx.verifier = { ...pool, verify: (prepared, domain, here) => (where.push(here ?? false), verify(prepared, domain, here)) };
+      const lone = await snpAttestBody(srv, chain);
+      expect((await srv.call('POST', '/v1/attest', { body: lone.body })).status).toBe(200);
+      expect(where).toEqual([true]);
+      where.length = 0;
+      const bodies = await Promise.all(Array.from({ length: 4 }, () => snpAttestBody(srv, chain)));
+      const answers = await Promise.all(bodies.map((b) => srv.call('POST', '/v1/attest', { body: b.body })));
+      expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200]);
+      expect(where).toHaveLength(4);
+      expect(where.filter((h) => !h).length).toBeGreaterThanOrEqual(3);
+      expect(srv.service.ctx.attestationsInFlight).toBe(0);
+    } finally {
+      await stopServer(srv);
+    }
+  }, 120_000);
 });
