@@ -1,12 +1,14 @@
 // POST /v1/attest end to end over HTTP on loopback, audit on: the server runs in this
-// process (one core: Node runs JavaScript on one thread), the load comes from a separate
-// child process (this same file, started with TESSERA_BENCH_ROLE=load). For each client
+// process (its event loop, plus `verifyThreads` worker threads for the signature checks:
+// one per core but one, so one on a 2-core machine), the load comes from a separate child
+// process (this same file, started with TESSERA_BENCH_ROLE=load) on the same cores. For each client
 // count, the child first gets challenges and builds SEV-SNP evidence bound to them with the
 // simulator chain (untimed), then sends the attestations with that many in flight and
 // reports attestations/s and latency percentiles. Printed next to the bare verification rate
 // of the same evidence in this process (verifyEvidence with its chain cached), measured in
 // the same run. Targets (issue 5): >= 0.5x the bare SNP verification rate, p99 < 50 ms at 32.
 
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createSimulatorChain, parseSimulatorChain, serializeSimulatorChain, type SimulatorChain } from '../verifier/testing/simulated-chain.ts';
 import { simulatorAnchors, simulatorCollateralSource } from '../verifier/testing/simulator-anchors.ts';
@@ -67,7 +69,9 @@ export async function run(): Promise<void> {
     const bare = (bareBefore + bareAfter) / 2;
     const audited = bench.service.ctx.db.$client.prepare("SELECT count(*) AS n FROM audit_log WHERE action = 'attestation'").get() as { n: number };
 
-    console.log(`POST /v1/attest over HTTP on loopback (SEV-SNP, simulator chain, audit on, SQLite synchronous=${bench.config.dbSynchronous}), server on one core, load from a child process:`);
+    console.log(
+      `POST /v1/attest over HTTP on loopback (SEV-SNP, simulator chain, audit on, SQLite synchronous=${bench.config.dbSynchronous}), server: event loop + ${bench.config.verifyThreads} verify thread(s), load from a child process, ${availableParallelism()} cores in all:`,
+    );
     console.log(`  bare SNP verification (verifyEvidence, chain cached)   ${bare.toFixed(0).padStart(6)} /s   (before ${bareBefore.toFixed(0)}, after ${bareAfter.toFixed(0)})`);
     for (const r of results) {
       const sorted = [...r.latenciesMs].sort((a, b) => a - b);

@@ -1,6 +1,6 @@
 // What the HTTP benches (attest.ts, release.ts) share: the server under test in this
 // process, and the load generator that runs in a child process (the bench file itself, forked
-// with TESSERA_BENCH_ROLE set) so that the server keeps its one core to itself.
+// with TESSERA_BENCH_ROLE set), so the generator is not part of the server it measures.
 
 import { fork } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';

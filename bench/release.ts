@@ -1,6 +1,6 @@
 // The one-round-trip attest-and-release (POST /v1/attest with `release: [name]`) over HTTP
 // on loopback, next to the bare POST /v1/attest of the same run, at 1 and 32 concurrent
-// clients. The server runs in this process (one core), the load comes from a child process
+// clients. The server runs in this process (event loop and verify threads, as in attest.ts), the load comes from a child process
 // (this file again, TESSERA_BENCH_ROLE=release-load) that prepares challenges and bound
 // SEV-SNP evidence untimed, then sends them. Release adds, per request: a KEK envelope
 // opened (two AES-256-GCM), the release policy evaluated (CEL), the JWE (one P-256 ECDH,
@@ -54,7 +54,7 @@ export async function run(): Promise<void> {
   });
   try {
     const results = await runLoadChild<ModeResult[]>(fileURLToPath(import.meta.url), 'release-load', { url: bench.url, chain: serializeSimulatorChain(chain) });
-    console.log(`POST /v1/attest with and without release: [${SECRET}] over HTTP on loopback (SEV-SNP, simulator chain, audit on, SQLite synchronous=${bench.config.dbSynchronous}), server on one core:`);
+    console.log(`POST /v1/attest with and without release: [${SECRET}] over HTTP on loopback (SEV-SNP, simulator chain, audit on, SQLite synchronous=${bench.config.dbSynchronous}), server: event loop + ${bench.config.verifyThreads} verify thread(s):`);
     for (const clients of CLIENTS) {
       const bare = results.find((r) => r.clients === clients && r.mode === 'attest')!;
       const rel = results.find((r) => r.clients === clients && r.mode === 'attest+release')!;
