@@ -9,6 +9,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { CollateralUnavailableError, EvidenceFormatError } from '../verifier/errors.ts';
 import { PolicyValidationError } from '../verifier/policy/types.ts';
 import { ChallengeError } from './challenge.ts';
+import { NotDurableError } from './storage/group-commit.ts';
 
 export const PROBLEM_TYPE_BASE = 'https://tessera.dev/problems/';
 
@@ -64,6 +65,10 @@ export function toProblem(err: unknown): { status: ContentfulStatusCode; code: s
   if (err instanceof EvidenceFormatError) return { status: 400, code: err.code, detail: err.message, extensions: {}, bug: false };
   if (err instanceof CollateralUnavailableError) {
     return { status: 503, code: err.code, detail: err.message, extensions: { document: err.document }, bug: false };
+  }
+  if (err instanceof NotDurableError) {
+    // Logged (bug: true) for the operator: the disk refused a sync.
+    return { status: 503, code: 'database_unavailable', detail: 'The decision could not be made durable; the service refuses attestations until it restarts.', extensions: {}, bug: true };
   }
   if (err instanceof PolicyValidationError) return { status: 422, code: err.code, detail: err.message, extensions: { issues: err.issues }, bug: false };
   if (err instanceof HTTPException) {

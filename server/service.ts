@@ -165,7 +165,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     if (options.simulator) trust.push({ name: 'simulator', anchors: options.simulator.anchors, collateral: withFallback(options.simulator.collateral, cache) });
     trust.push({ name: 'production', anchors: PRODUCTION_ANCHORS, collateral: options.collateral ?? cache });
 
-    const walSync = config.dbSynchronous === 'full' ? walSyncer(config.dataDir) : undefined;
+    const walSync = config.dbSynchronous === 'full' ? walSyncer(storage, config.dataDir) : undefined;
     verifier = createVerifierPool(
       trust.map((d) => d.anchors),
       config.verifyThreads,
@@ -220,13 +220,14 @@ export async function createService(options: ServiceOptions): Promise<Service> {
         ctx.commits.flush();
         storage.close();
         walSync?.close();
-        // Requests in flight have finished (server/server.ts waits for them): nothing is queued.
-        void ctx.verifier.close();
+        // server/server.ts waited (bounded) for the requests in flight; one still verifying
+        // after that bound is refused when the pool closes, and answers nothing.
+        ctx.verifier.close().catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'closing the verify threads failed'));
       },
     };
   } catch (err) {
     storage.close();
-    void verifier?.close();
+    verifier?.close().catch(() => undefined);
     throw err;
   }
 }

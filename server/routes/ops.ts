@@ -36,6 +36,9 @@ export function opsRoutes(ctx: ServiceContext) {
   r.openapi(healthRoute, (c) => c.json({ status: 'ok' }, 200));
   r.openapi(readyRoute, (c) => {
     if (ctx.draining) return problemResponse(c, 503, 'shutting_down', 'The server is shutting down.') as never;
+    if (ctx.commits.failure !== undefined) {
+      return problemResponse(c, 503, 'database_unavailable', 'A write could not be made durable (the WAL sync failed); attestations are refused until the service restarts.') as never;
+    }
     try {
       ctx.db.$client.prepare('SELECT 1').get();
     } catch {

@@ -1,7 +1,7 @@
 // The database: SQLite in WAL mode through better-sqlite3 and drizzle-orm. The migrations
 // that drizzle-kit generated into migrations/ are applied at every start (idempotent).
 
-import { closeSync, fdatasync, fstatSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, fdatasync, fstatSync, mkdirSync, openSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -48,37 +48,48 @@ export function openStorage(dataDir: string, options: OpenOptions = {}): Storage
 
 /**
  * fdatasync of the database's WAL file, on libuv's thread pool: what synchronous=FULL does
- * after each commit in WAL mode (server/storage/group-commit.ts). One descriptor is kept
- * (fsync acts on the file, whichever descriptor names it), so a sync is one trip to the
- * pool; it is opened anew when SQLite has removed the file it named.
+ * after each commit in WAL mode (server/storage/group-commit.ts). The descriptor is opened
+ * once, at start, on the file SQLite really uses (the database path resolved through links:
+ * SQLite puts the WAL beside the real file); fsync acts on the file, whichever descriptor
+ * names it, so a sync is one trip to the pool.
+ *
+ * While the service's connection is open, SQLite keeps that file (a checkpoint truncates or
+ * rewinds it, never removes it), so a missing or unlinked file means the syncs would reach
+ * nothing: that refuses the start, or the batch, rather than answer without durability.
  */
 export interface WalSync {
   sync(): Promise<void>;
+  /** Close the descriptor once the syncs in flight have settled. */
   close(): void;
 }
 
-export function walSyncer(dataDir: string): WalSync {
-  const wal = `${join(dataDir, DB_FILE)}-wal`;
-  let fd: number | undefined;
-  const forget = () => {
-    if (fd !== undefined) closeSync(fd);
-    fd = undefined;
+export function walSyncer(storage: Storage, dataDir: string): WalSync {
+  const mode = storage.sqlite.pragma('journal_mode', { simple: true });
+  if (mode !== 'wal') throw new Error(`the database is in journal mode ${String(mode)}, not WAL: synchronous=full cannot be kept off the event loop`);
+  const wal = `${realpathSync(join(dataDir, DB_FILE))}-wal`;
+  const fd = openSync(wal, 'r');
+  let pending = 0;
+  let closing = false;
+  const settle = () => {
+    pending--;
+    if (closing && pending === 0) closeSync(fd);
   };
   return {
     sync: () =>
       new Promise<void>((resolve, reject) => {
-        try {
-          if (fd !== undefined && fstatSync(fd).nlink === 0) forget();
-          fd ??= openSync(wal, 'r');
-        } catch (err) {
-          // No WAL file: the last connection closed and checkpointed it into the database
-          // file, which SQLite synced when it did; nothing is left to sync.
-          if ((err as NodeJS.ErrnoException).code === 'ENOENT') resolve();
-          else reject(err as Error);
-          return;
-        }
-        fdatasync(fd, (err) => (err ? reject(err) : resolve()));
+        if (closing) return reject(new Error('the WAL syncer is closed'));
+        if (fstatSync(fd).nlink === 0) return reject(new Error(`${wal} was removed while the database was open: the commit cannot be made durable`));
+        pending++;
+        fdatasync(fd, (err) => {
+          settle();
+          if (err) reject(err);
+          else resolve();
+        });
       }),
-    close: forget,
+    close: () => {
+      if (closing) return;
+      closing = true;
+      if (pending === 0) closeSync(fd);
+    },
   };
 }

@@ -27,6 +27,14 @@ interface Pending {
 
 type Outcome = { ok: true; value: unknown } | { ok: false; err: unknown };
 
+/** A batch committed but not known durable (its WAL sync failed), or refused after one was. */
+export class NotDurableError extends Error {
+  constructor(override readonly cause: unknown) {
+    super(`a commit could not be made durable: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'NotDurableError';
+  }
+}
+
 export interface GroupCommitOptions {
   /** Makes a committed batch durable (fdatasync of the WAL file); awaited before anyone is answered. */
   syncWal?: () => Promise<void>;
@@ -35,6 +43,12 @@ export interface GroupCommitOptions {
 export class GroupCommit {
   private queue: Pending[] = [];
   private scheduled = false;
+  /**
+   * Set by a failed WAL sync, and never cleared: after a failed fsync the kernel may have
+   * dropped the dirty pages, so a later batch's successful sync proves nothing about the
+   * earlier one. Every later batch is refused, and /readyz says so, until a restart.
+   */
+  failure: NotDurableError | undefined;
 
   constructor(
     private readonly sqlite: Database.Database,
@@ -43,6 +57,7 @@ export class GroupCommit {
 
   /** Run `work` inside the next batch's transaction; resolves with its result once committed. */
   run<T>(work: () => T): Promise<T> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
       if (!this.scheduled) {
@@ -60,11 +75,18 @@ export class GroupCommit {
     const batch = this.queue;
     this.queue = [];
     if (batch.length === 0) return;
+    if (this.failure !== undefined) {
+      for (const item of batch) item.reject(this.failure);
+      return;
+    }
     const outcomes: Outcome[] = [];
     const { syncWal } = this.options;
-    const previous = syncWal ? (this.sqlite.pragma('synchronous', { simple: true }) as number) : undefined;
+    let previous: number | undefined;
     try {
-      if (syncWal) this.sqlite.pragma('synchronous = NORMAL');
+      if (syncWal) {
+        previous = this.sqlite.pragma('synchronous', { simple: true }) as number;
+        this.sqlite.pragma('synchronous = NORMAL');
+      }
       this.sqlite
         .transaction(() => {
           for (const item of batch) {
@@ -81,7 +103,12 @@ export class GroupCommit {
       for (const item of batch) item.reject(err);
       return;
     } finally {
-      if (previous !== undefined) this.sqlite.pragma(`synchronous = ${previous}`);
+      // A connection closed under us throws here too; the batch was already settled above.
+      try {
+        if (previous !== undefined) this.sqlite.pragma(`synchronous = ${previous}`);
+      } catch {
+        // nothing more to restore
+      }
     }
     const answer = () =>
       batch.forEach((item, i) => {
@@ -90,9 +117,11 @@ export class GroupCommit {
         else item.reject(o.err);
       });
     if (!syncWal) return answer();
-    // Committed but not yet known durable: if the sync fails, nobody is told it succeeded.
+    // Committed but not yet known durable: if the sync fails, nobody is told it succeeded,
+    // and no later batch is either (see `failure`).
     syncWal().then(answer, (err: unknown) => {
-      for (const item of batch) item.reject(err);
+      this.failure ??= new NotDurableError(err);
+      for (const item of batch) item.reject(this.failure);
     });
   }
 }

@@ -43,6 +43,8 @@ export function createVerifierPool(anchors: readonly TrustAnchors[], threads: nu
   const pool = new Piscina<VerifyTask, VerifyOutcome>({
     filename: new URL('./worker.js', import.meta.url).href,
     workerData,
+    // The threads parse what attesters send; they need no secret from the environment.
+    env: {},
     minThreads: threads,
     maxThreads: threads,
     // Threads are kept: starting one loads the verifier anew (hundreds of ms).

@@ -2,13 +2,13 @@
 // transaction, each in its own savepoint; a failing unit rolls back alone; nobody is answered
 // before the commit that holds its write.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { walSyncer } from '../../server/storage/db.ts';
-import { GroupCommit } from '../../server/storage/group-commit.ts';
+import { openStorage, walSyncer } from '../../server/storage/db.ts';
+import { GroupCommit, NotDurableError } from '../../server/storage/group-commit.ts';
 
 let dir: string;
 let writer: Database.Database;
@@ -130,36 +130,47 @@ describe('GroupCommit', () => {
       expect(seen).toEqual([1, 1]);
     });
 
-    it('rejects every caller of a batch whose sync fails', async () => {
+    it('refuses every caller of a batch whose sync fails, and every later batch', async () => {
       const { calls, syncWal } = manualSync();
       const commits = new GroupCommit(writer, { syncWal });
       const insert = writer.prepare('INSERT INTO t (v) VALUES (?)');
       const runs = Promise.allSettled([commits.run(() => insert.run('m')), commits.run(() => insert.run('n'))]);
       await settledYet(runs);
       calls[0]!.reject(new Error('EIO'));
-      expect((await runs).map((r) => r.status)).toEqual(['rejected', 'rejected']);
+      const settled = await runs;
+      expect(settled.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+      expect((settled[0] as PromiseRejectedResult).reason).toBeInstanceOf(NotDurableError);
+      expect(commits.failure?.message).toContain('EIO');
+      // A later sync could succeed while the failed pages are gone: nothing is accepted any more.
+      await expect(commits.run(() => insert.run('o'))).rejects.toBeInstanceOf(NotDurableError);
+      expect(calls).toHaveLength(1);
     });
 
-    it('walSyncer syncs the WAL file of a data directory, has nothing to do once it is gone, and follows a new one', async () => {
+    it('walSyncer syncs the WAL file SQLite really uses, and refuses what it cannot sync', async () => {
       const dataDir = mkdtempSync(join(tmpdir(), 'tessera-wal-'));
+      const realDir = mkdtempSync(join(tmpdir(), 'tessera-wal-real-'));
       try {
-        const db = new Database(join(dataDir, 'tessera.db'));
-        db.pragma('journal_mode = WAL');
-        db.exec('CREATE TABLE x (a)');
-        db.exec("INSERT INTO x VALUES ('a')");
-        const wal = walSyncer(dataDir);
+        // The database file is a link: SQLite puts the WAL beside the real file.
+        const storage = openStorage(realDir);
+        storage.close();
+        symlinkSync(join(realDir, 'tessera.db'), join(dataDir, 'tessera.db'));
+        const linked = openStorage(dataDir);
+        const wal = walSyncer(linked, dataDir);
         await expect(wal.sync()).resolves.toBeUndefined();
-        await expect(wal.sync()).resolves.toBeUndefined();
-        db.close(); // the last connection checkpoints and removes the WAL file
-        await expect(wal.sync()).resolves.toBeUndefined();
-        // A new WAL file (a new connection writes again): the kept descriptor is not reused.
-        const again = new Database(join(dataDir, 'tessera.db'));
-        again.exec("INSERT INTO x VALUES ('b')");
-        await expect(wal.sync()).resolves.toBeUndefined();
-        again.close();
+        // The WAL file removed under an open connection: refused, not taken as synced.
+        unlinkSync(join(realDir, 'tessera.db-wal'));
+        await expect(wal.sync()).rejects.toThrow(/removed/);
         wal.close();
+        await expect(wal.sync()).rejects.toThrow(/closed/);
+        linked.close();
+        // Not in WAL mode: refused at start.
+        const rollback = new Database(join(realDir, 'rollback.db'));
+        rollback.pragma('journal_mode = DELETE');
+        expect(() => walSyncer({ db: undefined as never, sqlite: rollback, close: () => rollback.close() }, realDir)).toThrow(/not WAL/);
+        rollback.close();
       } finally {
         rmSync(dataDir, { recursive: true, force: true });
+        rmSync(realDir, { recursive: true, force: true });
       }
     });
   });

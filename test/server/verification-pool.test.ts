@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../server/config.ts';
 import { startChainServer, snpAttestBody, stopServer } from './helpers.ts';
+import { NotDurableError } from '../../server/storage/group-commit.ts';
 import { createVerifierPool, type VerifierPool } from '../../server/verification/pool.ts';
 import { CollateralUnavailableError, EvidenceFormatError } from '../../verifier/errors.ts';
 import type { Evidence } from '../../verifier/evidence.ts';
@@ -94,6 +95,19 @@ describe('verifier pool', () => {
     }
   });
 
+  it('a failure that is not the verifier\'s own comes back as an error, never as a result', async () => {
+    const good = (await prepareEvidence(samples[0]!.evidence, { at: snp.at, crl: 'off' })) as Extract<PreparedEvidence, { tee: 'sev-snp' }>;
+    const broken = { ...good, material: undefined } as unknown as PreparedEvidence;
+    for (const pool of [threaded, inThread]) {
+      const err = await pool.verify(broken, 0).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(Error);
+      expect(err).not.toBeInstanceOf(EvidenceFormatError);
+      expect(err).not.toBeInstanceOf(CollateralUnavailableError);
+    }
+    // The thread is still there for the next task.
+    expect((await threaded.verify(good, 0)).verified).toBe(true);
+  });
+
   it('is configured by verifyThreads / TESSERA_VERIFY_THREADS, 0 meaning the event loop', () => {
     expect(loadConfig({ env: {} }).verifyThreads).toBeGreaterThanOrEqual(1);
     expect(loadConfig({ env: { TESSERA_VERIFY_THREADS: '0' } }).verifyThreads).toBe(0);
@@ -101,7 +115,7 @@ describe('verifier pool', () => {
     expect(() => loadConfig({ env: { TESSERA_VERIFY_THREADS: 'many' } })).toThrow(/TESSERA_VERIFY_THREADS/);
   });
 
-  it('the service verifies a lone attestation in the event loop, and concurrent ones on the threads', async () => {
+  it('the service verifies a lone attestation in the event loop, concurrent ones on the threads, and refuses all once a sync failed', async () => {
     const { chain, srv } = await startChainServer();
     try {
       const where: boolean[] = [];
@@ -118,6 +132,16 @@ describe('verifier pool', () => {
       expect(where).toHaveLength(4);
       expect(where.filter((h) => !h).length).toBeGreaterThanOrEqual(3);
       expect(srv.service.ctx.attestationsInFlight).toBe(0);
+
+      // After a failed WAL sync, nothing more is accepted and /readyz says why.
+      srv.service.ctx.commits.failure = new NotDurableError(new Error('EIO'));
+      const after = await snpAttestBody(srv, chain);
+      const refused = await srv.call('POST', '/v1/attest', { body: after.body });
+      expect(refused.status).toBe(503);
+      expect(refused.body.code).toBe('database_unavailable');
+      const ready = await srv.call('GET', '/readyz');
+      expect(ready.status).toBe(503);
+      expect(ready.body.code).toBe('database_unavailable');
     } finally {
       await stopServer(srv);
     }
