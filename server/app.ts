@@ -60,7 +60,9 @@ export function createApp(ctx: ServiceContext) {
   app.onError((err, c) => {
     const p = toProblem(err);
     if (p.bug) ctx.log.error({ requestId: c.get('requestId'), err }, 'unhandled error');
-    return problemResponse(c, p.status, p.code, p.detail, p.extensions);
+    const res = problemResponse(c, p.status, p.code, p.detail, p.extensions);
+    if (p.code === 'server_busy') res.headers.set('retry-after', '1');
+    return res;
   });
   app.notFound((c) => problemResponse(c, 404, 'not_found', `No route ${c.req.method} ${c.req.path}.`));
 

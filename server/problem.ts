@@ -10,6 +10,7 @@ import { CollateralUnavailableError, EvidenceFormatError } from '../verifier/err
 import { PolicyValidationError } from '../verifier/policy/types.ts';
 import { ChallengeError } from './challenge.ts';
 import { NotDurableError } from './storage/group-commit.ts';
+import { ServerBusyError } from './verification/pool.ts';
 
 export const PROBLEM_TYPE_BASE = 'https://tessera.dev/problems/';
 
@@ -65,6 +66,9 @@ export function toProblem(err: unknown): { status: ContentfulStatusCode; code: s
   if (err instanceof EvidenceFormatError) return { status: 400, code: err.code, detail: err.message, extensions: {}, bug: false };
   if (err instanceof CollateralUnavailableError) {
     return { status: 503, code: err.code, detail: err.message, extensions: { document: err.document }, bug: false };
+  }
+  if (err instanceof ServerBusyError) {
+    return { status: 503, code: 'server_busy', detail: `The server is saturated (${err.message}); retry shortly.`, extensions: {}, bug: false };
   }
   if (err instanceof NotDurableError) {
     // Logged (bug: true) for the operator: the disk refused a sync.

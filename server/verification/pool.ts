@@ -13,6 +13,17 @@ import type { VerificationResult } from '../../verifier/result.ts';
 import type { PreparedEvidence } from '../../verifier/verify-evidence.ts';
 import { runVerifyTask, type VerifyOutcome, type VerifyTask, type WorkerData } from './task.ts';
 
+/** Beyond this many verifications waiting for a thread, new ones are refused (ServerBusyError). */
+export const MAX_QUEUED_VERIFICATIONS = 1024;
+
+/** The verify threads are saturated and their queue is full: try again shortly (503). */
+export class ServerBusyError extends Error {
+  constructor() {
+    super(`${MAX_QUEUED_VERIFICATIONS} verifications are already waiting for a thread.`);
+    this.name = 'ServerBusyError';
+  }
+}
+
 export interface VerifierPool {
   /** Worker threads (0: verification runs on the event loop). */
   readonly threads: number;
@@ -52,10 +63,18 @@ export function createVerifierPool(anchors: readonly TrustAnchors[], threads: nu
     // Tasks are handed to a thread ahead of time, so a busy thread goes from one to the next
     // without sleeping in between: waking a thread costs a few hundred us of CPU on a VM.
     concurrentTasksPerWorker: 8,
+    // Bounded: each waiting task holds its evidence and collateral. Per-address rate limits
+    // bound one client, not many.
+    maxQueue: MAX_QUEUED_VERIFICATIONS,
   });
+  const run = async (task: VerifyTask): Promise<VerifyOutcome> => {
+    // Checked before handing over: piscina refuses a full queue with a plain Error.
+    if (pool.queueSize >= MAX_QUEUED_VERIFICATIONS) throw new ServerBusyError();
+    return pool.run(task);
+  };
   return {
     threads,
-    verify: async (prepared, domain, here = false) => (here ? inThread(prepared, domain) : unwrap(await pool.run({ prepared, domain }))),
+    verify: async (prepared, domain, here = false) => (here ? inThread(prepared, domain) : unwrap(await run({ prepared, domain }))),
     close: () => pool.close(),
   };
 }

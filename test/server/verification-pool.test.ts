@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../server/config.ts';
 import { startChainServer, snpAttestBody, stopServer } from './helpers.ts';
 import { NotDurableError } from '../../server/storage/group-commit.ts';
-import { createVerifierPool, type VerifierPool } from '../../server/verification/pool.ts';
+import { toProblem } from '../../server/problem.ts';
+import { createVerifierPool, MAX_QUEUED_VERIFICATIONS, ServerBusyError, type VerifierPool } from '../../server/verification/pool.ts';
 import { CollateralUnavailableError, EvidenceFormatError } from '../../verifier/errors.ts';
 import type { Evidence } from '../../verifier/evidence.ts';
 import { PRODUCTION_ANCHORS } from '../../verifier/production-anchors.ts';
@@ -107,6 +108,18 @@ describe('verifier pool', () => {
     // The thread is still there for the next task.
     expect((await threaded.verify(good, 0)).verified).toBe(true);
   });
+
+  it('refuses verifications beyond a full queue with ServerBusyError, and verifies the rest', async () => {
+    const prepared = await prepareEvidence(samples[0]!.evidence, { at: snp.at, crl: 'off' });
+    const settled = await Promise.allSettled(Array.from({ length: MAX_QUEUED_VERIFICATIONS + 40 }, () => threaded.verify(prepared, 0)));
+    const refused = settled.filter((r) => r.status === 'rejected');
+    expect(refused.length).toBeGreaterThan(0);
+    for (const r of refused) expect((r as PromiseRejectedResult).reason).toBeInstanceOf(ServerBusyError);
+    const verified = settled.filter((r) => r.status === 'fulfilled');
+    expect(verified.length).toBeGreaterThanOrEqual(MAX_QUEUED_VERIFICATIONS);
+    expect(verified.every((r) => (r as PromiseFulfilledResult<{ verified: boolean }>).value.verified)).toBe(true);
+    expect(toProblem(new ServerBusyError())).toMatchObject({ status: 503, code: 'server_busy', bug: false });
+  }, 120_000);
 
   it('is configured by verifyThreads / TESSERA_VERIFY_THREADS, 0 meaning the event loop', () => {
     expect(loadConfig({ env: {} }).verifyThreads).toBeGreaterThanOrEqual(1);
