@@ -102,6 +102,8 @@ const HINTS: Record<string, string> = {
   no_active_policy: 'The server has no active appraisal policy for this TEE; an operator must activate one.',
   policy_not_found: 'The appraisal policy named does not exist on the server.',
   rate_limited: 'The server is rate limiting this client; slow down.',
+  server_busy: 'The server is saturated (its verification queue is full); the agent retried as told, try again shortly.',
+  database_unavailable: 'The server cannot make its records durable (its database or disk failed); the operator must look at it.',
   body_too_large: 'The request was larger than the server accepts.',
   unsupported_media_type: 'The server expected JSON.',
   malformed_json: 'The server could not read the request JSON.',
