@@ -87,7 +87,7 @@ const attestRoute = createRoute({
     403: problem('Denied: failedChecks and failedRules say why (code attestation_denied)'),
     409: problem('The challenge was already used (code challenge_replayed)'),
     429: problem('Rate limited'),
-    503: problem('Collateral unavailable, or no active policy'),
+    503: problem('collateral_unavailable, no_active_policy, server_busy (verification queue full; Retry-After), or database_unavailable (a decision could not be made durable)'),
   },
 });
 

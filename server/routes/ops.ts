@@ -21,7 +21,7 @@ const readyRoute = createRoute({
   path: '/readyz',
   tags: ['operations'],
   summary: 'Readiness: the database answers',
-  responses: { 200: { description: 'Ready', content: { 'application/json': { schema: status } } }, 503: problem('Not ready') },
+  responses: { 200: { description: 'Ready', content: { 'application/json': { schema: status } } }, 503: problem('Not ready: shutting_down, or database_unavailable (the database does not answer, or a WAL sync failed)') },
 });
 const metricsRoute = createRoute({
   method: 'get',
