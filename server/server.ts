@@ -46,6 +46,11 @@ export async function listen(service: Service, host: string, port: number): Prom
           });
           server.closeIdleConnections();
         });
+        // A connection closed by force leaves its handler running: let the attestations
+        // still being decided reach their durable verdict (bounded by the same grace)
+        // before the database and the verify threads close under them.
+        const until = Date.now() + graceMs;
+        while (service.ctx.attestationsInFlight > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
         service.close();
       })();
       return stopping;
