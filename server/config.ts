@@ -48,6 +48,8 @@ export const configSchema = z.strictObject({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Largest accepted request body, bytes. */
   bodyLimit: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  /** Open HTTP connections at most; more are closed on arrival. */
+  maxConnections: z.number().int().min(1).max(1_000_000).default(4096),
   challengeTtlSeconds: z.number().int().min(5).max(3600).default(300),
   tokenTtlSeconds: z.number().int().min(30).max(7 * 24 * 3600).default(3600),
   /** Take the client address from X-Forwarded-For (only behind a trusted reverse proxy). */
@@ -85,6 +87,7 @@ const ENV: Record<string, { path: string[]; kind: Kind }> = {
   TESSERA_KEK_FILE: { path: ['kekFile'], kind: 'string' },
   TESSERA_LOG_LEVEL: { path: ['logLevel'], kind: 'string' },
   TESSERA_BODY_LIMIT: { path: ['bodyLimit'], kind: 'int' },
+  TESSERA_MAX_CONNECTIONS: { path: ['maxConnections'], kind: 'int' },
   TESSERA_CHALLENGE_TTL: { path: ['challengeTtlSeconds'], kind: 'int' },
   TESSERA_TOKEN_TTL: { path: ['tokenTtlSeconds'], kind: 'int' },
   TESSERA_TRUST_PROXY: { path: ['trustProxy'], kind: 'bool' },

@@ -19,6 +19,9 @@ export async function listen(service: Service, host: string, port: number): Prom
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
   server.keepAliveTimeout = 5_000;
+  // Each connection holds memory and a request's worth of work: beyond the bound, new ones
+  // are closed at once (before any byte is read), and those already open are unaffected.
+  server.maxConnections = service.ctx.config.maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

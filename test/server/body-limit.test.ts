@@ -1,8 +1,10 @@
 // The body limit holds whichever way the length is told: by Content-Length (judged before a
 // byte of the body is read) or by chunked transfer coding (counted as it streams). A body
-// within the limit reaches the route unchanged.
+// within the limit reaches the route unchanged. And the connection limit: connections beyond
+// maxConnections are closed on arrival.
 
 import { request } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeDir, startServer, type TestServer } from './helpers.ts';
 
@@ -60,4 +62,41 @@ describe('body limit', () => {
       expect(res.body).toHaveProperty('challenge');
     }
   });
+});
+
+describe('connection limit', () => {
+  it('closes connections beyond maxConnections on arrival, and serves the ones within it', async () => {
+    const limited = await startServer({ config: { maxConnections: 2 } });
+    try {
+      const url = new URL(limited.url);
+      const open = () =>
+        new Promise<Socket>((resolve, reject) => {
+          const s = connect(Number(url.port), url.hostname, () => resolve(s));
+          s.once('error', reject);
+        });
+      const held = [await open(), await open()];
+      // The third is accepted by the kernel, then closed by the server before it answers.
+      const third = await open();
+      const outcome = await new Promise<string>((resolve) => {
+        let text = '';
+        third.on('data', (d: Buffer) => (text += d.toString('utf8')));
+        third.on('close', () => resolve(text === '' ? 'closed' : text));
+        third.on('error', () => undefined);
+        third.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+      });
+      expect(outcome).toBe('closed');
+      // A connection within the bound is served.
+      held[0]!.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      const answer = await new Promise<string>((resolve) => {
+        let text = '';
+        held[0]!.on('data', (d: Buffer) => (text += d.toString('utf8')));
+        held[0]!.on('close', () => resolve(text));
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 200/);
+      for (const s of held) s.destroy();
+    } finally {
+      await limited.stop();
+      removeDir(limited.dataDir);
+    }
+  }, 120_000);
 });
