@@ -165,7 +165,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     if (options.simulator) trust.push({ name: 'simulator', anchors: options.simulator.anchors, collateral: withFallback(options.simulator.collateral, cache) });
     trust.push({ name: 'production', anchors: PRODUCTION_ANCHORS, collateral: options.collateral ?? cache });
 
-    const walSync = config.dbSynchronous === 'full' ? walSyncer(storage, config.dataDir) : undefined;
+    const walSync = config.dbSynchronous === 'full' ? walSyncer(storage.sqlite) : undefined;
     verifier = createVerifierPool(
       trust.map((d) => d.anchors),
       config.verifyThreads,

@@ -63,10 +63,11 @@ export interface WalSync {
   close(): void;
 }
 
-export function walSyncer(storage: Storage, dataDir: string): WalSync {
-  const mode = storage.sqlite.pragma('journal_mode', { simple: true });
+export function walSyncer(sqlite: Database.Database): WalSync {
+  const mode = sqlite.pragma('journal_mode', { simple: true });
   if (mode !== 'wal') throw new Error(`the database is in journal mode ${String(mode)}, not WAL: synchronous=full cannot be kept off the event loop`);
-  const wal = `${realpathSync(join(dataDir, DB_FILE))}-wal`;
+  // The connection's own file name, so the WAL cannot be looked for beside another file.
+  const wal = `${realpathSync(sqlite.name)}-wal`;
   const fd = openSync(wal, 'r');
   let pending = 0;
   let closing = false;

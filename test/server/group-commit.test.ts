@@ -155,7 +155,7 @@ describe('GroupCommit', () => {
         storage.close();
         symlinkSync(join(realDir, 'tessera.db'), join(dataDir, 'tessera.db'));
         const linked = openStorage(dataDir);
-        const wal = walSyncer(linked, dataDir);
+        const wal = walSyncer(linked.sqlite);
         await expect(wal.sync()).resolves.toBeUndefined();
         // The WAL file removed under an open connection: refused, not taken as synced.
         unlinkSync(join(realDir, 'tessera.db-wal'));
@@ -166,7 +166,7 @@ describe('GroupCommit', () => {
         // Not in WAL mode: refused at start.
         const rollback = new Database(join(realDir, 'rollback.db'));
         rollback.pragma('journal_mode = DELETE');
-        expect(() => walSyncer({ db: undefined as never, sqlite: rollback, close: () => rollback.close() }, realDir)).toThrow(/not WAL/);
+        expect(() => walSyncer(rollback)).toThrow(/not WAL/);
         rollback.close();
       } finally {
         rmSync(dataDir, { recursive: true, force: true });
