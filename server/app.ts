@@ -61,7 +61,7 @@ export function createApp(ctx: ServiceContext) {
     const p = toProblem(err);
     if (p.bug) ctx.log.error({ requestId: c.get('requestId'), err }, 'unhandled error');
     const res = problemResponse(c, p.status, p.code, p.detail, p.extensions);
-    if (p.code === 'server_busy') res.headers.set('retry-after', '1');
+    if (p.retryAfterSeconds !== undefined) res.headers.set('retry-after', String(p.retryAfterSeconds));
     return res;
   });
   app.notFound((c) => problemResponse(c, 404, 'not_found', `No route ${c.req.method} ${c.req.path}.`));

@@ -60,7 +60,18 @@ export function problemResponse(c: Context, status: ContentfulStatusCode, code: 
 }
 
 /** Turn any thrown value into its problem. `onBug` is told about the ones that are bugs. */
-export function toProblem(err: unknown): { status: ContentfulStatusCode; code: string; detail: string; extensions: Record<string, unknown>; bug: boolean } {
+/** What a thrown value answers: status, code, sentence, and how to treat it. */
+export interface ProblemAnswer {
+  status: ContentfulStatusCode;
+  code: string;
+  detail: string;
+  extensions: Record<string, unknown>;
+  bug: boolean;
+  /** Sent as Retry-After: the refusal is temporary and the client may try again this soon. */
+  retryAfterSeconds?: number;
+}
+
+export function toProblem(err: unknown): ProblemAnswer {
   if (err instanceof ApiError) return { status: err.status, code: err.code, detail: err.detail, extensions: err.extensions, bug: false };
   if (err instanceof ChallengeError) return { status: err.code === 'challenge_replayed' ? 409 : 400, code: err.code, detail: err.message, extensions: {}, bug: false };
   if (err instanceof EvidenceFormatError) return { status: 400, code: err.code, detail: err.message, extensions: {}, bug: false };
@@ -68,7 +79,7 @@ export function toProblem(err: unknown): { status: ContentfulStatusCode; code: s
     return { status: 503, code: err.code, detail: err.message, extensions: { document: err.document }, bug: false };
   }
   if (err instanceof ServerBusyError) {
-    return { status: 503, code: 'server_busy', detail: `The server is saturated (${err.message}); retry shortly.`, extensions: {}, bug: false };
+    return { status: 503, code: 'server_busy', detail: `The server is saturated: ${err.message} Retry shortly.`, extensions: {}, bug: false, retryAfterSeconds: 1 };
   }
   if (err instanceof NotDurableError) {
     // Logged (bug: true) for the operator: the disk refused a sync.

@@ -118,7 +118,7 @@ describe('verifier pool', () => {
     const verified = settled.filter((r) => r.status === 'fulfilled');
     expect(verified.length).toBeGreaterThanOrEqual(MAX_QUEUED_VERIFICATIONS);
     expect(verified.every((r) => (r as PromiseFulfilledResult<{ verified: boolean }>).value.verified)).toBe(true);
-    expect(toProblem(new ServerBusyError())).toMatchObject({ status: 503, code: 'server_busy', bug: false });
+    expect(toProblem(new ServerBusyError())).toMatchObject({ status: 503, code: 'server_busy', bug: false, retryAfterSeconds: 1 });
   }, 120_000);
 
   it('is configured by verifyThreads / TESSERA_VERIFY_THREADS, 0 meaning the event loop', () => {
