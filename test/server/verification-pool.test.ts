@@ -121,6 +121,24 @@ describe('verifier pool', () => {
     expect(toProblem(new ServerBusyError())).toMatchObject({ status: 503, code: 'server_busy', bug: false, retryAfterSeconds: 1 });
   }, 120_000);
 
+  it('answers a saturated pool with 503 server_busy and Retry-After: 1 over HTTP, consuming nothing', async () => {
+    const { chain, srv } = await startChainServer();
+    try {
+      const pool = srv.service.ctx.verifier;
+      srv.service.ctx.verifier = { ...pool, verify: () => Promise.reject(new ServerBusyError()) };
+      const attempt = await snpAttestBody(srv, chain);
+      const busy = await srv.call('POST', '/v1/attest', { body: attempt.body });
+      expect(busy.status).toBe(503);
+      expect(busy.body.code).toBe('server_busy');
+      expect(busy.headers.get('retry-after')).toBe('1');
+      // The same challenge still works once the pool has room: the refusal consumed nothing.
+      srv.service.ctx.verifier = pool;
+      expect((await srv.call('POST', '/v1/attest', { body: attempt.body })).status).toBe(200);
+    } finally {
+      await stopServer(srv);
+    }
+  }, 120_000);
+
   it('is configured by verifyThreads / TESSERA_VERIFY_THREADS, 0 meaning the event loop', () => {
     expect(loadConfig({ env: {} }).verifyThreads).toBeGreaterThanOrEqual(1);
     expect(loadConfig({ env: { TESSERA_VERIFY_THREADS: '0' } }).verifyThreads).toBe(0);
