@@ -14,7 +14,8 @@ import { CollateralUnavailableError } from '../../verifier/errors.ts';
 import type { IntelCollateral } from '../../verifier/evidence.ts';
 import type { VerificationResult } from '../../verifier/result.ts';
 import { parseIntelQuote } from '../../verifier/tdx/abi/quote.ts';
-import { verifyIntelEvidence, verifyIntelQuote } from '../../verifier/tdx/verify-evidence.ts';
+import { verifyIntelQuote } from '../../verifier/tdx/verify-evidence.ts';
+import { verifyEvidence } from '../../verifier/verify-evidence.ts';
 import { defaultCachePath, refuseOfflineWithUrl, verifyCollateralSource } from './collateral.ts';
 import { CliError, EXIT_REJECTED, EXIT_USAGE } from './errors.ts';
 import { asUsageError, parseAt, readInput } from './inputs.ts';
@@ -111,7 +112,7 @@ async function run(tee: 'tdx' | 'sgx', opts: IntelCliOptions): Promise<void> {
       // No --collateral: TCB Info, QE Identity and CRLs come from the collateral cache,
       // filled from Intel PCS (or --pcs-url) unless --offline.
       const source = await verifyCollateralSource({ ...opts, cache: opts.cache ?? defaultCachePath() }, at);
-      result = await verifyIntelEvidence({ tee, quote: bytes }, { at, collateral: source, crl: opts.crl ? 'prefer' : 'off' });
+      result = await verifyEvidence({ tee, quote: bytes }, { at, collateral: source, crl: opts.crl ? 'prefer' : 'off' });
     }
   } catch (err) {
     if (err instanceof CollateralUnavailableError) {

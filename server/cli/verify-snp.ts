@@ -7,7 +7,8 @@ import { CollateralUnavailableError } from '../../verifier/errors.ts';
 import type { CrlMode, SnpCertificates } from '../../verifier/evidence.ts';
 import type { VerificationResult } from '../../verifier/result.ts';
 import { SNP_PRODUCTS } from '../../verifier/snp/product.ts';
-import { snpVcekRequest, verifySnpEvidence, verifySnpReport } from '../../verifier/snp/verify-evidence.ts';
+import { snpVcekRequest, verifySnpReport } from '../../verifier/snp/verify-evidence.ts';
+import { verifyEvidence } from '../../verifier/verify-evidence.ts';
 import { defaultCachePath, refuseOfflineWithUrl, verifyCollateralSource } from './collateral.ts';
 import { parseCertificate, parseCertificates } from '../../verifier/x509/certificate.ts';
 import { CliError, EXIT_REJECTED, EXIT_USAGE } from './errors.ts';
@@ -91,7 +92,7 @@ async function run(opts: SnpCliOptions): Promise<void> {
       // No signer certificate given: the VCEK (and the CRL) come from the collateral cache,
       // filled from AMD KDS unless --offline.
       const collateral = await verifyCollateralSource({ ...opts, cache: opts.cache ?? defaultCachePath() }, at);
-      result = await verifySnpEvidence({ tee: 'sev-snp', report, certificates, ...(crl ? { crl } : {}) }, { at, collateral, crl: opts.crlMode });
+      result = await verifyEvidence({ tee: 'sev-snp', report, certificates, ...(crl ? { crl } : {}) }, { at, collateral, crl: opts.crlMode });
     }
   } catch (err) {
     if (err instanceof CollateralUnavailableError) {

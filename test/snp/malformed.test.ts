@@ -10,7 +10,8 @@ import { PRODUCTION_ANCHORS } from '../../verifier/production-anchors.ts';
 import { AMD_ANCHORS, ARK_FINGERPRINTS, pinnedDer } from '../../verifier/snp/amd-roots.ts';
 import { parseReport } from '../../verifier/snp/abi/report.ts';
 import { signatureToP1363 } from '../../verifier/snp/verify-signature.ts';
-import { verifySnpEvidence, verifySnpReport } from '../../verifier/snp/verify-evidence.ts';
+import { verifySnpReport } from '../../verifier/snp/verify-evidence.ts';
+import { verifyEvidence } from '../../verifier/verify-evidence.ts';
 import { createSimulatorChain, type SimulatorChain } from '../../verifier/testing/simulated-chain.ts';
 import { simulatorAnchors } from '../../verifier/testing/simulator-anchors.ts';
 import { buildSnpReport } from '../../verifier/testing/snp-report-builder.ts';
@@ -142,8 +143,8 @@ describe('malformed and mismatched certificates', () => {
 
   it('no signer certificate at all is CollateralUnavailableError naming the document', async () => {
     expect(() => verifySnpReport(milan3.report, { certificates: {} }, { at: milan3.at })).toThrow(CollateralUnavailableError);
-    await expect(verifySnpEvidence({ tee: 'sev-snp', report: milan3.report }, { at: milan3.at })).rejects.toMatchObject({ document: 'vcek' });
-    await expect(verifySnpEvidence({ tee: 'sev-snp', report: vlek2.report }, { at: vlek2.at })).rejects.toMatchObject({ document: 'vlek' });
+    await expect(verifyEvidence({ tee: 'sev-snp', report: milan3.report }, { at: milan3.at })).rejects.toMatchObject({ document: 'vcek' });
+    await expect(verifyEvidence({ tee: 'sev-snp', report: vlek2.report }, { at: vlek2.at })).rejects.toMatchObject({ document: 'vlek' });
   });
 
   it('an invalid verification time is refused', () => {

@@ -4,7 +4,7 @@
 //  - prepareSnpEvidence(): fetches what the evidence did not carry (VCEK, cert_chain, CRL)
 //    through options.collateral. Its result is plain data, so the core can run elsewhere
 //    (the server runs it on a worker thread: server/verification/).
-//  - verifySnpEvidence(): the two in turn; what verifyEvidence() calls.
+// verifyEvidence() (verifier/verify-evidence.ts) runs the two in turn.
 // Order of the checks: product, chain, report signature, binding, revocation. All of them
 // run (a denial lists every failure), except those that need something an earlier step
 // could not establish (no product -> no anchor -> no chain).
@@ -255,12 +255,6 @@ export interface PreparedSnpEvidence {
   material: SnpMaterial;
   at: Date;
   crl: CrlMode;
-}
-
-/** The entry point for SEV-SNP: fetch what is missing through options.collateral, then verify. */
-export async function verifySnpEvidence(evidence: SnpEvidence, options: VerifyOptions): Promise<VerificationResult> {
-  const p = await prepareSnpEvidence(evidence, options);
-  return verifySnpReport(p.report, p.material, { at: p.at, crl: p.crl, ...(options.anchors ? { anchors: options.anchors } : {}) });
 }
 
 /**

@@ -4,8 +4,9 @@
 // key, the quote signature, TCB Info and QE Identity (signature over the bytes as served,
 // issuer chain, validity, FMSPC/PCEID, QE match), the TDX module, and the TCB status.
 //
-// verifyIntelQuote is the synchronous core, given all collateral; verifyIntelEvidence
-// gathers collateral from the evidence or a CollateralSource first. Every check is
+// verifyIntelQuote is the synchronous core, given all collateral; prepareIntelEvidence
+// gathers collateral from the evidence or a CollateralSource first (verifyEvidence, in
+// verifier/verify-evidence.ts, runs the two in turn). Every check is
 // evaluated and reported (a denial lists all that failed); verified = every check passed.
 
 import type { IntelAnchor } from '../anchors.ts';
@@ -386,15 +387,6 @@ export interface PreparedIntelEvidence {
   at: Date;
   crl: CrlMode;
   provenance: NonNullable<IntelQuoteOptions['provenance']>;
-}
-
-/**
- * Verify Intel evidence. Collateral comes from the evidence, else from options.collateral;
- * without either, rejects with CollateralUnavailableError naming the TCB Info.
- */
-export async function verifyIntelEvidence(evidence: IntelEvidence, options: VerifyOptions): Promise<VerificationResult> {
-  const p = await prepareIntelEvidence(evidence, options);
-  return verifyIntelQuote(p.quote, p.collateral, { at: p.at, crl: p.crl, provenance: p.provenance, ...(options.anchors ? { anchors: options.anchors.intel } : {}) });
 }
 
 /** Parse the quote (malformed evidence is refused here) and take its collateral from the evidence or options.collateral. */
