@@ -80,6 +80,7 @@ const listRoute = createRoute({
       content: { 'application/json': { schema: z.object({ secrets: z.array(z.object({ name: z.string(), latestVersion: z.number().int(), versions: z.array(versionInfoSchema) })) }) } },
     },
     401: problem('No valid token'),
+    403: problem('Token lacks scope admin'),
   },
 });
 
@@ -95,6 +96,7 @@ const deleteRoute = createRoute({
     200: { description: 'Deleted', content: { 'application/json': { schema: z.object({ name: z.string(), deletedVersions: z.array(z.number().int()) }) } } },
     400: problem('Bad name or version'),
     401: problem('No valid token'),
+    403: problem('Token lacks scope admin'),
     404: problem('No such secret or version (secret_not_found)'),
   },
 });

@@ -43,7 +43,11 @@ const listRoute = createRoute({
   tags: ['tokens'],
   summary: 'List API tokens (never their secrets)',
   security: bearerSecurity,
-  responses: { 200: { description: 'Tokens', content: { 'application/json': { schema: z.object({ tokens: z.array(infoSchema) }) } } }, 401: problem('No valid token') },
+  responses: {
+    200: { description: 'Tokens', content: { 'application/json': { schema: z.object({ tokens: z.array(infoSchema) }) } } },
+    401: problem('No valid token'),
+    403: problem('Token lacks scope admin'),
+  },
 });
 
 const revokeRoute = createRoute({
@@ -53,7 +57,12 @@ const revokeRoute = createRoute({
   summary: 'Revoke an API token',
   security: bearerSecurity,
   request: { params: z.object({ id: z.string().regex(/^[0-9a-f]{16}$/, 'expected a token id (16 hex digits)').openapi({ param: { name: 'id', in: 'path' } }) }) },
-  responses: { 200: { description: 'Revoked', content: { 'application/json': { schema: infoSchema } } }, 401: problem('No valid token'), 404: problem('No such token') },
+  responses: {
+    200: { description: 'Revoked', content: { 'application/json': { schema: infoSchema } } },
+    401: problem('No valid token'),
+    403: problem('Token lacks scope admin'),
+    404: problem('No such token'),
+  },
 });
 
 export function tokenRoutes(ctx: ServiceContext) {
