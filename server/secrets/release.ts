@@ -15,7 +15,7 @@
 import { createCipheriv, createHash, createPublicKey, diffieHellman, generateKeyPairSync, randomBytes, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWK } from 'jose';
 import { canonicalJson } from '../../verifier/policy/canonical.ts';
-import { evaluateReleasePolicy, type EarStatus, type RuleOutcome } from '../../verifier/policy/index.ts';
+import { evaluateReleasePolicy, PolicyValidationError, type EarStatus, type ReleasePolicy, type RuleOutcome } from '../../verifier/policy/index.ts';
 import type { Claims, Tee } from '../../verifier/result.ts';
 import { appendAudit } from '../audit/log.ts';
 import type { ServiceContext } from '../context.ts';
@@ -174,8 +174,21 @@ export async function decideRelease(ctx: ServiceContext, secrets: SecretStore, s
   const found = secrets.find(name, version);
   if (!found) return notFound();
   const { info } = found;
+  let policy: ReleasePolicy;
+  try {
+    policy = releasePolicyOf(info);
+  } catch (err) {
+    // Compiled on upload, so only an upgrade of the CEL environment or an edited row gets
+    // here. Fail closed for this secret alone, as a decision that is audited like any
+    // other: thrown, it would refuse the whole attest request (token and other names
+    // included) as a 422 about a policy the guest never sent, with no audit entry.
+    if (!(err instanceof PolicyValidationError)) throw err;
+    ctx.log.error({ secret: name, version: info.version, issues: err.issues }, 'the release policy of a stored secret does not compile; it is released to no one until a new version is stored');
+    const rule: RuleOutcome = { id: 'release.policy', ok: false, effect: 'deny', detail: 'the stored release policy of this version does not compile; it fails closed', expected: 'a release policy that compiles', found: null };
+    return { released: false, name, version: info.version, status: 403, code: 'release_denied', detail: `Secret ${name} (version ${info.version}) is not released: ${rule.detail}.`, failedRules: [rule] };
+  }
   const outcome = evaluateReleasePolicy(
-    releasePolicyOf(info),
+    policy,
     { claims: subject.claims, status: subject.status, policyId: `${subject.policy.name}@${subject.policy.version}` },
     ctx.policies.context(),
   );

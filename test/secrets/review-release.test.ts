@@ -168,6 +168,32 @@ describe('result tokens', () => {
   });
 });
 
+describe('a stored release policy that no longer compiles', () => {
+  it('denies that secret alone, audited, in GET and in the attest round trip; other names and the token are unaffected', async () => {
+    await put('broken-policy', 'broken-policy-value');
+    await put('good-one', 'good-one-value');
+    // What an upgrade that drops a CEL variable, or a hand-edited row, leaves behind.
+    const db = new Database(join(dataDir, DB_FILE));
+    db.prepare("UPDATE secret_versions SET release_policy = 'claims.tee ==' WHERE name = 'broken-policy'").run();
+    db.close();
+
+    const { token } = await attest();
+    const r = await srv.call('GET', '/v1/secrets/broken-policy', { token });
+    expect([r.status, r.body.code], JSON.stringify(r.body)).toEqual([403, 'release_denied']);
+    expect(r.body.failedRules).toEqual([expect.objectContaining({ id: 'release.policy', ok: false })]);
+    const entry = (await srv.call('GET', '/v1/audit?action=secret.release&subject=broken-policy&limit=1', { token: adminToken })).body.entries[0];
+    expect(entry).toMatchObject({ outcome: 'denied', details: { code: 'release_denied', version: 1, failedRules: [{ id: 'release.policy' }] } });
+
+    const key = teePair();
+    const { body } = await snpAttestBody(srv as TestServer, chain, { jwk: key.jwk });
+    const both = await srv.call('POST', '/v1/attest', { body: { ...body, release: ['broken-policy', 'good-one'] } });
+    expect(both.status, JSON.stringify(both.body)).toBe(200);
+    expect(await open(both.body.secrets['good-one'], key.privateKey)).toBe('good-one-value');
+    expect(both.body.releaseDenials).toEqual([expect.objectContaining({ name: 'broken-policy', code: 'release_denied' })]);
+    expect(logLines.join('\n')).toMatch(/release policy of a stored secret does not compile/);
+  });
+});
+
 describe('nothing secret leaks', () => {
   it('no value, token or KEK in the log, any response body, the audit log or the OpenAPI document; no value in clear in the database', async () => {
     // Error paths that carry a value in the request.
