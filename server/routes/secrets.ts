@@ -117,6 +117,7 @@ const releaseRoute = createRoute({
     403: problem('The release policy refused this result (release_denied, failedRules)'),
     404: problem('No such secret or version (secret_not_found)'),
     429: problem('Rate limited'),
+    503: problem('The stored value does not open with the KEK this server holds (secret_unavailable; the operator sees why in the log)'),
   },
 });
 

@@ -147,6 +147,13 @@ describe('envelopes are bound to their record', () => {
   });
 });
 
+describe('the OpenAPI document of the release', () => {
+  it('names every status GET /v1/secrets/{name} can answer, 503 secret_unavailable included', async () => {
+    const doc = (await srv.call('GET', '/openapi.json')).body;
+    expect(Object.keys(doc.paths['/v1/secrets/{name}'].get.responses).sort()).toEqual(['200', '400', '401', '403', '404', '429', '503']);
+  });
+});
+
 describe('result tokens', () => {
   it('a token signed by a key that is no longer published is refused, although it has not expired', async () => {
     await put('rotated', 'rotated-value');
