@@ -17,8 +17,9 @@ export function keysCommand(): Command {
     keys
       .command('rotate')
       .description('Make a new signing key active; the old public key stays in the JWKS until its tokens expire.')
+      .option('--revoke-previous', 'withdraw the old public key from the JWKS now: every token it signed stops verifying (for a key that may have leaked)')
       .option('--json', 'print JSON'),
-  ).action(async (opts: DataOptions & { json?: boolean }) => {
+  ).action(async (opts: DataOptions & { json?: boolean; revokePrevious?: boolean }) => {
     const config = operatorConfig(opts);
     const kek = operatorKek(config);
     const storage = openExisting(config);
@@ -30,8 +31,9 @@ export function keysCommand(): Command {
         if (err instanceof EnvelopeError) throw new CliError(`the KEK does not open the keys stored in ${config.dataDir}: wrong KEK for this data directory`);
         throw err;
       }
-      const r = await rotateSigningKey({ db: storage.db, keys: store, config }, 'cli', null);
-      process.stdout.write(opts.json ? `${JSON.stringify(r)}\n` : `active key: ${r.kid}\nretired key: ${r.retired ?? '-'} (published until ${r.retiredPublishedUntil ?? '-'})\n`);
+      const r = await rotateSigningKey({ db: storage.db, keys: store, config }, 'cli', null, opts.revokePrevious === true);
+      const retired = r.revokedPrevious ? 'revoked: withdrawn from the JWKS, its tokens no longer verify' : `published until ${r.retiredPublishedUntil ?? '-'}`;
+      process.stdout.write(opts.json ? `${JSON.stringify(r)}\n` : `active key: ${r.kid}\nretired key: ${r.retired ?? '-'} (${retired})\n`);
     } finally {
       storage.close();
     }

@@ -22,23 +22,47 @@ const rotateRoute = createRoute({
   path: '/v1/keys/rotate',
   tags: ['keys'],
   summary: 'Rotate the result-signing key',
-  description: 'The retired key stays in the JWKS until the tokens it signed have expired.',
+  description:
+    'The retired key stays in the JWKS until the tokens it signed have expired. With revokePrevious (a key feared compromised), it leaves the JWKS at once: every token it signed stops verifying, here (secret release) and at relying parties once their JWKS copy is refreshed (it is served with max-age=60).',
   security: bearerSecurity,
+  request: {
+    body: {
+      required: false,
+      content: {
+        'application/json': {
+          schema: z.strictObject({
+            revokePrevious: z.boolean().optional().openapi({ description: 'Withdraw the retired key from the JWKS now instead of when its tokens expire' }),
+          }),
+        },
+      },
+    },
+  },
   responses: {
-    200: { description: 'Rotated', content: { 'application/json': { schema: z.object({ kid: z.string(), retired: z.string().nullable(), retiredPublishedUntil: z.string().nullable() }) } } },
+    200: {
+      description: 'Rotated',
+      content: {
+        'application/json': {
+          schema: z.object({ kid: z.string(), retired: z.string().nullable(), retiredPublishedUntil: z.string().nullable(), revokedPrevious: z.boolean() }),
+        },
+      },
+    },
     401: problem('No valid token'),
     403: problem('Token lacks scope admin'),
   },
 });
 
-/** Rotate and audit: shared by the API and `tessera keys rotate`. */
-export async function rotateSigningKey(ctx: Pick<ServiceContext, 'db' | 'keys' | 'config'>, actor: string, clientAddress: string | null) {
+/**
+ * Rotate and audit: shared by the API and `tessera keys rotate`. `revokePrevious` withdraws
+ * the retired key from the JWKS at once, so the tokens it signed stop verifying: the answer
+ * to a key that may have leaked, where waiting out their lifetime would honour forgeries.
+ */
+export async function rotateSigningKey(ctx: Pick<ServiceContext, 'db' | 'keys' | 'config'>, actor: string, clientAddress: string | null, revokePrevious = false) {
   const now = Date.now();
-  // Keep the retired key published a minute past the longest token lifetime, for clock skew.
-  const publishForMs = ctx.config.tokenTtlSeconds * 1000 + 60_000;
+  // Otherwise the retired key stays published a minute past the longest token lifetime, for clock skew.
+  const publishForMs = revokePrevious ? 0 : ctx.config.tokenTtlSeconds * 1000 + 60_000;
   const { kid, retired } = await ctx.keys.rotate(publishForMs, now);
-  appendAudit(ctx.db, { action: 'key.rotate', outcome: 'success', actor, subject: kid, clientAddress, details: { kid, retired } });
-  return { kid, retired, retiredPublishedUntil: retired ? new Date(now + publishForMs).toISOString() : null };
+  appendAudit(ctx.db, { action: 'key.rotate', outcome: 'success', actor, subject: kid, clientAddress, details: { kid, retired, revokedPrevious: revokePrevious } });
+  return { kid, retired, retiredPublishedUntil: retired ? new Date(now + publishForMs).toISOString() : null, revokedPrevious: revokePrevious };
 }
 
 export function keyRoutes(ctx: ServiceContext) {
@@ -48,6 +72,9 @@ export function keyRoutes(ctx: ServiceContext) {
     return c.json({ keys: ctx.keys.published().map((k) => k.jwk as z.infer<typeof jwkSchema>) }, 200);
   });
   r.use('/v1/keys/rotate', requireScope(ctx, 'admin'));
-  r.openapi(rotateRoute, async (c) => c.json(await rotateSigningKey(ctx, actorOf(c), c.get('clientAddress')), 200));
+  r.openapi(rotateRoute, async (c) => {
+    const body = c.req.valid('json') as { revokePrevious?: boolean } | undefined;
+    return c.json(await rotateSigningKey(ctx, actorOf(c), c.get('clientAddress'), body?.revokePrevious === true), 200);
+  });
   return r;
 }

@@ -224,7 +224,36 @@ describe('signing-key rotation', () => {
     await expect(jwtVerify(second.body.token, set)).resolves.toBeTruthy();
 
     const audit = await srv.call('GET', '/v1/audit?action=key.rotate', { token: srv.adminToken });
-    expect(audit.body.entries[0].details).toEqual({ kid: rotated.body.kid, retired: oldKid });
+    expect(audit.body.entries[0].details).toEqual({ kid: rotated.body.kid, retired: oldKid, revokedPrevious: false });
+  });
+
+  it('with revokePrevious, withdraws the old key at once: its tokens stop verifying, here and through the JWKS', async () => {
+    expect((await srv.call('PUT', '/v1/secrets/revocation-check', { token: srv.adminToken, body: { value: 'kept' } })).status).toBe(201);
+    const before = await srv.call('POST', '/v1/attest', { body: (await snpAttestBody(srv, chain)).body });
+    const oldKid = decodeProtectedHeader(before.body.token).kid;
+    expect((await srv.call('GET', '/v1/secrets/revocation-check', { token: before.body.token })).status).toBe(200);
+
+    const rotated = await srv.call('POST', '/v1/keys/rotate', { token: srv.adminToken, body: { revokePrevious: true } });
+    expect(rotated.status).toBe(200);
+    expect(rotated.body).toMatchObject({ retired: oldKid, revokedPrevious: true });
+
+    const jwks = await srv.call('GET', '/.well-known/jwks.json');
+    expect(jwks.body.keys.map((k: any) => k.kid)).not.toContain(oldKid);
+    const set = createRemoteJWKSet(new URL(`${srv.url}/.well-known/jwks.json`));
+    await expect(jwtVerify(before.body.token, set)).rejects.toThrow();
+    const refused = await srv.call('GET', '/v1/secrets/revocation-check', { token: before.body.token });
+    expect(refused.status).toBe(401);
+
+    const after = await srv.call('POST', '/v1/attest', { body: (await snpAttestBody(srv, chain)).body });
+    await expect(jwtVerify(after.body.token, set)).resolves.toBeTruthy();
+    const audit = await srv.call('GET', '/v1/audit?action=key.rotate', { token: srv.adminToken });
+    expect(audit.body.entries[0].details).toEqual({ kid: rotated.body.kid, retired: oldKid, revokedPrevious: true });
+    // A body that is not the documented one is refused, and rotates nothing.
+    const kids = async () => (await srv.call('GET', '/.well-known/jwks.json')).body.keys.map((k: any) => k.kid);
+    const published = await kids();
+    const bad = await srv.call('POST', '/v1/keys/rotate', { token: srv.adminToken, body: { revokePrevious: 'yes' } });
+    expect(bad.status).toBe(400);
+    expect(await kids()).toEqual(published);
   });
 });
 

@@ -61,6 +61,14 @@ describe('tessera tokens, keys and audit', () => {
     expect(r.retired).toBe(before[0]);
     const after = (await srv.call('GET', '/.well-known/jwks.json')).body.keys.map((k: { kid: string }) => k.kid);
     expect(after).toEqual([r.kid, r.retired]);
+    // --revoke-previous: the key just retired leaves the JWKS at once, and the audit says so.
+    const revoked = await tessera(['keys', 'rotate', '--revoke-previous', '--data', srv.dataDir]);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect(revoked.stdout).toMatch(new RegExp(`^active key: (\\S+)\nretired key: ${r.kid} \\(revoked: withdrawn from the JWKS, its tokens no longer verify\\)\n$`));
+    const newest = /^active key: (\S+)/.exec(revoked.stdout)![1]!;
+    expect((await srv.call('GET', '/.well-known/jwks.json')).body.keys.map((k: { kid: string }) => k.kid)).toEqual([newest, r.retired]);
+    const audit = await srv.call('GET', '/v1/audit?action=key.rotate', { token: srv.adminToken });
+    expect(audit.body.entries[0]).toMatchObject({ actor: 'cli', details: { kid: newest, retired: r.kid, revokedPrevious: true } });
     // A wrong KEK is refused, naming the problem, without a stack trace.
     const wrong = await run(process.execPath, [BIN, 'keys', 'rotate', '--data', srv.dataDir], { env: { PATH: process.env.PATH, TESSERA_KEK: Buffer.alloc(32, 1).toString('base64') } }).catch((e) => e);
     expect(wrong.code).toBe(2);
