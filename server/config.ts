@@ -13,6 +13,13 @@ const rateLimitSchema = z.strictObject({
   /** Requests per window and client address; 0 disables the limit. */
   challenge: z.number().int().min(0).default(600),
   attest: z.number().int().min(0).default(600),
+  /**
+   * Refused API-token authentications per window and address before further ones get 429
+   * and are no longer audited one by one: each refusal is an audit entry, so without a bound
+   * anyone who can reach the port could grow the audit log without end. Valid tokens are
+   * never limited. 0 disables the limit.
+   */
+  authFailures: z.number().int().min(0).default(60),
 });
 
 const collateralSchema = z.strictObject({
@@ -63,7 +70,7 @@ export const configSchema = z.strictObject({
   verifyThreads: z.number().int().min(0).max(64).default(defaultVerifyThreads()),
   /** CRL handling passed to the verifier. */
   crl: z.enum(['require', 'prefer', 'off']).default('prefer'),
-  rateLimit: rateLimitSchema.default({ windowSeconds: 60, challenge: 600, attest: 600 }),
+  rateLimit: rateLimitSchema.default({ windowSeconds: 60, challenge: 600, attest: 600, authFailures: 60 }),
   collateral: collateralSchema.default({ offline: false, maxStalenessHours: 24, acceptFromEvidence: false }),
 });
 
@@ -97,6 +104,7 @@ const ENV: Record<string, { path: string[]; kind: Kind }> = {
   TESSERA_RATE_LIMIT_WINDOW: { path: ['rateLimit', 'windowSeconds'], kind: 'int' },
   TESSERA_RATE_LIMIT_CHALLENGE: { path: ['rateLimit', 'challenge'], kind: 'int' },
   TESSERA_RATE_LIMIT_ATTEST: { path: ['rateLimit', 'attest'], kind: 'int' },
+  TESSERA_RATE_LIMIT_AUTH_FAILURES: { path: ['rateLimit', 'authFailures'], kind: 'int' },
   TESSERA_COLLATERAL_OFFLINE: { path: ['collateral', 'offline'], kind: 'bool' },
   TESSERA_COLLATERAL_ACCEPT_FROM_EVIDENCE: { path: ['collateral', 'acceptFromEvidence'], kind: 'bool' },
   TESSERA_KDS_URL: { path: ['collateral', 'kdsUrl'], kind: 'string' },

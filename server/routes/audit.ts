@@ -6,7 +6,7 @@ import { queryAudit, verifyAuditChain } from '../audit/log.ts';
 import type { ServiceContext } from '../context.ts';
 import { newRouter, requireScope } from '../http.ts';
 import { ApiError } from '../problem.ts';
-import { bearerSecurity, problem } from './schemas.ts';
+import { bearerSecurity, problem, auditorAuthResponses } from './schemas.ts';
 
 const entrySchema = z
   .object({
@@ -50,8 +50,7 @@ const listRoute = createRoute({
       content: { 'application/json': { schema: z.object({ entries: z.array(entrySchema), nextCursor: z.string().nullable() }).openapi('AuditPage') } },
     },
     400: problem('Bad filter'),
-    401: problem('No valid token'),
-    403: problem('Token lacks scope auditor'),
+    ...auditorAuthResponses,
   },
 });
 
@@ -77,7 +76,7 @@ const verifyRoute = createRoute({
         },
       },
     },
-    401: problem('No valid token'),
+    ...auditorAuthResponses,
   },
 });
 

@@ -4,7 +4,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { appendAudit } from '../audit/log.ts';
 import type { ServiceContext } from '../context.ts';
 import { actorOf, newRouter, requireScope } from '../http.ts';
-import { bearerSecurity, problem } from './schemas.ts';
+import { bearerSecurity, adminAuthResponses } from './schemas.ts';
 
 const jwkSchema = z.object({ kty: z.string(), crv: z.string(), x: z.string(), y: z.string(), kid: z.string(), alg: z.string(), use: z.string() }).openapi('Jwk');
 
@@ -46,8 +46,7 @@ const rotateRoute = createRoute({
         },
       },
     },
-    401: problem('No valid token'),
-    403: problem('Token lacks scope admin'),
+    ...adminAuthResponses,
   },
 });
 

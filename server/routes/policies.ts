@@ -12,7 +12,7 @@ import { evidenceSchema, teeSchema, toEvidence } from '../evidence-input.ts';
 import { actorOf, newRouter, parseVersion, requireScope } from '../http.ts';
 import { ApiError } from '../problem.ts';
 import { attestations } from '../storage/schema/attestations.ts';
-import { bearerSecurity, decisionSchema, nameParam, problem, verificationResultSchema } from './schemas.ts';
+import { bearerSecurity, decisionSchema, nameParam, problem, verificationResultSchema, adminAuthResponses, auditorAuthResponses } from './schemas.ts';
 
 const versionInfoSchema = z
   .object({
@@ -48,8 +48,7 @@ const putRoute = createRoute({
   responses: {
     200: { description: 'Unchanged: identical to the latest version', content: { 'application/json': { schema: versionInfoSchema } } },
     201: { description: 'New version stored', content: { 'application/json': { schema: versionInfoSchema } } },
-    401: problem('No valid token'),
-    403: problem('Token lacks scope admin'),
+    ...adminAuthResponses,
     415: problem('Neither JSON nor YAML'),
     422: problem('The policy does not validate (code policy_invalid, issues with paths)'),
   },
@@ -73,7 +72,7 @@ const listRoute = createRoute({
         },
       },
     },
-    401: problem('No valid token'),
+    ...auditorAuthResponses,
   },
 });
 
@@ -96,7 +95,7 @@ const getRoute = createRoute({
         },
       },
     },
-    401: problem('No valid token'),
+    ...auditorAuthResponses,
     404: problem('No such policy or version'),
   },
 });
@@ -113,8 +112,7 @@ const activateRoute = createRoute({
   },
   responses: {
     200: { description: 'Activated', content: { 'application/json': { schema: versionInfoSchema } } },
-    401: problem('No valid token'),
-    403: problem('Token lacks scope admin'),
+    ...adminAuthResponses,
     404: problem('No such policy or version'),
   },
 });
@@ -165,7 +163,7 @@ const evaluateRoute = createRoute({
       },
     },
     400: problem('Malformed request or evidence'),
-    401: problem('No valid token'),
+    ...auditorAuthResponses,
     404: problem('No such policy'),
     422: problem('The draft policy does not validate'),
     503: problem('Collateral unavailable'),
@@ -218,7 +216,7 @@ const replayRoute = createRoute({
       },
     },
     400: problem('Malformed request'),
-    401: problem('No valid token'),
+    ...auditorAuthResponses,
     422: problem('The draft policy does not validate'),
   },
 });

@@ -5,7 +5,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { ServiceContext } from '../context.ts';
 import { actorOf, newRouter, requireScope } from '../http.ts';
 import { ApiError } from '../problem.ts';
-import { bearerSecurity, nameParam, problem } from './schemas.ts';
+import { bearerSecurity, nameParam, problem, adminAuthResponses, auditorAuthResponses } from './schemas.ts';
 
 const setSchema = z
   .object({ name: z.string(), values: z.array(z.string()), updatedAt: z.string(), updatedBy: z.string() })
@@ -29,8 +29,7 @@ const putRoute = createRoute({
   responses: {
     200: { description: 'Stored', content: { 'application/json': { schema: setSchema } } },
     400: problem('Malformed values'),
-    401: problem('No valid token'),
-    403: problem('Token lacks scope admin'),
+    ...adminAuthResponses,
   },
 });
 
@@ -41,7 +40,7 @@ const getRoute = createRoute({
   summary: 'Read a reference-value set',
   security: bearerSecurity,
   request: { params: z.object({ name: nameParam }) },
-  responses: { 200: { description: 'The set', content: { 'application/json': { schema: setSchema } } }, 401: problem('No valid token'), 404: problem('No such set') },
+  responses: { 200: { description: 'The set', content: { 'application/json': { schema: setSchema } } }, ...auditorAuthResponses, 404: problem('No such set') },
 });
 
 const listRoute = createRoute({
@@ -55,7 +54,7 @@ const listRoute = createRoute({
       description: 'The sets',
       content: { 'application/json': { schema: z.object({ sets: z.array(z.object({ name: z.string(), count: z.number().int(), updatedAt: z.string() })) }) } },
     },
-    401: problem('No valid token'),
+    ...auditorAuthResponses,
   },
 });
 

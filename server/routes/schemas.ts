@@ -62,3 +62,12 @@ export const verificationResultSchema = z
   .openapi('VerificationResult');
 
 export const bearerSecurity = [{ bearerAuth: [] }];
+
+// The refusals of requireScope (server/http.ts), for the responses of a route behind it.
+// Every valid token has at least scope auditor, so only admin routes answer 403.
+const authRefusals = {
+  401: problem('No valid token (unauthenticated, token_revoked)'),
+  429: problem('Too many refused authentications from this address (rate_limited, with Retry-After)'),
+};
+export const auditorAuthResponses = authRefusals;
+export const adminAuthResponses = { ...authRefusals, 403: problem('Token lacks scope admin (insufficient_scope)') };

@@ -10,7 +10,7 @@ import { actorOf, newRouter, parseVersion, rateLimit, requireScope, type AppEnv 
 import { ApiError, problemResponse } from '../problem.ts';
 import { auditRelease, decideRelease, verifyResultToken } from '../secrets/release.ts';
 import { isSecretName, MAX_SECRET_BYTES } from '../secrets/store.ts';
-import { bearerSecurity, problem } from './schemas.ts';
+import { bearerSecurity, problem, adminAuthResponses } from './schemas.ts';
 
 const EAR_STATUSES = ['affirming', 'warning', 'contraindicated'] as const;
 
@@ -62,8 +62,7 @@ const putRoute = createRoute({
   responses: {
     201: { description: 'Stored', content: { 'application/json': { schema: versionInfoSchema } } },
     400: problem('Bad name (secret_name_invalid), value (secret_value_invalid) or request'),
-    401: problem('No valid token'),
-    403: problem('Token lacks scope admin'),
+    ...adminAuthResponses,
     422: problem('The release policy does not compile (release_policy_invalid, issues point at the CEL error)'),
   },
 });
@@ -79,8 +78,7 @@ const listRoute = createRoute({
       description: 'Secrets',
       content: { 'application/json': { schema: z.object({ secrets: z.array(z.object({ name: z.string(), latestVersion: z.number().int(), versions: z.array(versionInfoSchema) })) }) } },
     },
-    401: problem('No valid token'),
-    403: problem('Token lacks scope admin'),
+    ...adminAuthResponses,
   },
 });
 
@@ -95,8 +93,7 @@ const deleteRoute = createRoute({
   responses: {
     200: { description: 'Deleted', content: { 'application/json': { schema: z.object({ name: z.string(), deletedVersions: z.array(z.number().int()) }) } } },
     400: problem('Bad name or version'),
-    401: problem('No valid token'),
-    403: problem('Token lacks scope admin'),
+    ...adminAuthResponses,
     404: problem('No such secret or version (secret_not_found)'),
   },
 });

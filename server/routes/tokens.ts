@@ -7,7 +7,7 @@ import { createApiToken, listApiTokens, revokeApiToken, SCOPES } from '../auth/a
 import type { ServiceContext } from '../context.ts';
 import { actorOf, newRouter, requireScope } from '../http.ts';
 import { ApiError } from '../problem.ts';
-import { bearerSecurity, problem } from './schemas.ts';
+import { bearerSecurity, problem, adminAuthResponses } from './schemas.ts';
 
 const infoSchema = z
   .object({ id: z.string(), name: z.string(), scope: z.enum(SCOPES as ['admin', 'auditor']), createdAt: z.string(), revokedAt: z.string().nullable() })
@@ -32,8 +32,7 @@ const createRouteDef = createRoute({
   responses: {
     201: { description: 'Created; `token` is not retrievable later', content: { 'application/json': { schema: infoSchema.extend({ token: z.string() }) } } },
     400: problem('Bad request'),
-    401: problem('No valid token'),
-    403: problem('Token lacks scope admin'),
+    ...adminAuthResponses,
   },
 });
 
@@ -45,8 +44,7 @@ const listRoute = createRoute({
   security: bearerSecurity,
   responses: {
     200: { description: 'Tokens', content: { 'application/json': { schema: z.object({ tokens: z.array(infoSchema) }) } } },
-    401: problem('No valid token'),
-    403: problem('Token lacks scope admin'),
+    ...adminAuthResponses,
   },
 });
 
@@ -59,8 +57,7 @@ const revokeRoute = createRoute({
   request: { params: z.object({ id: z.string().regex(/^[0-9a-f]{16}$/, 'expected a token id (16 hex digits)').openapi({ param: { name: 'id', in: 'path' } }) }) },
   responses: {
     200: { description: 'Revoked', content: { 'application/json': { schema: infoSchema } } },
-    401: problem('No valid token'),
-    403: problem('Token lacks scope admin'),
+    ...adminAuthResponses,
     404: problem('No such token'),
   },
 });

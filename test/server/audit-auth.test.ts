@@ -89,6 +89,33 @@ describe('API tokens and scopes', () => {
       removeDir(other.dataDir);
     }
   });
+
+  it('bounds refused authentications per address: past the limit 429, audited once, while valid tokens still work', async () => {
+    const limited = await startServer({ config: { rateLimit: { windowSeconds: 60, challenge: 0, attest: 0, authFailures: 3 } } });
+    try {
+      const failures = async () => (await limited.call('GET', '/v1/audit?action=auth.failure&limit=100', { token: limited.adminToken })).body.entries as any[];
+      const statuses: number[] = [];
+      for (let i = 0; i < 6; i++) statuses.push((await limited.call('GET', '/v1/policies', { token: i % 2 === 0 ? undefined : 'tsr_0000000000000000_' + 'B'.repeat(43) })).status);
+      expect(statuses).toEqual([401, 401, 401, 429, 429, 429]);
+      const over = await limited.call('GET', '/v1/tokens');
+      expect([over.status, over.body.code]).toEqual([429, 'rate_limited']);
+      expect(Number(over.headers.get('retry-after'))).toBeGreaterThan(0);
+      // Three refusals audited one by one, then one entry that says the rest are not.
+      const entries = await failures();
+      expect(entries).toHaveLength(4);
+      expect(entries.filter((e) => e.details.rateLimited)).toHaveLength(1);
+      expect(entries[0].details.rateLimited).toMatch(/more than 3 refused authentications/);
+      // A valid token from the same address is not limited, and adds nothing to the log.
+      expect((await limited.call('GET', '/v1/policies', { token: limited.adminToken })).status).toBe(200);
+      expect(await failures()).toHaveLength(4);
+      const spec = (await limited.call('GET', '/openapi.json')).body;
+      expect(Object.keys(spec.paths['/v1/tokens'].get.responses)).toEqual(expect.arrayContaining(['401', '403', '429']));
+      expect(Object.keys(spec.paths['/v1/audit'].get.responses)).toEqual(expect.arrayContaining(['401', '429']));
+    } finally {
+      await limited.stop();
+      removeDir(limited.dataDir);
+    }
+  });
 });
 
 describe('audit log', () => {
