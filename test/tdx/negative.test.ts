@@ -214,7 +214,13 @@ describe('the simulated chain (a local test CA as a non-production anchor)', () 
   it('a QE report with a REPORTDATA that does not bind the key fails tdx.qe-report.binding', () => {
     const q = Buffer.from(quote);
     const parsed = parseIntelQuote(q);
-    const authAt = parsed.certification.qeAuthData.byteOffset - q.byteOffset;
+    // The offset within the quote, from the parser's own copy (its signed bytes start the
+    // quote). Never from q.byteOffset: the two copies may sit anywhere in Buffer's shared
+    // pool, which takes every Buffer under half of Buffer.poolSize (8 KiB on Node 20 and 22,
+    // 64 KiB from Node 24 on, so this 4.5 KB quote is pooled on 24 only), and a wrong index
+    // writes past the end, which a typed array silently ignores: the quote stayed intact.
+    const authAt = parsed.certification.qeAuthData.byteOffset - parsed.signedBytes.byteOffset;
+    expect(q.subarray(authAt, authAt + parsed.certification.qeAuthData.length)).toEqual(parsed.certification.qeAuthData);
     q[authAt] = q[authAt]! ^ 1;
     expect(failed(verifyIntelQuote(q, collateral, { at: NOW, anchors }))).toEqual(['tdx.qe-report.binding']);
   });
