@@ -164,11 +164,11 @@ export class SecretStore {
   }
 
   /**
-   * Delete one version, or every live version of `name`: the ciphertext is erased, the row
-   * stays as a tombstone. Audited in the same transaction. Returns the versions deleted.
+   * Delete one version, or every live version of `name`: the ciphertext is erased from the
+   * database file and its WAL, the row stays as a tombstone. Audited in the same transaction. Returns the versions deleted.
    */
   delete(name: string, version: number | undefined, actor: string, clientAddress: string | null, now: number = Date.now()): number[] {
-    return this.db.$client
+    const versions = this.db.$client
       .transaction(() => {
         const where = version === undefined ? and(eq(secretVersions.name, name), isNull(secretVersions.deletedAt)) : and(eq(secretVersions.name, name), eq(secretVersions.version, version), isNull(secretVersions.deletedAt));
         const deleted = this.db.update(secretVersions).set({ value: null, deletedAt: now, deletedBy: actor }).where(where).returning({ version: secretVersions.version }).all();
@@ -179,5 +179,11 @@ export class SecretStore {
         return versions;
       })
       .immediate();
+    // secure_delete (server/storage/db.ts) zeroes the freed space in the pages, but the WAL
+    // still holds the frames written before the delete: copy the new pages back and truncate
+    // it. Another process reading an older snapshot makes this wait (busy_timeout) or leave
+    // those frames until a later checkpoint overwrites them.
+    if (versions.length > 0) this.db.$client.pragma('wal_checkpoint(TRUNCATE)');
+    return versions;
   }
 }

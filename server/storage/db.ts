@@ -35,6 +35,9 @@ export function openStorage(dataDir: string, options: OpenOptions = {}): Storage
     if (!options.readonly) sqlite.pragma('journal_mode = WAL');
     sqlite.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     sqlite.pragma('foreign_keys = ON');
+    // Freed content is overwritten with zeros, so a deleted secret's ciphertext does not
+    // linger in free space of the file (https://sqlite.org/pragma.html#pragma_secure_delete).
+    sqlite.pragma('secure_delete = ON');
     // Replicas and the CLI may write the same file: wait for a lock instead of failing.
     sqlite.pragma('busy_timeout = 5000');
     const db = drizzle(sqlite, { schema });

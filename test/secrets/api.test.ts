@@ -3,8 +3,9 @@
 // input refused with its own code and nothing changed, and release: each way a token or a
 // release policy is refused, with its code, and every decision audited without the value.
 
-import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compactDecrypt, decodeJwt, decodeProtectedHeader, SignJWT, type JWK } from 'jose';
@@ -82,6 +83,25 @@ describe('secret storage', () => {
     const audit = await srv.call('GET', '/v1/audit?subject=db-password', { token: srv.adminToken });
     expect(audit.body.entries.map((e: any) => e.action).sort()).toEqual(['secret.delete', 'secret.delete', 'secret.put', 'secret.put', 'secret.put', 'secret.put']);
     expect(JSON.stringify(audit.body)).not.toContain('first-value-1');
+  });
+
+  it('erases a deleted version from the database file and its write-ahead log, not just from the row', async () => {
+    // Large enough to spill into overflow pages, whose freed content secure_delete zeroes.
+    expect((await put('wipe-me', { valueBase64: randomBytes(24 * 1024).toString('base64') })).status).toBe(201);
+    const reader = new Database(join(srv.dataDir, DB_FILE), { readonly: true });
+    const sealed = reader.prepare<[], string>("SELECT value FROM secret_versions WHERE name = 'wipe-me'").pluck().get()!;
+    reader.close();
+    // Pieces of the envelope's ciphertext (its longest base64 run), from end to end: none may remain anywhere.
+    const run = sealed.match(/[A-Za-z0-9+/=_-]{40,}/g)!.sort((a, b) => b.length - a.length)[0]!;
+    const needles = Array.from({ length: Math.floor(run.length / 1024) }, (_, i) => run.slice(i * 1024, i * 1024 + 48));
+    expect(needles.length).toBeGreaterThan(20);
+    const found = () => {
+      const files = [DB_FILE, `${DB_FILE}-wal`].map((f) => (existsSync(join(srv.dataDir, f)) ? readFileSync(join(srv.dataDir, f)) : Buffer.alloc(0)));
+      return needles.filter((n) => files.some((bytes) => bytes.includes(n))).length;
+    };
+    expect(found()).toBe(needles.length);
+    expect((await srv.call('DELETE', '/v1/secrets/wipe-me', { token: srv.adminToken })).status).toBe(200);
+    expect(found()).toBe(0);
   });
 
   it('refuses bad input with a 4xx problem and its own code, and changes nothing', async () => {
