@@ -220,7 +220,8 @@ async function decide(ctx: ServiceContext, input: AttestInput, now: number): Pro
   const digest = claimsDigest(result);
   const stored = { ...result, checks: [...result.checks, binding] };
   const record = () => {
-    consumeChallenge(ctx.db, opened, now);
+    // The clock at the commit, not at the request: see consumeChallenge.
+    consumeChallenge(ctx.db, opened, Date.now());
     insertAttestation(ctx.db).run({
       id: attestationId,
       createdAt: now,

@@ -121,8 +121,17 @@ export function assertNotConsumed(db: Db, nonce: Buffer): void {
   if (prepared(db).lookup.get({ nonce: nonce.toString('base64url') })) throw replayed();
 }
 
-/** Mark the challenge used. Throws challenge_replayed when it already was (by any replica). */
+/**
+ * Mark the challenge used. Throws challenge_replayed when it already was (by any replica), and
+ * challenge_expired when `now` (the time of the commit, not of the request) is past its expiry:
+ * pruneConsumedChallenges forgets the nonces of expired challenges, so a request that opened the
+ * challenge in time but reaches its commit after a prune would otherwise find no row and use the
+ * challenge a second time. No consumption after expiry means no nonce is needed after it.
+ */
 export function consumeChallenge(db: Db, opened: OpenedChallenge, now: number = Date.now()): void {
+  if (now >= opened.expiresAt) {
+    throw new ChallengeError('challenge_expired', `The challenge expired at ${new Date(opened.expiresAt).toISOString()} while this attestation was being decided; ask for a new one.`);
+  }
   const result = prepared(db).consume.run({ nonce: opened.nonce.toString('base64url'), consumedAt: now, expiresAt: opened.expiresAt });
   if (result.changes !== 1) throw replayed();
 }
