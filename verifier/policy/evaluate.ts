@@ -81,7 +81,12 @@ export function evaluateAppraisalPolicy(policy: AppraisalPolicy, result: Verific
   // The claims of unverified evidence are still evaluated, to explain the decision in full;
   // the evidence.verified failure above keeps the result contraindicated whatever they say.
   const claims = result.claims;
-  if (claims) {
+  if (!claims) {
+    // Without claims the always-on rules (debug, migration agent, TCB status) cannot run:
+    // a result marked verified but carrying none (a stored result of another shape,
+    // replayed) must not come out affirming on `tee` and `evidence.verified` alone.
+    rules.push(fail('evidence.claims', 'the result carries no claims; every claim-based rule fails closed', 'claims', null));
+  } else {
     if (claims.tee !== result.tee) {
       rules.push(fail('evidence.claims', `the claims are for ${claims.tee}, the result for ${result.tee}`, result.tee, claims.tee));
     } else {
