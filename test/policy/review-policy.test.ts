@@ -3,7 +3,10 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_APPRAISAL_POLICY, evaluateAppraisalPolicy, parseAppraisalPolicy } from '../../verifier/policy/index.ts';
 import type { VerificationResult } from '../../verifier/result.ts';
-import { NO_REFS, rule } from './fixture-claims.ts';
+import { NO_REFS, evaluate, rule, snpCase, withClaims } from './fixture-claims.ts';
+
+const oak = snpCase('milan-v3-gcp-oak'); // Milan, VCEK, VMPL 0
+const vlek = snpCase('milan-v3-vlek-aws-trustee'); // VMPL 1
 
 const defaultPolicy = parseAppraisalPolicy(DEFAULT_APPRAISAL_POLICY);
 
@@ -16,5 +19,34 @@ describe('a verified result without claims', () => {
       expect(rule(d, 'evidence.claims')).toMatchObject({ ok: false, found: null });
       expect(d.trustworthinessVector['instance-identity']).toBe(96);
     }
+  });
+});
+
+describe('SEV-SNP host-requested reports (VMPL 0xFFFFFFFF)', () => {
+  // ABI 56860 rev 1.58, Table 23 at 30h: a report the host requested (SNP_HV_REPORT_REQ)
+  // has VMPL 0xFFFFFFFF and a REPORT_DATA the firmware zero-fills: the guest asked for nothing.
+  const hostRequested = withClaims(oak.claims, (c) => {
+    c.snp.vmpl = 0xffffffff;
+  });
+
+  it('are denied by default, whatever the policy says about VMPL', () => {
+    const d = evaluateAppraisalPolicy(defaultPolicy, { verified: true, tee: 'sev-snp', claims: hostRequested, checks: [], warnings: [], collateral: [] }, NO_REFS);
+    expect(d.status).toBe('contraindicated');
+    expect(rule(d, 'snp.vmpl')).toMatchObject({ ok: false, found: 0xffffffff });
+    expect(rule(evaluate({}, hostRequested), 'snp.vmpl').ok).toBe(false);
+  });
+
+  it('guest VMPLs 0..3 pass the default; a policy list or maximum still narrows them', () => {
+    expect(rule(evaluate({}, oak.claims), 'snp.vmpl')).toMatchObject({ ok: true, found: 0 });
+    expect(rule(evaluate({}, vlek.claims), 'snp.vmpl')).toMatchObject({ ok: true, found: 1 });
+    expect(rule(evaluate({ snp: { vmpl: [0] } }, vlek.claims), 'snp.vmpl').ok).toBe(false);
+    expect(rule(evaluate({ snp: { vmpl: { max: 1 } } }, vlek.claims), 'snp.vmpl').ok).toBe(true);
+  });
+
+  it('a missing VMPL fails closed', () => {
+    const none = withClaims(oak.claims, (c) => {
+      delete c.snp.vmpl;
+    });
+    expect(rule(evaluate({}, none), 'snp.vmpl')).toMatchObject({ ok: false, found: null });
   });
 });

@@ -63,11 +63,20 @@ function minTcbRule(policyMin: SnpMinTcb, claims: Claims): RuleOutcome {
     : fail(id, `the reported TCB is below the minimum: ${low.join(', ')}`, expected, found);
 }
 
+/**
+ * VMPL when the policy names none: any guest VMPL (0..3), never a host-requested report.
+ * ABI 56860 rev 1.58, Table 23 "ATTESTATION_REPORT Structure" at 30h: a report the host
+ * requested (SNP_HV_REPORT_REQ) has VMPL 0xFFFFFFFF and a REPORT_DATA the firmware
+ * zero-fills, so it says nothing the guest chose to say (no nonce, no key binding).
+ */
+const GUEST_VMPLS = { max: 3 } as const;
+
 function vmplRule(allowed: NonNullable<SnpPolicy['vmpl']>, snp: Record<string, unknown> | undefined): RuleOutcome {
   const id = 'snp.vmpl';
   const v = intValue(reportField(snp, 'vmpl'));
   const expected = allowed;
   if (v === undefined) return fail(id, 'VMPL is not in the claims', expected, null);
+  if (v > 3) return fail(id, `VMPL 0x${v.toString(16)} is not a guest VMPL: the host requested this report (SNP_HV_REPORT_REQ)`, expected, v);
   const ok = Array.isArray(allowed) ? allowed.includes(v) : v <= allowed.max;
   const what = Array.isArray(allowed) ? `one of ${allowed.join(', ')}` : `at most ${allowed.max}`;
   return ok ? pass(id, `VMPL ${v} is ${what}`, expected, v) : fail(id, `VMPL ${v} is not ${what}`, expected, v);
@@ -87,7 +96,7 @@ export function validateSnp(policy: SnpPolicy, claims: Claims, ctx: PolicyContex
   out.push(forbiddenUnlessAllowed('snp.allowMigrationAgent', 'guest policy MIGRATE_MA', policy.allowMigrationAgent ?? false, bits.migrateMa));
   if (policy.allowSmt !== undefined) out.push(forbiddenUnlessAllowed('snp.allowSmt', 'guest policy SMT', policy.allowSmt, bits.smt));
   if (policy.minTcb) out.push(minTcbRule(policy.minTcb, claims));
-  if (policy.vmpl) out.push(vmplRule(policy.vmpl, snp));
+  out.push(vmplRule(policy.vmpl ?? GUEST_VMPLS, snp));
   if (policy.hostData) out.push(allowedHexRule('snp.hostData', 'HOST_DATA', policy.hostData, reportField(snp, 'hostData'), ctx));
   if (policy.familyId) out.push(allowedHexRule('snp.familyId', 'FAMILY_ID', policy.familyId, reportField(snp, 'familyId'), ctx));
   if (policy.imageId) out.push(allowedHexRule('snp.imageId', 'IMAGE_ID', policy.imageId, reportField(snp, 'imageId'), ctx));
