@@ -50,3 +50,34 @@ describe('SEV-SNP host-requested reports (VMPL 0xFFFFFFFF)', () => {
     expect(rule(evaluate({}, none), 'snp.vmpl')).toMatchObject({ ok: false, found: null });
   });
 });
+
+describe('SEV-SNP minTcb: every TCB the guest ran or may run under', () => {
+  // oak: REPORTED = COMMITTED = LAUNCH = { bootloader 4, tee 0, snp 24, microcode 219 }.
+  it('holds COMMITTED_TCB to the minimum: provisional firmware can be rolled back to it (go-sev-guest PermitProvisionalFirmware)', () => {
+    const provisional = withClaims(oak.claims, (c) => {
+      (c.snp.committedTcb as Record<string, number>).snp = 20;
+    });
+    const r = rule(evaluate({ snp: { minTcb: { snp: 24 } } }, provisional), 'snp.minTcb');
+    expect(r).toMatchObject({ ok: false, found: { snp: 24, committed: { snp: 20 } } });
+    expect(r.detail).toContain('COMMITTED_TCB snp 20 < 24');
+  });
+
+  it('holds LAUNCH_TCB to the minimum: a guest launched on older firmware ran under it', () => {
+    const launchedOld = withClaims(oak.claims, (c) => {
+      (c.snp.launchTcb as Record<string, number>).microcode = 210;
+    });
+    const r = rule(evaluate({ snp: { minTcb: { microcode: 219 } } }, launchedOld), 'snp.minTcb');
+    expect(r).toMatchObject({ ok: false, found: { microcode: 219, launch: { microcode: 210 } } });
+    expect(r.detail).toContain('LAUNCH_TCB microcode 210 < 219');
+  });
+
+  it('passes when all three meet it, and a missing COMMITTED_TCB or LAUNCH_TCB fails closed', () => {
+    expect(rule(evaluate({ snp: { minTcb: { bootloader: 4, tee: 0, snp: 24, microcode: 219 } } }, oak.claims), 'snp.minTcb').ok).toBe(true);
+    for (const field of ['committedTcb', 'launchTcb']) {
+      const missing = withClaims(oak.claims, (c) => {
+        delete c.snp[field];
+      });
+      expect(rule(evaluate({ snp: { minTcb: { snp: 1 } } }, missing), 'snp.minTcb').ok).toBe(false);
+    }
+  });
+});

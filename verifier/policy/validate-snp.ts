@@ -22,45 +22,74 @@ function guestPolicyBits(snp: Record<string, unknown> | undefined): { smt?: bool
 const TCB_COMPONENTS = ['bootloader', 'tee', 'snp', 'microcode', 'fmc'] as const satisfies readonly (keyof SnpTcbMinimum)[];
 
 /**
- * Minimum TCB against REPORTED_TCB: the TCB the VCEK is derived from, so the one the
- * signature vouches for (the SNP verifier checks it against the VCEK's SPL extensions).
- * Firmware can derive the VCEK of its own TCB or of older ones only, so a report cannot
- * claim a TCB above the one running, while a host may report a lower one (SNP_CONFIG),
- * which this rule then holds to the minimum. FMC exists from Turin on: a
- * minimum for it is checked on reports whose TCB has the component; Milan and Genoa have
- * no FMC to check; any other report without it (Turin, or an unknown product) fails.
+ * The TCBs a minimum holds for. REPORTED_TCB: the TCB the VCEK is derived from, so the one
+ * the signature vouches for (the SNP verifier checks it against the VCEK's SPL
+ * extensions); a host may report a lower TCB than it runs (SNP_CONFIG), never a higher one.
+ * COMMITTED_TCB: the lowest firmware the platform may go back to without a new report;
+ * while CURRENT_TCB is above it the running firmware is provisional and can be rolled back
+ * under a running guest (go-sev-guest validate requires committed == current unless
+ * PermitProvisionalFirmware). LAUNCH_TCB: the firmware the guest was launched under; a
+ * later update does not undo what older firmware let the host do (the SNP counterpart of
+ * Intel's TDRelaunchAdvised). CURRENT_TCB is at least REPORTED_TCB and COMMITTED_TCB, so
+ * it needs no check of its own. ABI 56860, Table 23 "ATTESTATION_REPORT Structure".
+ */
+const CHECKED_TCBS = [
+  { key: 'reported', name: 'REPORTED_TCB' },
+  { key: 'committed', name: 'COMMITTED_TCB', field: 'committedTcb' },
+  { key: 'launch', name: 'LAUNCH_TCB', field: 'launchTcb' },
+] as const;
+
+function tcbObject(v: unknown): Record<string, unknown> | undefined {
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}
+
+/**
+ * Minimum TCB, per component, against REPORTED_TCB, COMMITTED_TCB and LAUNCH_TCB (see
+ * CHECKED_TCBS). FMC exists from Turin on: a minimum for it is checked on reports whose TCB
+ * has the component; Milan and Genoa have no FMC to check; any other report without it
+ * (Turin, or an unknown product) fails. `found` is the REPORTED_TCB components, with the
+ * committed and launch ones under `committed` and `launch`.
  */
 function minTcbRule(policyMin: SnpMinTcb, claims: Claims): RuleOutcome {
   const id = 'snp.minTcb';
-  const reported = claims.tcb.reported;
+  const product = claims.platform.product;
   let min: SnpTcbMinimum = policyMin;
   if (SNP_PRODUCTS.some((p) => p in policyMin)) {
-    const product = claims.platform.product;
     const forProduct = SNP_PRODUCTS.find((p) => p === product);
     const set = forProduct ? policyMin[forProduct] : undefined;
     if (!set) return fail(id, `the policy sets no minimum TCB for ${product ?? 'an unknown product'}`, policyMin, product ?? null);
     min = set;
   }
   const expected: Record<string, number> = {};
-  const found: Record<string, number | null> = {};
+  const found: Record<string, unknown> = {};
   const low: string[] = [];
-  for (const c of TCB_COMPONENTS) {
-    const m = min[c];
-    if (m === undefined) continue;
-    const v = intValue(reported?.[c]);
-    // No FMC before Turin: skip it only for products known to lack it (unknown product: fail closed).
-    const product = claims.platform.product;
-    if (c === 'fmc' && v === undefined && (product === 'Milan' || product === 'Genoa') && reported !== undefined) continue;
-    expected[c] = m;
-    found[c] = v ?? null;
-    if (v === undefined) low.push(`${c} absent`);
-    else if (v < m) low.push(`${c} ${v} < ${m}`);
+  for (const tcb of CHECKED_TCBS) {
+    const values = tcb.key === 'reported' ? tcbObject(claims.tcb.reported) : tcbObject(reportField(claims.snp, tcb.field));
+    const seen: Record<string, number | null> = {};
+    for (const c of TCB_COMPONENTS) {
+      const m = min[c];
+      if (m === undefined) continue;
+      const v = intValue(values?.[c]);
+      // No FMC before Turin: skip it only for products known to lack it (unknown product: fail closed).
+      if (c === 'fmc' && v === undefined && (product === 'Milan' || product === 'Genoa') && values !== undefined) continue;
+      expected[c] = m;
+      seen[c] = v ?? null;
+      if (values === undefined) continue;
+      if (v === undefined) low.push(`${tcb.name} ${c} absent`);
+      else if (v < m) low.push(`${tcb.name} ${c} ${v} < ${m}`);
+    }
+    if (tcb.key === 'reported') {
+      if (values === undefined) return fail(id, 'the reported TCB is not in the claims', expected, null);
+      Object.assign(found, seen);
+    } else {
+      if (values === undefined) low.push(`${tcb.name} is not in the claims`);
+      found[tcb.key] = values === undefined ? null : seen;
+    }
   }
-  if (reported === undefined) return fail(id, 'the reported TCB is not in the claims', expected, null);
-  if (Object.keys(expected).length === 0) return pass(id, `no minimum applies: ${claims.platform.product ?? 'this product'} has no FMC`, expected, found);
+  if (Object.keys(expected).length === 0) return pass(id, `no minimum applies: ${product ?? 'this product'} has no FMC`, expected, found);
   return low.length === 0
-    ? pass(id, 'the reported TCB meets every minimum', expected, found)
-    : fail(id, `the reported TCB is below the minimum: ${low.join(', ')}`, expected, found);
+    ? pass(id, 'REPORTED_TCB, COMMITTED_TCB and LAUNCH_TCB meet every minimum', expected, found)
+    : fail(id, `the TCB is below the minimum: ${low.join(', ')}`, expected, found);
 }
 
 /**
