@@ -244,6 +244,7 @@ describe('every declarative rule speaks for its documented AR4SI claim', () => {
     'tdx.mrOwner': 'configuration',
     'tdx.mrOwnerConfig': 'configuration',
     'tdx.allowDebug': 'configuration',
+    'tdx.allowMigratable': 'configuration',
     'tdx.requireSeptVeDisable': 'configuration',
     'tdx.acceptedTcbStatuses': 'hardware',
     'tdx.warnTcbStatuses': 'hardware',

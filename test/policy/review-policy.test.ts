@@ -1,8 +1,12 @@
 // Findings of the policy review (SEV-SNP ABI 56860, Intel TDX module ABI, go-sev-guest and
 // go-tdx-guest validate): each test failed before its fix.
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_APPRAISAL_POLICY, evaluateAppraisalPolicy, parseAppraisalPolicy } from '../../verifier/policy/index.ts';
 import type { VerificationResult } from '../../verifier/result.ts';
+import { verifyEvidence } from '../../verifier/verify-evidence.ts';
+import { createSimulatorChain, type SimulatorChain } from '../../verifier/testing/simulated-chain.ts';
+import { simulatorAnchors, simulatorCollateralSource } from '../../verifier/testing/simulator-anchors.ts';
+import { buildTdxQuote, TD_ATTRIBUTES } from '../../verifier/testing/tdx-quote-builder.ts';
 import { NO_REFS, evaluate, rule, snpCase, withClaims } from './fixture-claims.ts';
 
 const oak = snpCase('milan-v3-gcp-oak'); // Milan, VCEK, VMPL 0
@@ -78,6 +82,42 @@ describe('SEV-SNP minTcb: every TCB the guest ran or may run under', () => {
         delete c.snp[field];
       });
       expect(rule(evaluate({ snp: { minTcb: { snp: 1 } } }, missing), 'snp.minTcb').ok).toBe(false);
+    }
+  });
+});
+
+describe('TDX TDATTRIBUTES beyond bit 0 (simulator-built quotes through the real verifier)', () => {
+  const NOW = new Date('2025-06-01T00:00:00Z');
+  let chain: SimulatorChain;
+  beforeAll(async () => {
+    chain = await createSimulatorChain({ now: NOW, rsaBits: 2048 });
+  });
+  async function appraise(tdAttributes: bigint, doc: unknown = DEFAULT_APPRAISAL_POLICY) {
+    const { quote } = buildTdxQuote(chain, { tdAttributes });
+    const r = await verifyEvidence({ tee: 'tdx', quote }, { at: NOW, anchors: simulatorAnchors(chain), collateral: simulatorCollateralSource(chain), crl: 'require' });
+    expect(r.verified).toBe(true);
+    return evaluateAppraisalPolicy(parseAppraisalPolicy(doc), r, NO_REFS);
+  }
+
+  it('the plain simulator TD (SEPT_VE_DISABLE only) is affirmed by the default policy', async () => {
+    const d = await appraise(TD_ATTRIBUTES.septVeDisable);
+    expect(d.status).toBe('affirming');
+    expect(rule(d, 'tdx.allowMigratable')).toMatchObject({ ok: true, found: false });
+  });
+
+  it('a migratable TD (bit 29, MIGRATABLE) is denied by default, as an SNP migration agent is', async () => {
+    const d = await appraise(TD_ATTRIBUTES.septVeDisable | (1n << 29n));
+    expect(d.status).toBe('contraindicated');
+    expect(rule(d, 'tdx.allowMigratable')).toMatchObject({ ok: false, found: true });
+    const allowed = await appraise(TD_ATTRIBUTES.septVeDisable | (1n << 29n), { tdx: { allowMigratable: true } });
+    expect(rule(allowed, 'tdx.allowMigratable').ok).toBe(true);
+  });
+
+  it('any bit of the TUD group (7:0, "TD under debug") makes the TD a debug TD', async () => {
+    for (const bit of [1n, 4n, 7n]) {
+      const d = await appraise(TD_ATTRIBUTES.septVeDisable | (1n << bit));
+      expect(d.status).toBe('contraindicated');
+      expect(rule(d, 'tdx.allowDebug')).toMatchObject({ ok: false, found: true });
     }
   });
 });

@@ -7,6 +7,7 @@
 //   evidence.verified         the evidence verified; if not, the result is contraindicated
 //   <tee>.allowDebug          debug guests are denied unless the policy allows them
 //   snp.allowMigrationAgent   SEV-SNP guests whose policy allows a migration agent are denied unless allowed
+//   tdx.allowMigratable       migratable TDs (TDATTRIBUTES bit 29) are denied unless allowed
 //   snp.vmpl                  the guest requested the report (VMPL 0..3, or the policy's list / maximum)
 //   tdx|sgx.acceptedTcbStatuses  only UpToDate unless the policy lists others
 // Every other declarative field applies when set, and every CEL rule applies.

@@ -137,8 +137,10 @@ const tdxSchema = z.strictObject({
   mrConfigId: allowedHex(48).optional(),
   mrOwner: allowedHex(48).optional(),
   mrOwnerConfig: allowedHex(48).optional(),
-  /** TDATTRIBUTES.DEBUG (bit 0). Default false. */
+  /** TDATTRIBUTES.DEBUG, or any bit of its TUD group (7:0). Default false. */
   allowDebug: z.boolean().optional(),
+  /** TDATTRIBUTES.MIGRATABLE (bit 29, TDX 1.5). Default false: a migratable TD is denied, as an SNP migration agent is. */
+  allowMigratable: z.boolean().optional(),
   /** Require TDATTRIBUTES.SEPT_VE_DISABLE (bit 28). */
   requireSeptVeDisable: z.boolean().optional(),
   /** Default [UpToDate]. */

@@ -12,11 +12,22 @@ import { allowedHexRule, fail, forbiddenUnlessAllowed, hexValue, intValue, minim
 /** Default accepted TCB statuses when a policy names none: only UpToDate. */
 export const DEFAULT_ACCEPTED_TCB_STATUSES = ['UpToDate'] as const;
 
-/** TDATTRIBUTES.SEPT_VE_DISABLE, decoded from the raw 8 bytes in the claims (the signed value, not a derived flag). */
-function septVeDisable(tdx: Record<string, unknown> | undefined): boolean | undefined {
+/** The raw 8 TDATTRIBUTES bytes in the claims (the signed value, not a derived flag). */
+function tdAttributes(tdx: Record<string, unknown> | undefined): Buffer | undefined {
   const raw = hexValue(reportField(tdx, 'tdAttributes'));
-  if (raw === undefined || !/^[0-9a-f]{16}$/.test(raw)) return undefined;
-  return decodeTdAttributes(Buffer.from(raw, 'hex')).septVeDisable;
+  return raw !== undefined && /^[0-9a-f]{16}$/.test(raw) ? Buffer.from(raw, 'hex') : undefined;
+}
+
+/** TDATTRIBUTES.SEPT_VE_DISABLE (bit 28). */
+function septVeDisable(tdx: Record<string, unknown> | undefined): boolean | undefined {
+  const raw = tdAttributes(tdx);
+  return raw && decodeTdAttributes(raw).septVeDisable;
+}
+
+/** TDATTRIBUTES.MIGRATABLE (bit 29, TDX 1.5: intel/tdx-module td_param_attributes_t; Linux TDX_ATTR_MIGRATABLE). */
+function migratable(tdx: Record<string, unknown> | undefined): boolean | undefined {
+  const raw = tdAttributes(tdx);
+  return raw && ((raw.readBigUInt64LE(0) >> 29n) & 1n) === 1n;
 }
 
 function rtmrValue(tdx: Record<string, unknown> | undefined, index: number): unknown {
@@ -37,7 +48,10 @@ export function validateTdx(policy: TdxPolicy, claims: Claims, ctx: PolicyContex
   if (policy.mrConfigId) out.push(allowedHexRule('tdx.mrConfigId', 'MRCONFIGID', policy.mrConfigId, reportField(tdx, 'mrConfigId'), ctx));
   if (policy.mrOwner) out.push(allowedHexRule('tdx.mrOwner', 'MROWNER', policy.mrOwner, reportField(tdx, 'mrOwner'), ctx));
   if (policy.mrOwnerConfig) out.push(allowedHexRule('tdx.mrOwnerConfig', 'MROWNERCONFIG', policy.mrOwnerConfig, reportField(tdx, 'mrOwnerConfig'), ctx));
-  out.push(forbiddenUnlessAllowed('tdx.allowDebug', 'TDATTRIBUTES.DEBUG', policy.allowDebug ?? false, claims.debug));
+  out.push(forbiddenUnlessAllowed('tdx.allowDebug', 'TDATTRIBUTES.DEBUG (TUD group)', policy.allowDebug ?? false, claims.debug));
+  // A migratable TD can be exported, with its secrets, to another platform through a
+  // migration TD: denied unless allowed, as SEV-SNP's MIGRATE_MA is.
+  out.push(forbiddenUnlessAllowed('tdx.allowMigratable', 'TDATTRIBUTES.MIGRATABLE', policy.allowMigratable ?? false, migratable(tdx)));
   if (policy.requireSeptVeDisable !== undefined) {
     const id = 'tdx.requireSeptVeDisable';
     const v = septVeDisable(tdx);
