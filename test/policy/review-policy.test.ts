@@ -121,3 +121,26 @@ describe('TDX TDATTRIBUTES beyond bit 0 (simulator-built quotes through the real
     }
   });
 });
+
+describe('trustworthiness vector of evidence that did not verify', () => {
+  it('affirms nothing: a rule that passed on unverified claims is no claim (0), not affirming (2)', () => {
+    const unverified: VerificationResult = {
+      verified: false,
+      tee: 'sev-snp',
+      claims: oak.claims,
+      checks: [{ id: 'snp.report.signature', ok: false, detail: 'bad signature' }],
+      warnings: [],
+      collateral: [],
+    };
+    const d = evaluateAppraisalPolicy(parseAppraisalPolicy({ snp: { measurements: [oak.claims.measurement], vmpl: [0] } }), unverified, NO_REFS);
+    expect(d.status).toBe('contraindicated');
+    expect(rule(d, 'snp.measurements').ok).toBe(true);
+    expect(d.trustworthinessVector).toMatchObject({ 'instance-identity': 96, hardware: 96, executables: 0, configuration: 0 });
+    // A failure seen on those claims still counts.
+    const debug = withClaims(oak.claims, (c) => {
+      c.debug = true;
+    });
+    const d2 = evaluateAppraisalPolicy(defaultPolicy, { ...unverified, claims: debug }, NO_REFS);
+    expect(d2.trustworthinessVector.configuration).toBe(96);
+  });
+});

@@ -42,7 +42,11 @@ function tier(r: RuleOutcome): number {
 export function trustworthinessVector(rules: readonly RuleOutcome[], claimOf: (r: RuleOutcome) => readonly TrustClaim[] = (r) => claimsOfRule(r.id)): Record<string, number> {
   const v: Record<string, number> = {};
   for (const c of TRUST_CLAIMS) v[c] = NO_CLAIM;
+  // Claims of evidence that did not verify vouch for nothing: a rule that passed on them
+  // makes no claim (0) rather than affirming (2); a failure seen on them still counts.
+  const unverified = rules.some((r) => r.id === 'evidence.verified' && !r.ok);
   for (const r of rules) {
+    if (unverified && r.ok) continue;
     const t = tier(r);
     for (const c of claimOf(r)) v[c] = Math.max(v[c] ?? NO_CLAIM, t);
   }
