@@ -5,7 +5,8 @@
 // pool is wrapped so the test decides when each verification returns.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pruneConsumedChallenges } from '../../server/challenge.ts';
+import { randomBytes } from 'node:crypto';
+import { ChallengeError, ChallengeSigner, consumeChallenge, pruneConsumedChallenges } from '../../server/challenge.ts';
 import type { VerifierPool } from '../../server/verification/pool.ts';
 import type { SimulatorChain } from '../../verifier/testing/simulated-chain.ts';
 import { makeChain, snpAttestBody, startServer, stopServer, type TestServer } from './helpers.ts';
@@ -63,6 +64,13 @@ describe('single use of a challenge under concurrency', () => {
   it('two requests with one challenge in the same group-commit batch: one 200, one 409, each audited as answered', async () => {
     const { body } = await snpAttestBody(srv, chain);
     const gate = gateVerifications();
+    const commits = srv.service.ctx.commits as any;
+    const flush = commits.flush;
+    const batches: number[] = [];
+    commits.flush = function (this: unknown) {
+      batches.push(commits.queue.length);
+      return flush.call(this);
+    };
     try {
       const before = counts();
       const a = srv.call('POST', '/v1/attest', { body });
@@ -73,6 +81,7 @@ describe('single use of a challenge under concurrency', () => {
       gate.release(1);
       const answers = (await Promise.all([a, b])).sort((x, y) => x.status - y.status);
       expect(answers.map((r) => r.status)).toEqual([200, 409]);
+      expect(batches[0]).toBe(2);
       expect(answers[1]!.body.code).toBe('challenge_replayed');
       const after = counts();
       expect(after.attestations - before.attestations).toBe(1);
@@ -83,6 +92,7 @@ describe('single use of a challenge under concurrency', () => {
       const refused = await auditFor(undefined, 'challenge_replayed');
       expect(refused[0]).toMatchObject({ outcome: 'rejected', tee: 'sev-snp' });
     } finally {
+      commits.flush = flush;
       gate.restore();
     }
   });
@@ -114,4 +124,28 @@ describe('single use of a challenge under concurrency', () => {
       gate.restore();
     }
   }, 20_000);
+});
+
+describe('the expiry boundary of consumption and pruning', () => {
+  it('consumes up to the last millisecond before expiry, never at it, and keeps the nonce until it is past', () => {
+    const db = srv.service.ctx.db;
+    const signer = new ChallengeSigner(randomBytes(32), 60_000);
+    const t0 = 1_700_000_000_000;
+    const last = signer.open(signer.issue('sgx', t0).challenge, 'sgx', t0);
+    consumeChallenge(db, last, last.expiresAt - 1);
+    // The row outlives every moment at which a consumption could still succeed.
+    expect(pruneConsumedChallenges(db, last.expiresAt)).toBe(0);
+    expect(() => consumeChallenge(db, last, last.expiresAt - 1)).toThrow(expect.objectContaining({ code: 'challenge_replayed' }));
+    const late = signer.open(signer.issue('sgx', t0).challenge, 'sgx', t0);
+    const err = (() => {
+      try {
+        consumeChallenge(db, late, late.expiresAt);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(ChallengeError);
+    expect((err as ChallengeError).code).toBe('challenge_expired');
+    expect(pruneConsumedChallenges(db, last.expiresAt + 1)).toBeGreaterThanOrEqual(1);
+  });
 });
