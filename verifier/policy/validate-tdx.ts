@@ -24,10 +24,10 @@ function septVeDisable(tdx: Record<string, unknown> | undefined): boolean | unde
   return raw && decodeTdAttributes(raw).septVeDisable;
 }
 
-/** TDATTRIBUTES.MIGRATABLE (bit 29, TDX 1.5: intel/tdx-module td_param_attributes_t; Linux TDX_ATTR_MIGRATABLE). */
+/** TDATTRIBUTES.MIGRATABLE (bit 29, TDX 1.5). */
 function migratable(tdx: Record<string, unknown> | undefined): boolean | undefined {
   const raw = tdAttributes(tdx);
-  return raw && ((raw.readBigUInt64LE(0) >> 29n) & 1n) === 1n;
+  return raw && decodeTdAttributes(raw).migratable;
 }
 
 function rtmrValue(tdx: Record<string, unknown> | undefined, index: number): unknown {

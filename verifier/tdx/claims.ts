@@ -10,20 +10,6 @@ import type { PckExtension } from './pck-extensions.ts';
 
 const hex = (b: Buffer): string => b.toString('hex');
 
-/**
- * TDATTRIBUTES bits the policy reads besides those decodeTdAttributes names. Intel TDX
- * Module ABI, "TDATTRIBUTES Definition": bits 7:0 are the TUD ("TD under debug") group, and
- * a TD with any of them set is untrusted; the module defines bit 0 (DEBUG) and keeps 7:1
- * reserved (intel/tdx-module td_param_attributes_t, reserved_tud), so one set there is a
- * debug feature this code does not know: treated as debug, fail closed (go-tdx-guest
- * validate also refuses every bit outside DEBUG, SEPT_VE_DISABLE, PKS and PERFMON).
- * Bit 29 is MIGRATABLE (TDX 1.5; Linux TDX_ATTR_MIGRATABLE): the TD may be exported
- * through a migration TD.
- */
-function tdAttributeGroups(raw: Buffer): { tud: boolean; migratable: boolean } {
-  return { tud: raw[0] !== 0, migratable: ((raw.readBigUInt64LE(0) >> 29n) & 1n) === 1n };
-}
-
 export function tdxFields(td: TdReport, attrs = decodeTdAttributes(td.tdAttributes)): Record<string, unknown> {
   return {
     teeTcbSvn: hex(td.teeTcbSvn),
@@ -33,7 +19,8 @@ export function tdxFields(td: TdReport, attrs = decodeTdAttributes(td.tdAttribut
     tdAttributes: hex(td.tdAttributes),
     tdAttributesFlags: {
       debug: attrs.debug,
-      ...tdAttributeGroups(td.tdAttributes),
+      tud: attrs.tud,
+      migratable: attrs.migratable,
       septVeDisable: attrs.septVeDisable,
       pks: attrs.pks,
       kl: attrs.kl,
@@ -98,8 +85,8 @@ function tdxClaims(td: TdReport, tcb: TcbClaims, platform: { fmspc?: string; sig
     tee: 'tdx',
     measurement: tdx.mrTd as string,
     reportData: tdx.reportData as string,
-    // The whole TUD group, not bit 0 alone (tdAttributeGroups).
-    debug: tdAttributeGroups(td.tdAttributes).tud,
+    // The whole TUD group, not bit 0 alone (see TdAttributes.tud).
+    debug: attrs.tud,
     tcb: { ...tcb, teeTcbSvn: tdx.teeTcbSvn },
     platform,
     tdx,

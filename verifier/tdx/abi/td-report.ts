@@ -11,6 +11,18 @@ export interface TdAttributes {
   raw: string;
   /** Bit 0 (TUD.DEBUG): the TD is debuggable; its secrets are visible to the host. */
   debug: boolean;
+  /**
+   * Any bit of the TUD ("TD under debug") group, 7:0. The module ABI calls a TD with any of
+   * them set untrusted; it defines bit 0 (DEBUG) and keeps 7:1 reserved (intel/tdx-module
+   * td_param_attributes_t, reserved_tud), so one set there is a debug feature this code does
+   * not know: what the policy's `debug` claim reads, fail closed (go-tdx-guest validate also
+   * refuses any bit outside DEBUG, SEPT_VE_DISABLE, PKS and PERFMON).
+   */
+  tud: boolean;
+  /** Bit 27 (SEC.LASS, TDX 1.5): linear address space separation. */
+  lass: boolean;
+  /** Bit 29 (MIGRATABLE, TDX 1.5; Linux TDX_ATTR_MIGRATABLE): the TD may be exported through a migration TD. */
+  migratable: boolean;
   /** Bit 28 (SEC.SEPT_VE_DISABLE): EPT violations are not converted to #VE. */
   septVeDisable: boolean;
   /** Bit 30 (SEC.PKS): supervisor protection keys enabled. */
@@ -19,7 +31,7 @@ export interface TdAttributes {
   kl: boolean;
   /** Bit 63 (OTHER.PERFMON): the TD may use the performance monitoring counters. */
   perfmon: boolean;
-  /** Any bit the TDX module ABI marks reserved (1-7, 8-27, 29, 32-62) is set. */
+  /** Any bit the TDX module ABI marks reserved (1-7, 8-26, 32-62) is set. */
   reservedBitsSet: boolean;
 }
 
@@ -69,17 +81,23 @@ export function parseTdReport(body: Buffer): TdReport {
 
 // TDATTRIBUTES bit positions: Intel TDX Module ABI specification, "TDATTRIBUTES Definition".
 const DEBUG = 1n << 0n;
+const TUD = 0xffn;
+const LASS = 1n << 27n;
 const SEPT_VE_DISABLE = 1n << 28n;
+const MIGRATABLE = 1n << 29n;
 const PKS = 1n << 30n;
 const KL = 1n << 31n;
 const PERFMON = 1n << 63n;
-const DEFINED = DEBUG | SEPT_VE_DISABLE | PKS | KL | PERFMON;
+const DEFINED = DEBUG | LASS | SEPT_VE_DISABLE | MIGRATABLE | PKS | KL | PERFMON;
 
 export function decodeTdAttributes(raw: Buffer): TdAttributes {
   const v = raw.readBigUInt64LE(0);
   return {
     raw: raw.toString('hex'),
     debug: (v & DEBUG) !== 0n,
+    tud: (v & TUD) !== 0n,
+    lass: (v & LASS) !== 0n,
+    migratable: (v & MIGRATABLE) !== 0n,
     septVeDisable: (v & SEPT_VE_DISABLE) !== 0n,
     pks: (v & PKS) !== 0n,
     kl: (v & KL) !== 0n,
