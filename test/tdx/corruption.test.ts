@@ -138,6 +138,62 @@ function sweepBytes(c: IntelCase, field: 'pckCrl' | 'rootCaCrl', guard: string):
   return rejected;
 }
 
+/**
+ * Another base64 character for `ch` (so the PEM still decodes, to different DER), or
+ * undefined for what is not base64 data. Flipping 0xff, as above, only ever tests the PEM
+ * reader; these reach the certificate parser and the signatures.
+ */
+function otherBase64(ch: string): string | undefined {
+  if (/[A-Za-z]/.test(ch)) return ch === ch.toUpperCase() ? ch.toLowerCase() : ch.toUpperCase();
+  if (/[0-9]/.test(ch)) return String.fromCharCode(ch.charCodeAt(0) ^ 1);
+  if (ch === '+') return '/';
+  if (ch === '/') return '+';
+  return undefined;
+}
+
+/**
+ * Positions (every `stride`-th) inside the base64 bodies of the PEM blocks of `text`, past
+ * the first `from` characters; the last 4 characters of a body are left out (their unused
+ * low bits may decode to the same bytes).
+ */
+function pemDataPositions(text: string, from: number, stride: number): number[] {
+  const out: number[] = [];
+  for (const m of text.slice(from).matchAll(/-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g)) {
+    const start = from + m.index + '-----BEGIN CERTIFICATE-----'.length;
+    for (let i = start; i < start + m[1]!.length - 4; i += stride) if (otherBase64(text[i]!) !== undefined) out.push(i);
+  }
+  return out;
+}
+
+describe.each(['phala-b0c06f-v4-uptodate', 'sgx-phala-00a067110000-v3-config-swhardening'])('certificates in %s, altered to other valid base64', (name) => {
+  const c = byName(name);
+
+  it('the PCK chain in the quote (leaf, CA and the carried root): no altered copy verifies', { timeout: 120_000 }, () => {
+    const text = Buffer.from(c.quote).toString('latin1');
+    const positions = pemDataPositions(text, text.indexOf('-----BEGIN CERTIFICATE-----'), 3);
+    expect(positions.length).toBeGreaterThan(1000);
+    for (const i of positions) {
+      const mutant = Buffer.from(c.quote);
+      mutant[i] = otherBase64(text[i]!)!.charCodeAt(0);
+      const o = attempt(mutant, c.collateral, c.at);
+      if (o.kind === 'result' && o.result.verified) throw new Error(`quote byte ${i} altered to other base64, and it still verifies`);
+    }
+  });
+
+  it('the TCB Info and QE Identity issuer chains: no altered copy verifies', { timeout: 120_000 }, () => {
+    for (const field of ['tcbInfoIssuerChain', 'qeIdentityIssuerChain'] as const) {
+      const text = c.collateral[field];
+      const positions = pemDataPositions(text, 0, 5);
+      expect(positions.length).toBeGreaterThan(300);
+      for (const i of positions) {
+        const mutated = text.slice(0, i) + otherBase64(text[i]!)! + text.slice(i + 1);
+        const o = attempt(c.quote, { ...c.collateral, [field]: mutated }, c.at);
+        if (o.kind === 'result' && o.result.verified) throw new Error(`${field} char ${i} altered to other base64, and it still verifies`);
+      }
+    }
+  });
+});
+
 describe.each(['phala-b0c06f-v4-uptodate', 'sgx-phala-00a067110000-v3-config-swhardening'])('every byte of the collateral of %s', (name) => {
   const c = byName(name);
   const p = c.tee;

@@ -3,7 +3,10 @@
 // a root certificate carried in the evidence or collateral is never trusted, and when present
 // it must have exactly the anchor's key (a look-alike root with Intel's name and another key
 // fails here). QVL Verifiers/PckCertVerifier.cpp and TCBSigningChain.cpp also require the
-// trusted root to match by key ("root CA in chain is not the trusted root").
+// trusted root to match by key ("root CA in chain is not the trusted root"). It must also be
+// signed by that key: the carried bytes are part of what was attested, and an altered copy
+// (a flipped date or signature byte leaves the key intact) is not Intel's certificate. A
+// re-issued root with the same key still passes.
 
 import type { IntelAnchor } from '../anchors.ts';
 import { isIssuedBy, isValidAt, parseCertificateDer, type Certificate } from '../x509/certificate.ts';
@@ -53,6 +56,14 @@ export function chainToAnchor(cert: Certificate, carriedRoot: Certificate | unde
       detail: `The root certificate carried with ${cert.subject} has a different key from the pinned Intel SGX Root CA.`,
       expected: { rootSpkiSha256: spkiSha256(match.root) },
       found: { rootSpkiSha256: spkiSha256(carriedRoot) },
+    };
+  }
+  if (carriedRoot && !isIssuedBy(carriedRoot, match.root)) {
+    return {
+      ok: false,
+      detail: `The root certificate carried with ${cert.subject} has the pinned key but is not signed by it: altered, or not issued by Intel.`,
+      expected: 'a root certificate self-signed by the pinned Intel SGX Root CA key',
+      found: { subject: carriedRoot.subject, serial: carriedRoot.serial },
     };
   }
   return { ok: true, match };
