@@ -38,6 +38,12 @@ const collateralSchema = z.strictObject({
    * are always accepted: they are checked against the pinned roots and bound to the report.
    */
   acceptFromEvidence: z.boolean().default(false),
+  /**
+   * Vendor fetches of documents not cached yet, per minute, across all attesters (0: no
+   * bound). Evidence names the VCEK or TCB Info to fetch before anything can be verified;
+   * see CachingSourceOptions.maxNewDocumentsPerMinute.
+   */
+  maxNewDocumentsPerMinute: z.number().int().min(0).default(120),
 });
 
 function defaultVerifyThreads(): number {
@@ -71,7 +77,7 @@ export const configSchema = z.strictObject({
   /** CRL handling passed to the verifier. */
   crl: z.enum(['require', 'prefer', 'off']).default('prefer'),
   rateLimit: rateLimitSchema.default({ windowSeconds: 60, challenge: 600, attest: 600, authFailures: 60 }),
-  collateral: collateralSchema.default({ offline: false, maxStalenessHours: 24, acceptFromEvidence: false }),
+  collateral: collateralSchema.default({ offline: false, maxStalenessHours: 24, acceptFromEvidence: false, maxNewDocumentsPerMinute: 120 }),
 });
 
 export type ServiceConfig = z.infer<typeof configSchema>;
@@ -107,6 +113,7 @@ const ENV: Record<string, { path: string[]; kind: Kind }> = {
   TESSERA_RATE_LIMIT_AUTH_FAILURES: { path: ['rateLimit', 'authFailures'], kind: 'int' },
   TESSERA_COLLATERAL_OFFLINE: { path: ['collateral', 'offline'], kind: 'bool' },
   TESSERA_COLLATERAL_ACCEPT_FROM_EVIDENCE: { path: ['collateral', 'acceptFromEvidence'], kind: 'bool' },
+  TESSERA_COLLATERAL_MAX_NEW_PER_MINUTE: { path: ['collateral', 'maxNewDocumentsPerMinute'], kind: 'int' },
   TESSERA_KDS_URL: { path: ['collateral', 'kdsUrl'], kind: 'string' },
   TESSERA_PCS_URL: { path: ['collateral', 'pcsUrl'], kind: 'string' },
 };

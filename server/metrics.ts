@@ -30,7 +30,7 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'tessera_' });
     if (collateralMetrics) {
       // Read at scrape time from the collateral cache's own counters.
-      const fields = ['requests', 'failures', 'cacheHits', 'cacheMisses', 'staleServes', 'refreshes'] as const;
+      const fields = ['requests', 'failures', 'cacheHits', 'cacheMisses', 'staleServes', 'refreshes', 'newDocumentsRefused'] as const;
       for (const field of fields) {
         const name = `tessera_collateral_${field.replace(/[A-Z]/g, (m) => `_${m.toLowerCase()}`)}`;
         new Gauge({

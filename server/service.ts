@@ -155,6 +155,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       offline: config.collateral.offline,
       now: () => new Date(),
       maxStalenessMs: config.collateral.maxStalenessHours * 3_600_000,
+      maxNewDocumentsPerMinute: config.collateral.maxNewDocumentsPerMinute,
       onBackgroundError: (err, document) => log.warn({ document, err: err instanceof Error ? err.message : String(err) }, 'collateral refresh failed'),
     });
     // Non-production domains first: evidence chains to one root only, so the order changes

@@ -9,7 +9,7 @@ import { VendorCollateralSource } from '../../verifier/collateral/vendor-source.
 import { documentKey } from '../../verifier/collateral/document.ts';
 import type { CollateralEntry } from '../../verifier/collateral/store.ts';
 import { CollateralUnavailableError } from '../../verifier/errors.ts';
-import { fastHttp, intelCase, snpCase, useFakeVendors } from './fake-vendors.ts';
+import { fastHttp, intelCase, snpCase, useFakeVendors, vcekCases } from './fake-vendors.ts';
 
 const HOUR = 3_600_000;
 const { kds, pcs } = useFakeVendors();
@@ -191,6 +191,29 @@ describe('CachingCollateralSource', () => {
     expect(kds.count('/vcek/v1/Genoa/') - before).toBe(1);
     expect(puts).toHaveLength(1);
     for (const d of docs) expect(Buffer.from(d.bytes).equals(readFileSync(join(c.dir, 'vcek.der')))).toBe(true);
+  });
+
+  it('bounds vendor fetches of uncached documents per minute; cached ones, and refreshes, are not counted', async () => {
+    const cases = vcekCases().filter((c) => c.signer === 'VCEK').slice(0, 3);
+    expect(cases).toHaveLength(3);
+    const at = new Date(Math.max(...cases.map((c) => c.validAt.getTime())));
+    const { source, clock } = setup(at, { maxNewDocumentsPerMinute: 2 });
+    const vcek = (c: (typeof cases)[number]) => source.snpVcek({ product: c.product, hwId: c.chipId, tcb: c.tcb });
+    const before = kds.count('/vcek/v1/');
+    // Fifty concurrent misses of one new document spend one unit.
+    kds.failNext({ slowMs: 100 });
+    await Promise.all(Array.from({ length: 50 }, () => vcek(cases[0]!)));
+    await vcek(cases[1]!);
+    const refused = await vcek(cases[2]!).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(CollateralUnavailableError);
+    expect((refused as Error).message).toMatch(/more than 2 uncached documents were asked for this minute/);
+    expect(kds.count('/vcek/v1/') - before).toBe(2);
+    // What is cached is still served; a refusal is not a vendor failure held against the key.
+    expect((await vcek(cases[0]!)).source).toBe('cache');
+    expect(source.metrics()['amd-kds']).toMatchObject({ requests: 2, failures: 0, newDocumentsRefused: 1 });
+    clock.advance(60_000);
+    expect((await vcek(cases[2]!)).source).toBe('amd-kds');
+    expect(kds.count('/vcek/v1/') - before).toBe(3);
   });
 
   it('offline with a cold cache fails with a message that names the missing document', async () => {

@@ -43,6 +43,15 @@ export interface CachingSourceOptions {
   failureHoldOffMs?: number;
   /** Told about failures of background refreshes (nobody awaits them). */
   onBackgroundError?: (error: unknown, document: string) => void;
+  /**
+   * Vendor fetches of documents not in the cache at all, per minute (fixed windows); 0 or
+   * absent: unlimited. Which VCEK or TCB Info is fetched is chosen by whoever sends evidence
+   * (its chip id, TCB or FMSPC), before any signature can be checked: without a bound, a
+   * flood of made-up ids turns into a flood of requests to AMD KDS or Intel PCS, which
+   * throttle the sender, so the documents real attesters need stop arriving too. Refreshes
+   * of cached documents are not counted.
+   */
+  maxNewDocumentsPerMinute?: number;
 }
 
 export interface SourceMetrics {
@@ -53,6 +62,8 @@ export interface SourceMetrics {
   cacheMisses: number;
   staleServes: number;
   refreshes: number;
+  /** Fetches of uncached documents refused by maxNewDocumentsPerMinute. */
+  newDocumentsRefused: number;
   /** Age of the oldest non-VCEK document served or stored by this process, seconds (0 when none). */
   oldestDocumentAgeSeconds: number;
 }
@@ -67,7 +78,7 @@ export interface RefreshReport {
 const HOUR = 3_600_000;
 
 function emptyCounters(): Omit<SourceMetrics, 'oldestDocumentAgeSeconds'> {
-  return { requests: 0, failures: 0, cacheHits: 0, cacheMisses: 0, staleServes: 0, refreshes: 0 };
+  return { requests: 0, failures: 0, cacheHits: 0, cacheMisses: 0, staleServes: 0, refreshes: 0, newDocumentsRefused: 0 };
 }
 
 /** An error's message without its final period, to be embedded in another sentence. */
@@ -84,6 +95,8 @@ export class CachingCollateralSource implements CollateralSource {
   private readonly maxStalenessMs: number;
   private readonly failureHoldOffMs: number;
   private readonly onBackgroundError: ((error: unknown, document: string) => void) | undefined;
+  private readonly maxNewPerMinute: number;
+  private newWindow = { start: 0, count: 0 };
   private readonly flights = new SingleFlight<CollateralEntry>();
   private readonly background = new Set<Promise<void>>();
   private readonly memo = new BoundedCache<string, CollateralEntry>(4096);
@@ -105,6 +118,16 @@ export class CachingCollateralSource implements CollateralSource {
     this.maxStalenessMs = options.maxStalenessMs ?? 24 * HOUR;
     this.failureHoldOffMs = options.failureHoldOffMs ?? 30_000;
     this.onBackgroundError = options.onBackgroundError;
+    this.maxNewPerMinute = options.maxNewDocumentsPerMinute ?? 0;
+  }
+
+  /** Count one fetch of an uncached document; false when this minute's budget is spent. */
+  private takeNewDocument(now: number): boolean {
+    if (this.maxNewPerMinute <= 0) return true;
+    if (now - this.newWindow.start >= 60_000) this.newWindow = { start: now, count: 0 };
+    if (this.newWindow.count >= this.maxNewPerMinute) return false;
+    this.newWindow.count++;
+    return true;
   }
 
   snpVcek(req: { product: SnpProduct; hwId: string; tcb: SnpTcbParts }): Promise<CollateralDocument> {
@@ -277,6 +300,15 @@ export class CachingCollateralSource implements CollateralSource {
     return this.flights.run(key, async () => {
       const vendor = vendorOf(req.kind);
       const counters = this.counters[vendor];
+      // Inside the flight: fifty requests for one new document spend one unit, not fifty.
+      // Not a vendor failure, so nothing is remembered for the key.
+      if (!cached && !this.takeNewDocument(this.now().getTime())) {
+        counters.newDocumentsRefused++;
+        throw new CollateralUnavailableError(
+          describeDocument(req),
+          `more than ${this.maxNewPerMinute} uncached documents were asked for this minute (a flood of unknown chip ids or FMSPCs is refused rather than passed on to the vendor); retry in a minute, or send the certificate with the evidence`,
+        );
+      }
       counters.requests++;
       if (cached) counters.refreshes++;
       const document = describeDocument(req);
