@@ -35,4 +35,13 @@ it('npm start, then tessera-agent secret get demo --provider simulator', async (
   expect(r.stdout).toBe(`secret demo: ${Buffer.byteLength(DEMO_SECRET_VALUE)} bytes written to ${join(outDir, 'demo')}\n`);
   expect(readFileSync(join(outDir, 'demo'), 'utf8')).toBe(DEMO_SECRET_VALUE);
   expect(statSync(join(outDir, 'demo')).mode & 0o777).toBe(0o600);
+
+  // A supervisor may signal npm alone, not its process group: the server, exec'd in place of
+  // npm's shell, gets the SIGTERM and stops in order (npm exits once it has).
+  const npm = server.proc;
+  const npmExited = new Promise<void>((resolve) => (npm.exitCode !== null ? resolve() : npm.once('exit', () => resolve())));
+  process.kill(npm.pid!, 'SIGTERM');
+  await npmExited;
+  expect(server.stdout()).toMatch(/"msg":"stopped"/);
+  await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
 }, 240_000);
