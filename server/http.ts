@@ -76,8 +76,15 @@ export function requireScope(ctx: ServiceContext, scope: Scope): MiddlewareHandl
       return res;
     };
     if (typeof verdict === 'string') {
-      const reasons = { missing: 'no token was presented', malformed: 'the credential is not a tessera API token', unknown: 'the token is not valid', revoked: 'the token was revoked' };
-      return refuse(401, verdict === 'revoked' ? 'token_revoked' : 'unauthenticated', reasons[verdict], 'anonymous');
+      const reasons = {
+        missing: 'no token was presented',
+        malformed: 'the credential is not a tessera API token',
+        unknown: 'the token is not valid',
+        revoked: 'the token was revoked',
+        expired: 'the token has expired',
+      };
+      const codes = { revoked: 'token_revoked', expired: 'token_expired' } as Partial<Record<typeof verdict, string>>;
+      return refuse(401, codes[verdict] ?? 'unauthenticated', reasons[verdict], 'anonymous');
     }
     if (!scopeAllows(verdict.scope, scope)) {
       return refuse(403, 'insufficient_scope', `This endpoint needs scope ${scope}; the token has scope ${verdict.scope}.`, verdict.actor);

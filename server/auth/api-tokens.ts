@@ -1,7 +1,8 @@
 // API tokens for operators: `tsr_<id>_<secret>`, 32 random bytes of secret. Shown once at
 // creation; only SHA-256(token) is stored, so a copy of the database grants nothing. The id
 // is public (it names the token in lists and audit entries); the check looks the row up by
-// id and compares the hashes in constant time.
+// id and compares the hashes in constant time. A token may carry an expiry; without one it
+// lasts until revoked.
 
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { desc, eq, isNull, and } from 'drizzle-orm';
@@ -17,6 +18,7 @@ export interface TokenInfo {
   scope: Scope;
   createdAt: string;
   revokedAt: string | null;
+  expiresAt: string | null;
 }
 
 export interface Principal {
@@ -36,14 +38,22 @@ function toInfo(row: typeof apiTokens.$inferSelect): TokenInfo {
     scope: row.scope as Scope,
     createdAt: new Date(row.createdAt).toISOString(),
     revokedAt: row.revokedAt === null ? null : new Date(row.revokedAt).toISOString(),
+    expiresAt: row.expiresAt === null ? null : new Date(row.expiresAt).toISOString(),
   };
 }
 
-/** Create a token; the returned `token` is the only time its secret exists outside the caller. */
-export function createApiToken(db: Db, name: string, scope: Scope, now: number = Date.now()): { token: string; info: TokenInfo } {
+/** The longest lifetime a token may be given, days (about ten years). */
+export const MAX_TOKEN_DAYS = 3650;
+
+/**
+ * Create a token, refused from `expiresInDays` days on when given; the returned `token` is
+ * the only time its secret exists outside the caller.
+ */
+export function createApiToken(db: Db, name: string, scope: Scope, now: number = Date.now(), expiresInDays?: number): { token: string; info: TokenInfo } {
   const id = randomBytes(8).toString('hex');
   const token = `tsr_${id}_${randomBytes(32).toString('base64url')}`;
-  const row = { id, name, scope, hash: sha256(token).toString('hex'), createdAt: now, revokedAt: null };
+  const expiresAt = expiresInDays === undefined ? null : now + expiresInDays * 86_400_000;
+  const row = { id, name, scope, hash: sha256(token).toString('hex'), createdAt: now, revokedAt: null, expiresAt };
   db.insert(apiTokens).values(row).run();
   return { token, info: toInfo(row) };
 }
@@ -66,7 +76,7 @@ export function revokeApiToken(db: Db, id: string, now: number = Date.now()): (T
   return row ? { ...toInfo(row), changed: changes === 1 } : undefined;
 }
 
-export type AuthFailure = 'missing' | 'malformed' | 'unknown' | 'revoked';
+export type AuthFailure = 'missing' | 'malformed' | 'unknown' | 'revoked' | 'expired';
 
 export class TokenVerifier {
   private readonly envAdminHash: Buffer | undefined;
@@ -79,7 +89,7 @@ export class TokenVerifier {
     this.envAdminHash = envAdminToken ? sha256(envAdminToken) : undefined;
   }
 
-  verify(presented: string | undefined): Principal | AuthFailure {
+  verify(presented: string | undefined, now: number = Date.now()): Principal | AuthFailure {
     if (!presented) return 'missing';
     const presentedHash = sha256(presented);
     if (this.envAdminHash && timingSafeEqual(presentedHash, this.envAdminHash)) return { actor: 'env:TESSERA_ADMIN_TOKEN', scope: 'admin' };
@@ -88,7 +98,9 @@ export class TokenVerifier {
     const row = this.db.select().from(apiTokens).where(eq(apiTokens.id, m[1]!)).get();
     if (!row) return 'unknown';
     if (!timingSafeEqual(presentedHash, Buffer.from(row.hash, 'hex'))) return 'unknown';
+    // Only a holder of the whole token learns it was revoked or has expired.
     if (row.revokedAt !== null) return 'revoked';
+    if (row.expiresAt !== null && now >= row.expiresAt) return 'expired';
     return { actor: `token:${row.id}`, scope: row.scope as Scope };
   }
 }

@@ -3,7 +3,7 @@
 
 import { Command, Option } from 'commander';
 import { appendAudit } from '../audit/log.ts';
-import { createApiToken, listApiTokens, revokeApiToken, SCOPES, type Scope } from '../auth/api-tokens.ts';
+import { createApiToken, listApiTokens, MAX_TOKEN_DAYS, revokeApiToken, SCOPES, type Scope } from '../auth/api-tokens.ts';
 import { CliError } from './errors.ts';
 import { openExisting, operatorConfig, withDataOptions, type DataOptions } from './operator.ts';
 
@@ -15,20 +15,25 @@ export function tokensCommand(): Command {
       .description('Create a token and print it (shown this once).')
       .requiredOption('--name <name>', 'what the token is for')
       .addOption(new Option('--scope <scope>', 'admin or auditor').choices([...SCOPES]).makeOptionMandatory())
+      .option('--expires-in-days <days>', `refuse the token this many days from now (1 to ${MAX_TOKEN_DAYS}); default: until revoked`)
       .option('--json', 'print JSON'),
-  ).action((opts: DataOptions & { name: string; scope: Scope; json?: boolean }) => {
+  ).action((opts: DataOptions & { name: string; scope: Scope; expiresInDays?: string; json?: boolean }) => {
     if (opts.name.length === 0 || opts.name.length > 128) throw new CliError('--name must be 1 to 128 characters');
+    const days = opts.expiresInDays === undefined ? undefined : Number(opts.expiresInDays);
+    if (days !== undefined && !(/^[1-9]\d*$/.test(opts.expiresInDays!) && days <= MAX_TOKEN_DAYS)) {
+      throw new CliError(`--expires-in-days must be a whole number of days from 1 to ${MAX_TOKEN_DAYS}, found ${JSON.stringify(opts.expiresInDays)}`);
+    }
     const storage = openExisting(operatorConfig(opts));
     try {
       const created = storage.db.$client
         .transaction(() => {
-          const t = createApiToken(storage.db, opts.name, opts.scope);
-          appendAudit(storage.db, { action: 'token.create', outcome: 'success', actor: 'cli', subject: t.info.id, details: { name: opts.name, scope: opts.scope } });
+          const t = createApiToken(storage.db, opts.name, opts.scope, Date.now(), days);
+          appendAudit(storage.db, { action: 'token.create', outcome: 'success', actor: 'cli', subject: t.info.id, details: { name: opts.name, scope: opts.scope, expiresAt: t.info.expiresAt } });
           return t;
         })
         .immediate();
       process.stdout.write(opts.json ? `${JSON.stringify({ ...created.info, token: created.token })}\n` : `${created.token}\n`);
-      if (!opts.json) process.stderr.write(`token ${created.info.id} (${created.info.scope}) created; it is not shown again\n`);
+      if (!opts.json) process.stderr.write(`token ${created.info.id} (${created.info.scope}${created.info.expiresAt ? `, expires ${created.info.expiresAt}` : ''}) created; it is not shown again\n`);
     } finally {
       storage.close();
     }
@@ -38,7 +43,12 @@ export function tokensCommand(): Command {
     try {
       const all = listApiTokens(storage.db);
       if (opts.json) process.stdout.write(`${JSON.stringify(all)}\n`);
-      else for (const t of all) process.stdout.write(`${t.id}  ${t.scope.padEnd(7)}  ${t.revokedAt ? `revoked ${t.revokedAt}` : 'active'}  ${t.name}\n`);
+      else {
+        const now = Date.now();
+        const state = (t: (typeof all)[number]) =>
+          t.revokedAt ? `revoked ${t.revokedAt}` : t.expiresAt && Date.parse(t.expiresAt) <= now ? `expired ${t.expiresAt}` : t.expiresAt ? `active until ${t.expiresAt}` : 'active';
+        for (const t of all) process.stdout.write(`${t.id}  ${t.scope.padEnd(7)}  ${state(t)}  ${t.name}\n`);
+      }
     } finally {
       storage.close();
     }

@@ -3,14 +3,21 @@
 
 import { createRoute, z } from '@hono/zod-openapi';
 import { appendAudit } from '../audit/log.ts';
-import { createApiToken, listApiTokens, revokeApiToken, SCOPES } from '../auth/api-tokens.ts';
+import { createApiToken, listApiTokens, MAX_TOKEN_DAYS, revokeApiToken, SCOPES } from '../auth/api-tokens.ts';
 import type { ServiceContext } from '../context.ts';
 import { actorOf, newRouter, requireScope } from '../http.ts';
 import { ApiError } from '../problem.ts';
 import { bearerSecurity, problem, adminAuthResponses } from './schemas.ts';
 
 const infoSchema = z
-  .object({ id: z.string(), name: z.string(), scope: z.enum(SCOPES as ['admin', 'auditor']), createdAt: z.string(), revokedAt: z.string().nullable() })
+  .object({
+    id: z.string(),
+    name: z.string(),
+    scope: z.enum(SCOPES as ['admin', 'auditor']),
+    createdAt: z.string(),
+    revokedAt: z.string().nullable(),
+    expiresAt: z.string().nullable().openapi({ description: 'Refused from this time on; null: until revoked' }),
+  })
   .openapi('ApiTokenInfo');
 
 const createRouteDef = createRoute({
@@ -24,7 +31,13 @@ const createRouteDef = createRoute({
       required: true,
       content: {
         'application/json': {
-          schema: z.strictObject({ name: z.string().min(1).max(128), scope: z.enum(SCOPES as ['admin', 'auditor']) }).openapi('CreateTokenRequest'),
+          schema: z
+            .strictObject({
+              name: z.string().min(1).max(128),
+              scope: z.enum(SCOPES as ['admin', 'auditor']),
+              expiresInDays: z.number().int().min(1).max(MAX_TOKEN_DAYS).optional().openapi({ description: 'Refuse the token this many days from now; absent: until revoked' }),
+            })
+            .openapi('CreateTokenRequest'),
         },
       },
     },
@@ -67,12 +80,19 @@ export function tokenRoutes(ctx: ServiceContext) {
   r.use('/v1/tokens', requireScope(ctx, 'admin'));
   r.use('/v1/tokens/*', requireScope(ctx, 'admin'));
   r.openapi(createRouteDef, (c) => {
-    const { name, scope } = c.req.valid('json');
+    const { name, scope, expiresInDays } = c.req.valid('json');
     const actor = actorOf(c);
     const created = ctx.db.$client
       .transaction(() => {
-        const t = createApiToken(ctx.db, name, scope);
-        appendAudit(ctx.db, { action: 'token.create', outcome: 'success', actor, subject: t.info.id, clientAddress: c.get('clientAddress'), details: { name, scope } });
+        const t = createApiToken(ctx.db, name, scope, Date.now(), expiresInDays);
+        appendAudit(ctx.db, {
+          action: 'token.create',
+          outcome: 'success',
+          actor,
+          subject: t.info.id,
+          clientAddress: c.get('clientAddress'),
+          details: { name, scope, expiresAt: t.info.expiresAt },
+        });
         return t;
       })
       .immediate();

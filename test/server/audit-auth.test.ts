@@ -76,6 +76,29 @@ describe('API tokens and scopes', () => {
     expect(JSON.stringify(audit.body)).not.toContain(srv.adminToken);
   });
 
+  it('refuses a token past its expiry with 401 token_expired, audited; expiresInDays is bounded', async () => {
+    const created = await srv.call('POST', '/v1/tokens', { token: srv.adminToken, body: { name: 'one-day', scope: 'auditor', expiresInDays: 1 } });
+    expect(created.status).toBe(201);
+    expect(Date.parse(created.body.expiresAt) - Date.parse(created.body.createdAt)).toBe(86_400_000);
+    const token = created.body.token as string;
+    expect((await srv.call('GET', '/v1/audit', { token })).status).toBe(200);
+    // A day later, as far as the row is concerned.
+    const db = new Database(join(srv.dataDir, DB_FILE));
+    db.prepare('UPDATE api_tokens SET expires_at = ? WHERE id = ?').run(Date.now() - 1, created.body.id);
+    db.close();
+    const expired = await srv.call('GET', '/v1/audit', { token });
+    expect([expired.status, expired.body.code]).toEqual([401, 'token_expired']);
+    const audit = await srv.call('GET', '/v1/audit?action=auth.failure&limit=1', { token: srv.adminToken });
+    expect(audit.body.entries[0].details).toMatchObject({ reason: 'the token has expired' });
+    const listed = (await srv.call('GET', '/v1/tokens', { token: srv.adminToken })).body.tokens.find((t: any) => t.id === created.body.id);
+    expect(listed.expiresAt).not.toBeNull();
+    expect((await srv.call('POST', '/v1/tokens', { token: srv.adminToken, body: { name: 'forever', scope: 'auditor' } })).body.expiresAt).toBeNull();
+    for (const days of [0, 3651, 1.5, '7']) {
+      const bad = await srv.call('POST', '/v1/tokens', { token: srv.adminToken, body: { name: 'x', scope: 'auditor', expiresInDays: days } });
+      expect([bad.status, bad.body.code], String(days)).toEqual([400, 'request_invalid']);
+    }
+  });
+
   it('accepts TESSERA_ADMIN_TOKEN as an admin credential and then prints no token', async () => {
     const token = 'x'.repeat(40);
     const other = await startServer({ env: { TESSERA_KEK: Buffer.alloc(32, 7).toString('base64'), TESSERA_ADMIN_TOKEN: token } });

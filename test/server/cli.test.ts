@@ -47,6 +47,21 @@ describe('tessera tokens, keys and audit', () => {
 
     expect((await tessera(['tokens', 'revoke', id, '--data', srv.dataDir])).code).toBe(0);
     expect((await srv.call('GET', '/v1/audit', { token })).body.code).toBe('token_revoked');
+
+    // --expires-in-days: the expiry is stored, listed and audited; a bad count is refused.
+    const expiring = await tessera(['tokens', 'create', '--name', 'ci-30d', '--scope', 'auditor', '--expires-in-days', '30', '--data', srv.dataDir, '--json']);
+    expect(expiring.code, expiring.stderr).toBe(0);
+    const e = JSON.parse(expiring.stdout) as { id: string; token: string; createdAt: string; expiresAt: string };
+    expect(Date.parse(e.expiresAt) - Date.parse(e.createdAt)).toBe(30 * 86_400_000);
+    expect((await srv.call('GET', '/v1/audit', { token: e.token })).status).toBe(200);
+    expect((await tessera(['tokens', 'list', '--data', srv.dataDir])).stdout).toContain(`${e.id}  auditor  active until ${e.expiresAt}  ci-30d`);
+    const created30 = await srv.call('GET', `/v1/audit?action=token.create&subject=${e.id}`, { token: srv.adminToken });
+    expect(created30.body.entries[0].details).toEqual({ name: 'ci-30d', scope: 'auditor', expiresAt: e.expiresAt });
+    for (const bad of ['0', '1.5', '3651', 'soon']) {
+      const refused = await tessera(['tokens', 'create', '--name', 'x', '--scope', 'auditor', '--expires-in-days', bad, '--data', srv.dataDir]);
+      expect(refused.code, bad).toBe(2);
+      expect(refused.stderr).toMatch(/--expires-in-days must be a whole number of days from 1 to 3650/);
+    }
     const bad = await tessera(['tokens', 'create', '--name', 'x', '--scope', 'root', '--data', srv.dataDir]);
     expect(bad.code).toBe(2);
     const audit = await srv.call('GET', '/v1/audit?action=token.revoke', { token: srv.adminToken });

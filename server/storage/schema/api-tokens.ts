@@ -11,4 +11,6 @@ export const apiTokens = sqliteTable('api_tokens', {
   hash: text('hash').notNull().unique(),
   createdAt: integer('created_at').notNull(),
   revokedAt: integer('revoked_at'),
+  /** Refused from this time on (ms since the epoch); null: until revoked. */
+  expiresAt: integer('expires_at'),
 });
