@@ -49,7 +49,8 @@ const BEARER_RE = /^Bearer\s+(\S+)$/i;
 
 /**
  * Require an API token with `scope`. Every refusal is audited (who tried, from where, on
- * what, why); the token itself never is.
+ * what, why), up to `rateLimit.authFailures` per address and window; the token itself never
+ * is.
  */
 export function requireScope(ctx: ServiceContext, scope: Scope): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
