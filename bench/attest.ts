@@ -86,7 +86,7 @@ export async function run(): Promise<void> {
       return `${String(r.clients).padStart(2)} client(s): ${rate.toFixed(0).padStart(6)} attestations/s  ratio ${(rate / bare).toFixed(2)}x (target >= 0.50x)  p50 ${pct(sorted, 50).toFixed(2)} ms  p99 ${pct(sorted, 99).toFixed(2)} ms${r.clients === 32 ? ' (target < 50 ms)' : ''}  failures ${r.failures}/${r.n}`;
     };
     for (const r of results) console.log(`  ${line(r)}`);
-    console.log('  the floor (node:http, challenge check, the same verification, the challenge consumed durably; no Hono, policy, token or audit):');
+    console.log('  the floor (node:http, challenge check, the same verification, the challenge consumed durably; no Hono, binding, policy, EAR or audit):');
     for (const r of floorResults) console.log(`  ${line(r)}`);
     console.log(`  audit entries for attestations: ${audited.n}`);
   } finally {

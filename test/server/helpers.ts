@@ -94,10 +94,13 @@ export function removeDir(dir: string): void {
 }
 
 /** A server trusting a fresh simulator chain: what most server test files start with in beforeAll. */
-export async function startChainServer(): Promise<{ chain: SimulatorChain; srv: TestServer }> {
+export async function startChainServer(config?: ConfigInput): Promise<{ chain: SimulatorChain; srv: TestServer }> {
   const chain = await makeChain();
-  return { chain, srv: await startServer({ chain }) };
+  return { chain, srv: await startServer({ chain, ...(config ? { config } : {}) }) };
 }
+
+/** Per-address rate limits off: for tests that send many requests from one address on purpose. */
+export const NO_RATE_LIMITS: ConfigInput = { rateLimit: { windowSeconds: 60, challenge: 0, attest: 0, authFailures: 0 } };
 
 /** Stops a server started by startServer (if it started) and removes its data directory. */
 export async function stopServer(srv: TestServer | undefined): Promise<void> {

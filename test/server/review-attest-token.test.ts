@@ -6,14 +6,13 @@
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimulatorChain } from '../../verifier/testing/simulated-chain.ts';
-import { makeChain, snpAttestBody, startServer, stopServer, tdxAttestBody, teeKey, type TestServer } from './helpers.ts';
+import { NO_RATE_LIMITS, snpAttestBody, startChainServer, stopServer, tdxAttestBody, teeKey, type TestServer } from './helpers.ts';
 
 let chain: SimulatorChain;
 let srv: TestServer;
 
 beforeAll(async () => {
-  chain = await makeChain();
-  srv = await startServer({ chain, config: { rateLimit: { windowSeconds: 60, challenge: 0, attest: 0, authFailures: 0 } } });
+  ({ chain, srv } = await startChainServer(NO_RATE_LIMITS));
 }, 120_000);
 
 afterAll(() => stopServer(srv));
