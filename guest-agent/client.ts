@@ -167,6 +167,46 @@ export function retryAfterMs(value: string | null, now: number = Date.now()): nu
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
+/**
+ * The most the agent reads of any answer. The largest protocol answer is an attest
+ * response releasing 16 secrets (server MAX_RELEASE_NAMES) of at most 64 KiB each
+ * (MAX_SECRET_BYTES) as JWEs: about 1.5 MiB. A server, or whoever answers in its name,
+ * must not be able to exhaust the guest's memory with an endless body.
+ */
+export const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
+
+/** The body of `response` as text, refusing (and cancelling) one longer than MAX_RESPONSE_BYTES. */
+export async function readBounded(response: Response, limit: number = MAX_RESPONSE_BYTES): Promise<string> {
+  const tooLarge = (): ServerUnreachable => new ServerUnreachable(`The server answered HTTP ${response.status} with more than ${limit} bytes; no tessera answer is that large.`);
+  const declared = Number(response.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > limit) {
+    await response.body?.cancel().catch(() => undefined);
+    throw tooLarge();
+  }
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    let next: Awaited<ReturnType<typeof reader.read>>;
+    try {
+      next = await reader.read();
+    } catch (err) {
+      // The timeout also covers the body: a server that trickles it is cut off here.
+      throw new ServerUnreachable(`The server's HTTP ${response.status} answer was cut off: ${err instanceof Error && err.name === 'TimeoutError' ? 'not complete within the timeout' : networkReason(err)}.`, { cause: err });
+    }
+    const { done, value } = next;
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 const sleepReal = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function b64(bytes: Uint8Array): string {
@@ -276,8 +316,9 @@ export class TesseraClient {
   }
 
   private async json(response: Response): Promise<Record<string, unknown>> {
+    const text = await readBounded(response);
     try {
-      const v: unknown = await response.json();
+      const v: unknown = JSON.parse(text);
       if (typeof v === 'object' && v !== null && !Array.isArray(v)) return v as Record<string, unknown>;
     } catch {
       // fall through
@@ -340,7 +381,7 @@ export class TesseraClient {
   async getSecret(token: string, name: string, teeKey: KeyObject, version?: number): Promise<Uint8Array> {
     const query = version !== undefined ? `?version=${version}` : '';
     const response = await this.request('GET', `/v1/secrets/${encodeURIComponent(name)}${query}`, { token, accept: 'application/jose' });
-    const jwe = (await response.text()).trim();
+    const jwe = (await readBounded(response)).trim();
     return decryptSecret(jwe, teeKey);
   }
 }
@@ -354,7 +395,13 @@ function networkReason(err: unknown): string {
 
 async function problemOf(response: Response): Promise<ServerProblem> {
   let problem: Record<string, unknown> = {};
-  const text = await response.text().catch(() => '');
+  let text: string;
+  try {
+    text = await readBounded(response);
+  } catch (err) {
+    if (err instanceof ServerUnreachable) throw err;
+    text = '';
+  }
   try {
     const v: unknown = JSON.parse(text);
     if (typeof v === 'object' && v !== null && !Array.isArray(v)) problem = v as Record<string, unknown>;
