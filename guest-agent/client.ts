@@ -22,6 +22,12 @@ export interface ClientOptions {
   backoffMs?: number;
   /** Upper bound for one wait, Retry-After included. Default 30 s. */
   maxDelayMs?: number;
+  /**
+   * Allow plain http to a server that is not on this host. Without TLS anyone on the path
+   * can answer in the server's name: a JWE to the TEE key can be made by anyone holding
+   * the public key the agent sends, so the agent would write secrets of their choosing.
+   */
+  allowInsecureHttp?: boolean;
   fetch?: typeof fetch;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -272,7 +278,13 @@ export class TesseraClient {
     } catch {
       throw new TypeError(`--server must be a URL such as https://tessera.example:8443, got "${options.server}".`);
     }
+    if (url.username !== '' || url.password !== '') throw new TypeError('--server must not carry credentials (user:password@): tessera does not use them, and the URL is printed in error messages.');
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`--server must be an http(s) URL, got "${options.server}".`);
+    if (url.protocol === 'http:' && !isLoopback(url.hostname) && options.allowInsecureHttp !== true) {
+      throw new TypeError(
+        `--server ${url.origin} is plain http to another host: anyone on the path could answer in the server's name and hand this guest secrets of their choosing. Use https, or --insecure-http for a development server.`,
+      );
+    }
     this.base = url.href.replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs ?? 15_000;
     this.retries = options.retries ?? 4;
@@ -384,6 +396,11 @@ export class TesseraClient {
     const jwe = (await readBounded(response)).trim();
     return decryptSecret(jwe, teeKey);
   }
+}
+
+/** 127.0.0.0/8, ::1 and localhost: plain http there never leaves the host. */
+export function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
 
 function networkReason(err: unknown): string {

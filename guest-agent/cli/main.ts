@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import type { Tee } from '../../verifier/result.ts';
 import type { SnpReportOptions } from '../../verifier/testing/snp-report-builder.ts';
 import type { TdxQuoteOptions } from '../../verifier/testing/tdx-quote-builder.ts';
-import { AgentError, evidenceJson, ServerProblem, ServerUnreachable, TesseraClient, type AttestOutcome } from '../client.ts';
+import { AgentError, evidenceJson, isLoopback, ServerProblem, ServerUnreachable, TesseraClient, type AttestOutcome } from '../client.ts';
 import { isSafeFileName, writeFileAtomic0600, writeSecretToDir } from '../files.ts';
 import { createProvider, PROVIDER_NAMES, type ProviderName } from '../providers/auto.ts';
 import { CONFIGFS_TSM_ROOT } from '../providers/configfs-tsm.ts';
@@ -35,6 +35,7 @@ interface ServerFlags {
   server: string;
   timeout: number;
   retries: number;
+  insecureHttp?: boolean;
 }
 
 function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -104,7 +105,8 @@ function serverOptions(cmd: Command): Command {
   return cmd
     .requiredOption('--server <url>', 'tessera server base URL')
     .option('--timeout <ms>', 'per-request timeout in milliseconds', integer(1, 600_000), 15_000)
-    .option('--retries <n>', 'retries on network errors, 429 and 503', integer(0, 100), 4);
+    .option('--retries <n>', 'retries on network errors, 429 and 503', integer(0, 100), 4)
+    .option('--insecure-http', 'allow a plain-http --server on another host (development only: anyone on the path can answer in its name)');
 }
 
 async function openProvider(flags: ProviderFlags): Promise<EvidenceProvider> {
@@ -125,7 +127,12 @@ async function openProvider(flags: ProviderFlags): Promise<EvidenceProvider> {
 }
 
 function client(flags: ServerFlags): TesseraClient {
-  return new TesseraClient({ server: flags.server, timeoutMs: flags.timeout, retries: flags.retries });
+  const c = new TesseraClient({ server: flags.server, timeoutMs: flags.timeout, retries: flags.retries, ...(flags.insecureHttp ? { allowInsecureHttp: true } : {}) });
+  const url = new URL(flags.server);
+  if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
+    process.stderr.write(`tessera-agent: WARNING: ${url.origin} is plain http (--insecure-http): anyone on the path can read the token and answer in the server's name, including with secrets of their choosing.\n`);
+  }
+  return c;
 }
 
 function summary(outcome: AttestOutcome): string {
@@ -154,8 +161,9 @@ const program = new Command('tessera-agent')
 providerOptions(serverOptions(program.command('attest').description('attest this guest and print the result (status, policy, expiry)')), 'auto')
   .option('--out <file>', 'write the result token to this file (mode 0600)')
   .action(async (flags: ProviderFlags & ServerFlags & { out?: string }) => {
+    const tessera = client(flags); // a bad --server is refused before the TEE is asked for anything
     const provider = await openProvider(flags);
-    const outcome = await client(flags).attest(provider);
+    const outcome = await tessera.attest(provider);
     if (flags.out) await writeFileAtomic0600(flags.out, `${outcome.token}\n`);
     process.stdout.write(summary(outcome));
     if (outcome.status === 'contraindicated') process.exitCode = EXIT_DENIED;
@@ -172,8 +180,9 @@ providerOptions(serverOptions(secret.command('get').description('attest and fetc
     const unique = [...new Set(names)];
     const unsafe = flags.outDir !== undefined ? unique.filter((n) => !isSafeFileName(n)) : [];
     if (unsafe.length > 0) throw new UsageError(`Secret name(s) ${unsafe.map((n) => `"${n}"`).join(', ')} cannot be used as file names in --out-dir; fetch them with --out.`);
+    const tessera = client(flags);
     const provider = await openProvider(flags);
-    const outcome = await client(flags).attest(provider, { release: unique });
+    const outcome = await tessera.attest(provider, { release: unique });
     try {
       for (const name of unique) {
         const value = outcome.secrets.get(name)!;
