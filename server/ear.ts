@@ -6,12 +6,12 @@
 //   ear.appraisal-policy-id     { name, version, hash } of the policy version that decided
 //   tessera.claims              the verified, normalised claims (verifier/result.ts Claims)
 
-import { randomUUID, sign } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { JWK, JWTPayload } from 'jose';
 import type { Claims, Tee } from '../verifier/result.ts';
 import type { EarStatus } from '../verifier/policy/types.ts';
+import { signCompactJws } from './keys/sign-jws.ts';
 import type { SigningKeyStore } from './keys/signing-keys.ts';
-import { SIGNING_ALG } from './keys/signing-keys.ts';
 
 /** The EAR profile this service emits (draft-ietf-rats-ear section 3). */
 export const EAR_PROFILE = 'tag:github.com,2023:veraison/ear';
@@ -77,14 +77,6 @@ export async function issueEar(keys: SigningKeyStore, input: IssueInput): Promis
     },
     cnf: { jwk: input.teePublicKey },
   };
-  const key = keys.active();
-  // JWS compact serialization (RFC 7515 section 7.1), ES256 = ECDSA P-256 with SHA-256 and
-  // the signature as R || S, 32 bytes each (RFC 7518 section 3.4). Signed with node:crypto
-  // and the cached KeyObject: jose would go through WebCrypto, several times slower here,
-  // on every attestation. Relying parties (and the tests) verify these tokens with jose.
-  const header = Buffer.from(JSON.stringify({ alg: SIGNING_ALG, kid: key.kid, typ: 'JWT' })).toString('base64url');
-  const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
-  const signingInput = `${header}.${body}`;
-  const signature = sign('sha256', Buffer.from(signingInput, 'ascii'), { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
-  return { token: `${signingInput}.${signature.toString('base64url')}`, jti, expiresAt: exp * 1000, kid: key.kid };
+  const { jws, kid } = signCompactJws(keys, 'JWT', payload);
+  return { token: jws, jti, expiresAt: exp * 1000, kid };
 }

@@ -1,27 +1,54 @@
-// `tessera audit verify --data DIR`: check the audit hash chain offline, read-only.
-// Exit 0 when intact, 1 naming the first broken link, 2 when it cannot be read.
+// `tessera audit verify --data DIR [--head FILE]`: check the audit hash chain offline,
+// read-only, and that it still holds a signed head exported earlier (server/audit/head.ts).
+// Exit 0 when intact, 1 naming the first broken link or the cut, 2 when it cannot be read.
 
 import { Command } from 'commander';
-import { verifyAuditChain } from '../audit/log.ts';
-import { EXIT_REJECTED } from './errors.ts';
+import { AuditHeadError, headMismatch, readSignedAuditHead, type AuditHead } from '../audit/head.ts';
+import { verifyAuditChain, type ChainReport } from '../audit/log.ts';
+import { SigningKeyStore } from '../keys/signing-keys.ts';
+import { CliError, EXIT_REJECTED } from './errors.ts';
+import { readInput } from './inputs.ts';
 import { openExisting, operatorConfig, withDataOptions, type DataOptions } from './operator.ts';
 
 export function auditCommand(): Command {
   const audit = new Command('audit').description('The hash-chained audit log.').exitOverride();
-  withDataOptions(audit.command('verify').description('Verify the whole chain and name the first broken link (exit 0 intact, 1 broken).').option('--json', 'print JSON')).action(
-    (opts: DataOptions & { json?: boolean }) => {
-      const storage = openExisting(operatorConfig(opts), true);
-      let report;
-      try {
-        report = verifyAuditChain(storage.db);
-      } finally {
-        storage.close();
+  withDataOptions(
+    audit
+      .command('verify')
+      .description('Verify the whole chain and name the first broken link (exit 0 intact, 1 broken).')
+      .option('--head <file>', 'a signed head (the `signed` of GET /v1/audit/head): the log must still hold that entry with that hash')
+      .option('--json', 'print JSON'),
+  ).action(async (opts: DataOptions & { head?: string; json?: boolean }) => {
+    const config = operatorConfig(opts);
+    const storage = openExisting(config, true);
+    let report: ChainReport & { signedHead?: AuditHead; headMismatch?: string };
+    try {
+      report = verifyAuditChain(storage.db);
+      if (opts.head !== undefined) {
+        const text = readInput(opts.head, 'signed audit head').toString('utf8').trim();
+        // Public keys only: no KEK needed to read them.
+        const keys = new SigningKeyStore(storage.db, Buffer.alloc(32)).all();
+        let head: AuditHead;
+        try {
+          head = await readSignedAuditHead(text, keys);
+        } catch (err) {
+          if (err instanceof AuditHeadError) throw new CliError(`${opts.head}: ${err.message}`);
+          throw err;
+        }
+        report.signedHead = head;
+        const mismatch = report.ok ? headMismatch(storage.db, report, head) : undefined;
+        if (mismatch) report = { ...report, ok: false, headMismatch: mismatch };
       }
-      if (opts.json) process.stdout.write(`${JSON.stringify(report)}\n`);
-      else if (report.ok) process.stdout.write(`audit chain intact: ${report.checked} entries${report.head ? `, head ${report.head.seq} ${report.head.hash}` : ''}\n`);
-      else process.stdout.write(`audit chain BROKEN at entry ${report.firstBroken!.seq} (${report.firstBroken!.reason}): ${report.firstBroken!.detail}\n${report.checked} entries before it verify.\n`);
-      if (!report.ok) process.exitCode = EXIT_REJECTED;
-    },
-  );
+    } finally {
+      storage.close();
+    }
+    if (opts.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+    else if (report.headMismatch) process.stdout.write(`audit log CUT SHORT or REWRITTEN: ${report.headMismatch}\n${report.checked} entries verify as a chain.\n`);
+    else if (report.ok) {
+      const pinned = report.signedHead ? `; holds the head signed at ${report.signedHead.at} (entry ${report.signedHead.seq})` : '';
+      process.stdout.write(`audit chain intact: ${report.checked} entries${report.head ? `, head ${report.head.seq} ${report.head.hash}` : ''}${pinned}\n`);
+    } else process.stdout.write(`audit chain BROKEN at entry ${report.firstBroken!.seq} (${report.firstBroken!.reason}): ${report.firstBroken!.detail}\n${report.checked} entries before it verify.\n`);
+    if (!report.ok) process.exitCode = EXIT_REJECTED;
+  });
   return audit;
 }

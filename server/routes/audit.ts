@@ -1,7 +1,8 @@
-// The audit log over HTTP (scope auditor): filtered, newest first, keyset-paginated; and a
-// full verification of the hash chain.
+// The audit log over HTTP (scope auditor): filtered, newest first, keyset-paginated; a full
+// verification of the hash chain; and the signed head, to keep elsewhere against truncation.
 
 import { createRoute, z } from '@hono/zod-openapi';
+import { AUDIT_HEAD_TYP, signAuditHead } from '../audit/head.ts';
 import { queryAudit, verifyAuditChain } from '../audit/log.ts';
 import type { ServiceContext } from '../context.ts';
 import { newRouter, requireScope } from '../http.ts';
@@ -80,6 +81,26 @@ const verifyRoute = createRoute({
   },
 });
 
+const headRoute = createRoute({
+  method: 'get',
+  path: '/v1/audit/head',
+  tags: ['audit'],
+  summary: 'The newest entry, signed: keep it elsewhere to detect a log cut short later',
+  description: `The hash chain cannot show that its newest entries were removed. Export this now and then; \`tessera audit verify --head FILE\` later checks that the log still holds the signed entry with the same hash. \`signed\` is a compact JWS (ES256, typ ${AUDIT_HEAD_TYP}) by the result-signing key, payload {seq, hash, iat}.`,
+  security: bearerSecurity,
+  responses: {
+    200: {
+      description: 'The signed head',
+      content: {
+        'application/json': {
+          schema: z.object({ seq: z.number().int(), hash: z.string(), at: z.string(), signed: z.string() }).openapi('SignedAuditHead'),
+        },
+      },
+    },
+    ...auditorAuthResponses,
+  },
+});
+
 function instant(text: string | undefined, name: string): number | undefined {
   if (text === undefined) return undefined;
   const t = Date.parse(text);
@@ -118,5 +139,6 @@ export function auditRoutes(ctx: ServiceContext) {
     return c.json({ entries: page.entries, nextCursor }, 200);
   });
   r.openapi(verifyRoute, (c) => c.json(verifyAuditChain(ctx.db), 200));
+  r.openapi(headRoute, (c) => c.json(signAuditHead(ctx.db, ctx.keys), 200));
   return r;
 }

@@ -2,7 +2,8 @@
 // offline audit verification (exit 0 intact, 1 naming the first broken link).
 
 import { execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
@@ -103,6 +104,59 @@ describe('tessera tokens, keys and audit', () => {
     expect(broken.code).toBe(1);
     expect(JSON.parse(broken.stdout)).toMatchObject({ ok: false, checked: 1, firstBroken: { seq: 2, reason: 'hash_mismatch' } });
     expect((await tessera(['audit', 'verify', '--data', join(srv.dataDir, 'missing')])).code).toBe(2);
+  });
+
+  it('a signed head from GET /v1/audit/head catches a log cut short or rewritten, which the chain alone cannot', async () => {
+    const own = await startServer();
+    try {
+      const dir = tempDir('tessera-head-');
+      const headFile = join(dir, 'head.jws');
+      const got = await own.call('GET', '/v1/audit/head', { token: own.adminToken });
+      expect(got.status).toBe(200);
+      const { seq, hash, signed } = got.body as { seq: number; hash: string; signed: string };
+      expect(seq).toBeGreaterThan(1);
+      // A JWS any relying party can check with the JWKS, and never mistaken for an EAR token.
+      const { payload, protectedHeader } = await jwtVerify(signed, createRemoteJWKSet(new URL(`${own.url}/.well-known/jwks.json`)), { typ: 'tessera-audit-head+jwt' });
+      expect([payload.seq, payload.hash, protectedHeader.alg]).toEqual([seq, hash, 'ES256']);
+      writeFileSync(headFile, `${signed}\n`);
+      const verify = (dataDir: string) => tessera(['audit', 'verify', '--data', dataDir, '--head', headFile]);
+
+      // More entries after the head: still holds it.
+      expect((await own.call('POST', '/v1/tokens', { token: own.adminToken, body: { name: 'later', scope: 'auditor' } })).status).toBe(201);
+      const holds = await verify(own.dataDir);
+      expect(holds.code, holds.stderr).toBe(0);
+      expect(holds.stdout).toMatch(new RegExp(`holds the head signed at .* \\(entry ${seq}\\)\n$`));
+
+      // Cut short: the tail from the signed entry on is gone, and the chain alone still verifies.
+      const db = new Database(join(own.dataDir, DB_FILE));
+      db.exec('DROP TRIGGER audit_log_no_delete');
+      db.prepare('DELETE FROM audit_log WHERE seq >= ?').run(seq);
+      db.close();
+      expect((await tessera(['audit', 'verify', '--data', own.dataDir])).code).toBe(0);
+      const cut = await verify(own.dataDir);
+      expect(cut.code).toBe(1);
+      expect(cut.stdout).toContain(`audit log CUT SHORT or REWRITTEN: the log ends at entry ${seq - 1}, but a head signed at`);
+
+      // Rewritten: new entries appended after the cut take the signed seq with another hash.
+      expect((await own.call('POST', '/v1/tokens', { token: own.adminToken, body: { name: 'rewrite', scope: 'auditor' } })).status).toBe(201);
+      expect((await tessera(['audit', 'verify', '--data', own.dataDir])).code).toBe(0);
+      const rewritten = await tessera(['audit', 'verify', '--data', own.dataDir, '--head', headFile, '--json']);
+      expect(rewritten.code).toBe(1);
+      expect(JSON.parse(rewritten.stdout).headMismatch).toMatch(new RegExp(`^entry ${seq} hashes to [0-9a-f]{64}, but the head signed at .* says ${hash}: the log was rewritten from there$`));
+
+      // What is not a head signed by this data directory's keys is refused as unreadable.
+      writeFileSync(join(dir, 'junk'), 'not a jws');
+      const junk = await tessera(['audit', 'verify', '--data', own.dataDir, '--head', join(dir, 'junk')]);
+      expect([junk.code, junk.stderr]).toEqual([2, expect.stringContaining('not a signed audit head')]);
+      const other = await srv.call('GET', '/v1/audit/head', { token: srv.adminToken });
+      writeFileSync(join(dir, 'other'), other.body.signed);
+      const foreign = await tessera(['audit', 'verify', '--data', own.dataDir, '--head', join(dir, 'other')]);
+      expect([foreign.code, foreign.stderr]).toEqual([2, expect.stringContaining('signed by a key this data directory never had')]);
+      removeDir(dir);
+    } finally {
+      await own.stop();
+      removeDir(own.dataDir);
+    }
   });
 });
 

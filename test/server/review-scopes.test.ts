@@ -6,7 +6,7 @@
 // declares no security must be one of the public ones listed here.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, stopServer, type TestServer } from './helpers.ts';
+import { NO_RATE_LIMITS, startServer, stopServer, type TestServer } from './helpers.ts';
 
 let srv: TestServer;
 let auditor: string;
@@ -32,6 +32,7 @@ const SCOPED: Record<string, 'admin' | 'auditor'> = {
   'GET /v1/reference-values/{name}': 'auditor',
   'GET /v1/audit': 'auditor',
   'GET /v1/audit/verify': 'auditor',
+  'GET /v1/audit/head': 'auditor',
 };
 /** Declared with bearerAuth, but the bearer is an attestation result, not an API token (test/secrets covers it). */
 const RESULT_TOKEN = ['GET /v1/secrets/{name}'];
@@ -51,7 +52,8 @@ async function lastAuthFailure(): Promise<any> {
 }
 
 beforeAll(async () => {
-  srv = await startServer();
+  // Dozens of refused authentications from one address, on purpose: past rateLimit.authFailures they would be 429s.
+  srv = await startServer({ config: NO_RATE_LIMITS });
   auditor = (await srv.call('POST', '/v1/tokens', { token: srv.adminToken, body: { name: 'review-auditor', scope: 'auditor' } })).body.token;
   const r = (await srv.call('POST', '/v1/tokens', { token: srv.adminToken, body: { name: 'review-revoked', scope: 'admin' } })).body;
   revokedAdmin = r.token;
