@@ -156,9 +156,20 @@ function failedItems(problem: Record<string, unknown>): string[] {
   return lines;
 }
 
+/**
+ * Server text made safe for the operator's terminal: C0/C1 control characters (ANSI
+ * escape sequences, carriage returns, newlines that would forge lines of the message) and
+ * bidi overrides become "?". The agent prints what the server says, and the server may
+ * be an impostor.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '?');
+}
+
 export function formatProblem(status: number, code: string, detail: string, problem: Record<string, unknown> = {}): string {
-  const lines = [`${detail} [HTTP ${status}, ${code}]`];
-  for (const item of failedItems(problem)) lines.push(`  - ${item}`);
+  const lines = [`${printable(detail)} [HTTP ${status}, ${printable(code)}]`];
+  for (const item of failedItems(problem)) lines.push(`  - ${printable(item)}`);
   const hint = hintFor(code);
   if (hint) lines.push(`  hint: ${hint}`);
   return lines.join('\n');

@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import type { Tee } from '../../verifier/result.ts';
 import type { SnpReportOptions } from '../../verifier/testing/snp-report-builder.ts';
 import type { TdxQuoteOptions } from '../../verifier/testing/tdx-quote-builder.ts';
-import { AgentError, evidenceJson, isLoopback, ServerProblem, ServerUnreachable, TesseraClient, type AttestOutcome } from '../client.ts';
+import { AgentError, evidenceJson, isLoopback, printable, ServerProblem, ServerUnreachable, TesseraClient, type AttestOutcome } from '../client.ts';
 import { isSafeFileName, writeFileAtomic0600, writeSecretToDir } from '../files.ts';
 import { createProvider, PROVIDER_NAMES, type ProviderName } from '../providers/auto.ts';
 import { CONFIGFS_TSM_ROOT } from '../providers/configfs-tsm.ts';
@@ -136,9 +136,11 @@ function client(flags: ServerFlags): TesseraClient {
 }
 
 function summary(outcome: AttestOutcome): string {
-  const lines = [`status:  ${outcome.status}`, `tee:     ${outcome.tee}`];
-  if (outcome.policy) lines.push(`policy:  ${outcome.policy}`);
-  const exp = /^\d+$/.test(outcome.expiresAt) ? new Date(Number(outcome.expiresAt)).toISOString() : outcome.expiresAt;
+  // Every field but the TEE comes from the server (or its token): printable() keeps an
+  // impostor's escape sequences off the terminal.
+  const lines = [`status:  ${printable(outcome.status)}`, `tee:     ${outcome.tee}`];
+  if (outcome.policy) lines.push(`policy:  ${printable(outcome.policy)}`);
+  const exp = /^\d+$/.test(outcome.expiresAt) ? new Date(Number(outcome.expiresAt)).toISOString() : printable(outcome.expiresAt);
   lines.push(`expires: ${exp}`);
   return `${lines.join('\n')}\n`;
 }
