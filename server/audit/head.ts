@@ -31,9 +31,9 @@ export function currentAuditHead(db: Db): { seq: number; hash: string } {
   return row ?? { seq: 0, hash: GENESIS_HASH };
 }
 
-/** The current head, signed (compact JWS, ES256, by the active result-signing key). */
-export function signAuditHead(db: Db, keys: SigningKeyStore, now: number = Date.now()): AuditHead & { signed: string } {
-  const { seq, hash } = currentAuditHead(db);
+/** `head` signed (compact JWS, ES256, by the active result-signing key). */
+export function signAuditHead(keys: SigningKeyStore, head: { seq: number; hash: string }, now: number = Date.now()): AuditHead & { signed: string } {
+  const { seq, hash } = head;
   const { jws } = signCompactJws(keys, AUDIT_HEAD_TYP, { seq, hash, iat: Math.floor(now / 1000) });
   return { seq, hash, at: new Date(Math.floor(now / 1000) * 1000).toISOString(), signed: jws };
 }

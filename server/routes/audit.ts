@@ -2,7 +2,7 @@
 // verification of the hash chain; and the signed head, to keep elsewhere against truncation.
 
 import { createRoute, z } from '@hono/zod-openapi';
-import { AUDIT_HEAD_TYP, signAuditHead } from '../audit/head.ts';
+import { AUDIT_HEAD_TYP, currentAuditHead, signAuditHead } from '../audit/head.ts';
 import { queryAudit, verifyAuditChain } from '../audit/log.ts';
 import type { ServiceContext } from '../context.ts';
 import { newRouter, requireScope } from '../http.ts';
@@ -139,6 +139,12 @@ export function auditRoutes(ctx: ServiceContext) {
     return c.json({ entries: page.entries, nextCursor }, 200);
   });
   r.openapi(verifyRoute, (c) => c.json(verifyAuditChain(ctx.db), 200));
-  r.openapi(headRoute, (c) => c.json(signAuditHead(ctx.db, ctx.keys), 200));
+  r.openapi(headRoute, async (c) => {
+    // Read through the group commit: it resolves after that batch's WAL sync, which covers
+    // every entry committed before it, so the signed head never names an entry that a power
+    // cut could still take back (a batch is visible to readers a moment before its sync).
+    const head = await ctx.commits.run(() => currentAuditHead(ctx.db));
+    return c.json(signAuditHead(ctx.keys, head), 200);
+  });
   return r;
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DB_FILE } from '../../server/storage/db.ts';
+import { NotDurableError } from '../../server/storage/group-commit.ts';
 import { removeDir, startServer, type TestServer } from './helpers.ts';
 
 let srv: TestServer;
@@ -96,6 +97,20 @@ describe('API tokens and scopes', () => {
     for (const days of [0, 3651, 1.5, '7']) {
       const bad = await srv.call('POST', '/v1/tokens', { token: srv.adminToken, body: { name: 'x', scope: 'auditor', expiresInDays: days } });
       expect([bad.status, bad.body.code], String(days)).toEqual([400, 'request_invalid']);
+    }
+  });
+
+  it('signs an audit head only once it is durable: after a failed WAL sync, 503 database_unavailable', async () => {
+    const own = await startServer();
+    try {
+      const ok = await own.call('GET', '/v1/audit/head', { token: own.adminToken });
+      expect(ok.status).toBe(200);
+      own.service.ctx.commits.failure = new NotDurableError(new Error('EIO'));
+      const refused = await own.call('GET', '/v1/audit/head', { token: own.adminToken });
+      expect([refused.status, refused.body.code]).toEqual([503, 'database_unavailable']);
+    } finally {
+      await own.stop();
+      removeDir(own.dataDir);
     }
   });
 
