@@ -60,7 +60,10 @@ export async function importBundle(store: CollateralStore, bytes: Uint8Array, op
       kind: request.kind,
       bytes: decoded.entry.bytes,
       source: 'bundle',
-      fetchedAt: decoded.entry.fetchedAt,
+      // Metadata the file asserts, not the document: kept only as far as it is possible. A
+      // fetchedAt past the import instant would make the caching source believe the vendor
+      // had just answered, and hold off every refresh once the document is due.
+      fetchedAt: new Date(Math.min(decoded.entry.fetchedAt.getTime(), options.at.getTime())),
       immutable: request.kind === 'snp-vcek',
     };
     if (decoded.entry.issuerChain !== undefined) entry.issuerChain = decoded.entry.issuerChain;
