@@ -4,6 +4,7 @@
 // simulated vendor chain (verifier/testing), signed by its keys and verified against its
 // anchors, so each one can be given the dates a case needs.
 
+import { sign } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { importBundle } from '../../verifier/collateral/bundle.ts';
 import { CachingCollateralSource } from '../../verifier/collateral/caching-source.ts';
@@ -11,7 +12,7 @@ import { encodeCollateralFile } from '../../verifier/collateral/entry-codec.ts';
 import { MemoryCollateralStore } from '../../verifier/collateral/memory-store.ts';
 import type { CollateralSource } from '../../verifier/collateral/source.ts';
 import type { CollateralEntry } from '../../verifier/collateral/store.ts';
-import { createSimulatorChain, refreshSimulatorCollateral, type SimulatorChain } from '../../verifier/testing/simulated-chain.ts';
+import { certificatesPem, createSimulatorChain, refreshSimulatorCollateral, type SimulatorChain } from '../../verifier/testing/simulated-chain.ts';
 import { simulatorAnchors } from '../../verifier/testing/simulator-anchors.ts';
 
 const DAY = 86_400_000;
@@ -27,6 +28,27 @@ const bundle = (entries: CollateralEntry[]): Uint8Array => Buffer.from(encodeCol
 
 function rootCrlEntry(bytes: Uint8Array, fetchedAt = T0): CollateralEntry {
   return { key: 'intel-root-ca-crl', kind: 'intel-root-ca-crl', bytes, source: 'intel-pcs', fetchedAt, immutable: false };
+}
+
+/** The simulator's TDX TCB Info re-signed with other dates and evaluation number. */
+function tcbInfo(issueDate: Date, nextUpdate: Date, evaluation: number): { entry: CollateralEntry; fmspc: string } {
+  const outer = JSON.parse(chain.intel.tcbInfo) as { tcbInfo: Record<string, unknown> };
+  const body = { ...outer.tcbInfo, issueDate: issueDate.toISOString().replace(/\.\d{3}Z$/, 'Z'), nextUpdate: nextUpdate.toISOString().replace(/\.\d{3}Z$/, 'Z'), tcbEvaluationDataNumber: evaluation };
+  const inner = JSON.stringify(body);
+  const signature = sign('sha256', Buffer.from(inner, 'utf8'), { key: chain.intel.tcbSigningKey, dsaEncoding: 'ieee-p1363' }).toString('hex');
+  const fmspc = String(outer.tcbInfo['fmspc']).toLowerCase();
+  return {
+    fmspc,
+    entry: {
+      key: `intel-tcb-info/tdx/${fmspc}`,
+      kind: 'intel-tcb-info',
+      bytes: Buffer.from(`{"tcbInfo":${inner},"signature":"${signature}"}`),
+      issuerChain: certificatesPem(chain.intel.tcbSigning, chain.intel.root),
+      source: 'intel-pcs',
+      fetchedAt: T0,
+      immutable: false,
+    },
+  };
 }
 
 describe('what the bundle says about a document is not believed', () => {
@@ -51,5 +73,34 @@ describe('what the bundle says about a document is not believed', () => {
     const doc = await source.intelRootCaCrl();
     expect(asked).toBe(1);
     expect(doc.stale).toBeUndefined();
+  });
+});
+
+describe('no roll back', () => {
+  it('keeps a CRL issued later even when the bundle one has the same nextUpdate', async () => {
+    // Both end at T0 + 300 days; the cached one was issued 40 days after the bundled one.
+    const newer = await refreshSimulatorCollateral(chain, new Date(T0.getTime() + 40 * DAY), 260);
+    const older = await refreshSimulatorCollateral(chain, T0, 300);
+    const store = new MemoryCollateralStore();
+    const at = new Date(T0.getTime() + 41 * DAY);
+    expect((await importBundle(store, bundle([rootCrlEntry(newer.intel.rootCaCrl)]), { at, anchors: anchors() })).loaded).toHaveLength(1);
+    const back = await importBundle(store, bundle([rootCrlEntry(older.intel.rootCaCrl)]), { at, anchors: anchors() });
+    expect(back.loaded).toEqual([]);
+    expect(back.kept[0]!.reason).toMatch(/newer/);
+    expect(Buffer.from((await store.get('intel-root-ca-crl'))!.bytes).equals(newer.intel.rootCaCrl)).toBe(true);
+  });
+
+  it('keeps a TCB Info of a higher TCB evaluation data number, even when the bundled one was issued later (Intel "standard" after "early")', async () => {
+    const early = tcbInfo(new Date(T0.getTime() - DAY), new Date(T0.getTime() + 29 * DAY), 18);
+    const standard = tcbInfo(T0, new Date(T0.getTime() + 30 * DAY), 17);
+    const store = new MemoryCollateralStore();
+    const at = new Date(T0.getTime() + DAY);
+    expect((await importBundle(store, bundle([early.entry]), { at, anchors: anchors() })).loaded).toHaveLength(1);
+    const back = await importBundle(store, bundle([standard.entry]), { at, anchors: anchors() });
+    expect(back.loaded).toEqual([]);
+    expect(back.kept[0]!.reason).toMatch(/evaluation data number 18/);
+    // And a genuinely newer one (higher number) still replaces it.
+    const next = tcbInfo(T0, new Date(T0.getTime() + 30 * DAY), 19);
+    expect((await importBundle(store, bundle([next.entry]), { at, anchors: anchors() })).loaded).toHaveLength(1);
   });
 });

@@ -2,12 +2,15 @@
 // Export writes every cached document; import believes nothing in the file: each document
 // is verified against the pinned roots at the given time (verify-entry.ts), its dates are
 // read from the document itself (not from the file), and a document older than the one
-// already cached does not replace it. The import report says what was loaded and why
+// already cached (lower Intel TCB evaluation data number, earlier nextUpdate or issue
+// date) does not replace it. The import report says what was loaded and why
 // anything was not.
 
 import type { TrustAnchors } from '../anchors.ts';
 import { PRODUCTION_ANCHORS } from '../production-anchors.ts';
-import { describeDocument, requestFromKey } from './document.ts';
+import { parseQeIdentity } from '../tdx/qe-identity.ts';
+import { parseTcbInfo } from '../tdx/tcb-info.ts';
+import { describeDocument, requestFromKey, type CollateralKind } from './document.ts';
 import { decodeCollateralFile, encodeCollateralFile } from './entry-codec.ts';
 import { documentDates } from './next-update.ts';
 import type { CollateralEntry, CollateralStore } from './store.ts';
@@ -36,6 +39,45 @@ export interface ImportOptions {
   at: Date;
   /** Default: the production anchors pinned in the code. */
   anchors?: TrustAnchors;
+}
+
+/** How recent a document is, read from the document itself. */
+interface Freshness {
+  nextUpdate?: Date;
+  issuedAt?: Date;
+  /** Intel tcbEvaluationDataNumber (PCS API v4, TCB Info and Enclave Identity): the TCB recovery it reflects. */
+  evaluation?: number;
+}
+
+/** Undefined when the bytes are not readable (an unreadable cached copy is replaced). */
+function freshness(kind: CollateralKind, bytes: Uint8Array): Freshness | undefined {
+  try {
+    const f: Freshness = documentDates(kind, bytes);
+    if (kind === 'intel-tcb-info') f.evaluation = parseTcbInfo(Buffer.from(bytes).toString('utf8')).body.tcbEvaluationDataNumber;
+    if (kind === 'intel-qe-identity') f.evaluation = parseQeIdentity(Buffer.from(bytes).toString('utf8')).body.tcbEvaluationDataNumber;
+    return f;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Why the cached document is newer than the bundled one, if it is. Both are genuine (the
+ * cached one was verified when stored), so this is about replay: an older document that
+ * is still within its validity must not replace a newer one. Intel publishes the same
+ * FMSPC at two TCB evaluation data numbers at once ("early" and "standard" updates), so a
+ * lower number issued later is still older; otherwise a later nextUpdate, then a later
+ * issue date (CRL thisUpdate, issueDate) wins.
+ */
+function newerInCache(cached: Freshness | undefined, incoming: Freshness | undefined): string | undefined {
+  if (!cached || !incoming) return undefined;
+  if (cached.evaluation !== undefined && incoming.evaluation !== undefined && cached.evaluation !== incoming.evaluation) {
+    return cached.evaluation > incoming.evaluation ? `the cache holds a newer one (TCB evaluation data number ${cached.evaluation}, this one ${incoming.evaluation})` : undefined;
+  }
+  const after = (a: Date | undefined, b: Date | undefined): boolean => a !== undefined && b !== undefined && a.getTime() > b.getTime();
+  if (after(cached.nextUpdate, incoming.nextUpdate)) return `the cache holds a newer one (nextUpdate ${cached.nextUpdate!.toISOString()})`;
+  if (after(cached.issuedAt, incoming.issuedAt)) return `the cache holds a newer one (issued ${cached.issuedAt!.toISOString()})`;
+  return undefined;
 }
 
 /** Verify each document of a bundle and load the genuine ones into `store`. Throws EvidenceFormatError when the file is not a bundle at all. */
@@ -69,8 +111,9 @@ export async function importBundle(store: CollateralStore, bytes: Uint8Array, op
     if (decoded.entry.issuerChain !== undefined) entry.issuerChain = decoded.entry.issuerChain;
     if (dates.nextUpdate) entry.nextUpdate = dates.nextUpdate;
     const existing = await store.get(entry.key);
-    if (existing?.nextUpdate && entry.nextUpdate && existing.nextUpdate.getTime() > entry.nextUpdate.getTime()) {
-      report.kept.push({ key: entry.key, document, reason: `the cache holds a newer one (nextUpdate ${existing.nextUpdate.toISOString()})` });
+    const newer = existing ? newerInCache(freshness(existing.kind, existing.bytes), freshness(request.kind, entry.bytes)) : undefined;
+    if (newer) {
+      report.kept.push({ key: entry.key, document, reason: newer });
       continue;
     }
     await store.put(entry);
