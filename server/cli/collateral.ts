@@ -4,11 +4,12 @@
 // Exit codes: 0 done; 2 usage error or unreadable input; 3 a document could not be
 // fetched, or a bundle held documents that do not verify (EXIT_UNAVAILABLE).
 
+import { statSync } from 'node:fs';
 import { mkdir, writeFile, rename } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Command, Option } from 'commander';
-import { exportBundle, importBundle } from '../../verifier/collateral/bundle.ts';
+import { bundleTooLarge, exportBundle, importBundle, MAX_BUNDLE_BYTES } from '../../verifier/collateral/bundle.ts';
 import { CachingCollateralSource } from '../../verifier/collateral/caching-source.ts';
 import { describeDocument, documentKey, fetchDocument, normalizeRequest, requestFromKey, type CollateralRequest } from '../../verifier/collateral/document.ts';
 import { FileCollateralStore } from '../../verifier/collateral/file-store.ts';
@@ -200,6 +201,9 @@ async function runExport(opts: { out: string; cache: string }): Promise<void> {
 
 async function runImport(file: string, opts: { cache: string; at?: string }): Promise<void> {
   const at = parseAt(opts.at);
+  // Refused before it is read: the file comes from another host and may be anything.
+  const size = statSync(file, { throwIfNoEntry: false })?.size;
+  if (size !== undefined && size > MAX_BUNDLE_BYTES) throw asUsageError(bundleTooLarge(size, `The bundle ${file}`));
   const bytes = readInput(file, 'bundle');
   const store = await openCache(opts.cache);
   let report;

@@ -6,7 +6,7 @@
 
 import { sign } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { importBundle } from '../../verifier/collateral/bundle.ts';
+import { importBundle, MAX_BUNDLE_BYTES } from '../../verifier/collateral/bundle.ts';
 import { CachingCollateralSource } from '../../verifier/collateral/caching-source.ts';
 import { encodeCollateralFile } from '../../verifier/collateral/entry-codec.ts';
 import { MemoryCollateralStore } from '../../verifier/collateral/memory-store.ts';
@@ -102,5 +102,13 @@ describe('no roll back', () => {
     // And a genuinely newer one (higher number) still replaces it.
     const next = tcbInfo(T0, new Date(T0.getTime() + 30 * DAY), 19);
     expect((await importBundle(store, bundle([next.entry]), { at, anchors: anchors() })).loaded).toHaveLength(1);
+  });
+});
+
+describe('size', () => {
+  it('refuses a bundle over MAX_BUNDLE_BYTES before decoding it, changing nothing', async () => {
+    const store = new MemoryCollateralStore();
+    await expect(importBundle(store, new Uint8Array(MAX_BUNDLE_BYTES + 1), { at: T0, anchors: anchors() })).rejects.toMatchObject({ code: 'collateral_bundle_too_large' });
+    expect(await store.list()).toEqual([]);
   });
 });

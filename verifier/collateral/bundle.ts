@@ -7,6 +7,7 @@
 // anything was not.
 
 import type { TrustAnchors } from '../anchors.ts';
+import { EvidenceFormatError } from '../errors.ts';
 import { PRODUCTION_ANCHORS } from '../production-anchors.ts';
 import { parseQeIdentity } from '../tdx/qe-identity.ts';
 import { parseTcbInfo } from '../tdx/tcb-info.ts';
@@ -15,6 +16,17 @@ import { decodeCollateralFile, encodeCollateralFile } from './entry-codec.ts';
 import { documentDates } from './next-update.ts';
 import type { CollateralEntry, CollateralStore } from './store.ts';
 import { verifyCollateralEntry } from './verify-entry.ts';
+
+/**
+ * The largest bundle import reads: room for some 50,000 VCEKs (about 2.3 KiB each as an
+ * entry) besides the Intel documents of every FMSPC. Past it the file is refused before
+ * it is read, so a wrong or hostile file cannot exhaust the memory of the host.
+ */
+export const MAX_BUNDLE_BYTES = 128 * 1024 * 1024;
+
+export function bundleTooLarge(size: number, what = 'The bundle'): EvidenceFormatError {
+  return new EvidenceFormatError('collateral_bundle_too_large', `${what} is ${size} bytes; a bundle is at most ${MAX_BUNDLE_BYTES}.`);
+}
 
 /** Every document of `store`, as one bundle (UTF-8 JSON). */
 export async function exportBundle(store: CollateralStore): Promise<Uint8Array> {
@@ -82,6 +94,7 @@ function newerInCache(cached: Freshness | undefined, incoming: Freshness | undef
 
 /** Verify each document of a bundle and load the genuine ones into `store`. Throws EvidenceFormatError when the file is not a bundle at all. */
 export async function importBundle(store: CollateralStore, bytes: Uint8Array, options: ImportOptions): Promise<ImportReport> {
+  if (bytes.length > MAX_BUNDLE_BYTES) throw bundleTooLarge(bytes.length);
   const anchors = options.anchors ?? PRODUCTION_ANCHORS;
   const report: ImportReport = { loaded: [], rejected: [], kept: [] };
   for (const decoded of decodeCollateralFile(Buffer.from(bytes).toString('utf8'), 'bundle')) {
