@@ -76,6 +76,22 @@ describe('what the bundle says about a document is not believed', () => {
   });
 });
 
+describe('issuer chains', () => {
+  it('drops the issuer chain of a document whose verification does not read one (it would be stored unchecked)', async () => {
+    const store = new MemoryCollateralStore();
+    const entry = { ...rootCrlEntry(chain.intel.rootCaCrl), issuerChain: '-----BEGIN CERTIFICATE-----\nnot checked\n-----END CERTIFICATE-----\n' };
+    expect((await importBundle(store, bundle([entry]), { at: T0, anchors: anchors() })).loaded).toHaveLength(1);
+    expect((await store.get('intel-root-ca-crl'))!.issuerChain).toBeUndefined();
+  });
+
+  it('keeps the verified issuer chain of a TCB Info', async () => {
+    const store = new MemoryCollateralStore();
+    const { entry } = tcbInfo(T0, new Date(T0.getTime() + 30 * DAY), 17);
+    expect((await importBundle(store, bundle([entry]), { at: T0, anchors: anchors() })).loaded).toHaveLength(1);
+    expect((await store.get(entry.key))!.issuerChain).toBe(entry.issuerChain);
+  });
+});
+
 describe('no roll back', () => {
   it('keeps a CRL issued later even when the bundle one has the same nextUpdate', async () => {
     // Both end at T0 + 300 days; the cached one was issued 40 days after the bundled one.

@@ -53,6 +53,9 @@ export interface ImportOptions {
   anchors?: TrustAnchors;
 }
 
+/** The kinds whose issuer chain verify-entry.ts verifies (Intel PCS serves them with one). */
+const CHAIN_VERIFIED: ReadonlySet<CollateralKind> = new Set<CollateralKind>(['intel-tcb-info', 'intel-qe-identity', 'intel-pck-crl']);
+
 /** How recent a document is, read from the document itself. */
 interface Freshness {
   nextUpdate?: Date;
@@ -121,7 +124,9 @@ export async function importBundle(store: CollateralStore, bytes: Uint8Array, op
       fetchedAt: new Date(Math.min(decoded.entry.fetchedAt.getTime(), options.at.getTime())),
       immutable: request.kind === 'snp-vcek',
     };
-    if (decoded.entry.issuerChain !== undefined) entry.issuerChain = decoded.entry.issuerChain;
+    // Only the kinds whose verification checked the issuer chain keep it; for the others
+    // it would be a string from the file stored unchecked.
+    if (decoded.entry.issuerChain !== undefined && CHAIN_VERIFIED.has(request.kind)) entry.issuerChain = decoded.entry.issuerChain;
     if (dates.nextUpdate) entry.nextUpdate = dates.nextUpdate;
     const existing = await store.get(entry.key);
     const newer = existing ? newerInCache(freshness(existing.kind, existing.bytes), freshness(request.kind, entry.bytes)) : undefined;
