@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AgentError, formatProblem, generateTeeKey, retryAfterMs, ServerProblem, ServerUnreachable, TesseraClient } from '../../guest-agent/client.ts';
 import { SimulatorProvider } from '../../guest-agent/providers/simulator.ts';
 import { createSimulatorChain, type SimulatorChain } from '../../verifier/testing/simulated-chain.ts';
-import { encryptTo, problem, startFakeServer, type FakeServer } from './fake-server.ts';
+import { encryptTo, problem, startFakeServer, type FakeServer, rejection } from './fake-server.ts';
 
 let chain: SimulatorChain;
 let server: FakeServer;
@@ -32,15 +32,6 @@ afterEach(() => {
 });
 
 const client = (extra: Partial<ConstructorParameters<typeof TesseraClient>[0]> = {}): TesseraClient => new TesseraClient({ server: server.url, sleep, ...extra });
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  return p.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (e: unknown) => e,
-  );
-}
 
 describe('attest flow', () => {
   it('binds the evidence to the nonce and a fresh TEE key, and decrypts released secrets (SEV-SNP)', async () => {

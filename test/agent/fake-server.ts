@@ -116,3 +116,13 @@ export async function startFakeServer(): Promise<FakeServer> {
   const close = (): Promise<void> => new Promise<void>((resolve) => server.close(() => resolve()));
   return Object.assign(state, { url: `http://127.0.0.1:${port}`, close });
 }
+
+/** What `p` rejects with; fails the test if it resolves. */
+export async function rejection(p: Promise<unknown>): Promise<unknown> {
+  return p.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (e: unknown) => e,
+  );
+}

@@ -5,7 +5,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerResponse } from 'node:http';
 import { MAX_RESPONSE_BYTES, ServerUnreachable, TesseraClient } from '../../guest-agent/client.ts';
-import { startFakeServer, type FakeServer } from './fake-server.ts';
+import { startFakeServer, type FakeServer, rejection } from './fake-server.ts';
 
 let server: FakeServer;
 const sleep = (): Promise<void> => Promise.resolve();
@@ -21,15 +21,6 @@ afterEach(() => {
 });
 
 const client = (): TesseraClient => new TesseraClient({ server: server.url, sleep, retries: 0 });
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  return p.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (e: unknown) => e,
-  );
-}
 
 /** A valid JSON answer padded with whitespace past the limit, streamed without a Content-Length. */
 function padded(status: number, json: unknown, contentType = 'application/json') {

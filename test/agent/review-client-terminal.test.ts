@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadOrCreateSimulatorChain } from '../../verifier/testing/simulator-files.ts';
 import { runBin, TESSERA_AGENT_BIN } from '../support/cli.ts';
 import { ServerProblem, TesseraClient } from '../../guest-agent/client.ts';
-import { problem, startFakeServer, type FakeServer } from './fake-server.ts';
+import { problem, startFakeServer, type FakeServer, rejection } from './fake-server.ts';
 
 let server: FakeServer;
 let dir: string;
@@ -29,15 +29,6 @@ afterEach(() => {
 });
 
 const client = (): TesseraClient => new TesseraClient({ server: server.url, sleep, retries: 0 });
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  return p.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (e: unknown) => e,
-  );
-}
 
 describe('server text on the terminal', () => {
   it('strips control characters (ANSI escapes) from what the server says', async () => {
