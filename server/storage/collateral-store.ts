@@ -46,6 +46,17 @@ export class DbCollateralStore implements CollateralStore {
   }
 
   async put(e: CollateralEntry): Promise<void> {
+    this.upsert(this.db, e);
+  }
+
+  /** In one transaction: all of them or none. */
+  async putMany(entries: readonly CollateralEntry[]): Promise<void> {
+    this.db.transaction((tx) => {
+      for (const e of entries) this.upsert(tx, e);
+    });
+  }
+
+  private upsert(db: Pick<SqliteDb, 'insert'>, e: CollateralEntry): void {
     const row = {
       key: e.key,
       kind: e.kind,
@@ -57,7 +68,7 @@ export class DbCollateralStore implements CollateralStore {
       immutable: e.immutable,
     };
     const { key: _key, ...update } = row;
-    await this.db.insert(collateralDocuments).values(row).onConflictDoUpdate({ target: collateralDocuments.key, set: update });
+    db.insert(collateralDocuments).values(row).onConflictDoUpdate({ target: collateralDocuments.key, set: update }).run();
   }
 
   async list(): Promise<CollateralEntry[]> {

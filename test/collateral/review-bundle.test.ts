@@ -5,10 +5,14 @@
 // anchors, so each one can be given the dates a case needs.
 
 import { sign } from 'node:crypto';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { importBundle, MAX_BUNDLE_BYTES } from '../../verifier/collateral/bundle.ts';
 import { CachingCollateralSource } from '../../verifier/collateral/caching-source.ts';
 import { encodeCollateralFile } from '../../verifier/collateral/entry-codec.ts';
+import { FileCollateralStore } from '../../verifier/collateral/file-store.ts';
 import { MemoryCollateralStore } from '../../verifier/collateral/memory-store.ts';
 import type { CollateralSource } from '../../verifier/collateral/source.ts';
 import type { CollateralEntry } from '../../verifier/collateral/store.ts';
@@ -118,6 +122,27 @@ describe('no roll back', () => {
     // And a genuinely newer one (higher number) still replaces it.
     const next = tcbInfo(T0, new Date(T0.getTime() + 30 * DAY), 19);
     expect((await importBundle(store, bundle([next.entry]), { at, anchors: anchors() })).loaded).toHaveLength(1);
+  });
+});
+
+describe('writing', () => {
+  it('writes a whole bundle to a file cache once, and compares a repeated key with its earlier copy in the same bundle', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-bundle-'));
+    try {
+      const store = new FileCollateralStore(join(dir, 'cache.json'));
+      const saves = vi.spyOn(store as unknown as { save: () => Promise<void> }, 'save');
+      const early = tcbInfo(new Date(T0.getTime() - DAY), new Date(T0.getTime() + 29 * DAY), 18);
+      const standard = tcbInfo(T0, new Date(T0.getTime() + 30 * DAY), 17);
+      const at = new Date(T0.getTime() + DAY);
+      const r = await importBundle(store, bundle([rootCrlEntry(chain.intel.rootCaCrl), early.entry, standard.entry]), { at, anchors: anchors() });
+      expect(r.loaded.map((l) => l.key)).toEqual(['intel-root-ca-crl', early.entry.key]);
+      expect(r.kept[0]!.reason).toMatch(/evaluation data number 18/);
+      expect(saves).toHaveBeenCalledTimes(1);
+      const reread = new FileCollateralStore(join(dir, 'cache.json'));
+      expect(Buffer.from((await reread.get(early.entry.key))!.bytes).equals(Buffer.from(early.entry.bytes))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -51,6 +51,14 @@ async function exercise(store: CollateralStore): Promise<void> {
   await store.delete(vcek.key);
   expect(await store.get(vcek.key)).toBeUndefined();
   expect(await store.list()).toHaveLength(1);
+  // putMany: each inserted or replaced, as put would.
+  const crl = { ...tcbInfo, key: 'intel-pck-crl/platform', kind: 'intel-pck-crl' as const };
+  await store.putMany([vcek, crl, tcbInfo]);
+  expect((await store.list()).map((e) => e.key)).toEqual([crl.key, tcbInfo.key, vcek.key]);
+  expect(await store.get(tcbInfo.key)).toEqual(tcbInfo);
+  await store.delete(vcek.key);
+  await store.delete(crl.key);
+  await store.put(replaced);
 }
 
 describe('collateral stores', () => {

@@ -100,6 +100,9 @@ export async function importBundle(store: CollateralStore, bytes: Uint8Array, op
   if (bytes.length > MAX_BUNDLE_BYTES) throw bundleTooLarge(bytes.length);
   const anchors = options.anchors ?? PRODUCTION_ANCHORS;
   const report: ImportReport = { loaded: [], rejected: [], kept: [] };
+  // Written together at the end (one file rewrite, one transaction); a key the bundle
+  // repeats is compared with its earlier copy here, as if that had been stored.
+  const pending = new Map<string, CollateralEntry>();
   for (const decoded of decodeCollateralFile(Buffer.from(bytes).toString('utf8'), 'bundle')) {
     if (!decoded.ok) {
       report.rejected.push({ key: decoded.key, document: decoded.key, reason: decoded.reason });
@@ -128,14 +131,15 @@ export async function importBundle(store: CollateralStore, bytes: Uint8Array, op
     // it would be a string from the file stored unchecked.
     if (decoded.entry.issuerChain !== undefined && CHAIN_VERIFIED.has(request.kind)) entry.issuerChain = decoded.entry.issuerChain;
     if (dates.nextUpdate) entry.nextUpdate = dates.nextUpdate;
-    const existing = await store.get(entry.key);
+    const existing = pending.get(entry.key) ?? (await store.get(entry.key));
     const newer = existing ? newerInCache(freshness(existing.kind, existing.bytes), freshness(request.kind, entry.bytes)) : undefined;
     if (newer) {
       report.kept.push({ key: entry.key, document, reason: newer });
       continue;
     }
-    await store.put(entry);
+    pending.set(entry.key, entry);
     report.loaded.push({ key: entry.key, document });
   }
+  await store.putMany([...pending.values()]);
   return report;
 }

@@ -75,6 +75,11 @@ export class FileCollateralStore implements CollateralStore {
     return this.change(() => this.memory.put(entry));
   }
 
+  /** One rewrite of the file for all of them: per entry, a bundle import was quadratic. */
+  putMany(entries: readonly CollateralEntry[]): Promise<void> {
+    return this.change(() => this.memory.putMany(entries));
+  }
+
   async list(): Promise<CollateralEntry[]> {
     await this.load();
     return this.memory.list();

@@ -18,6 +18,10 @@ export class MemoryCollateralStore implements CollateralStore {
     this.entries.set(entry.key, copy(entry));
   }
 
+  async putMany(entries: readonly CollateralEntry[]): Promise<void> {
+    for (const e of entries) this.entries.set(e.key, copy(e));
+  }
+
   async list(): Promise<CollateralEntry[]> {
     return [...this.entries.keys()].sort().map((k) => copy(this.entries.get(k)!));
   }
