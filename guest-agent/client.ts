@@ -291,6 +291,8 @@ export class TesseraClient {
     }
     if (url.username !== '' || url.password !== '') throw new TypeError('--server must not carry credentials (user:password@): tessera does not use them, and the URL is printed in error messages.');
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`--server must be an http(s) URL, got "${options.server}".`);
+    // Request paths are appended to the base: a query or fragment would end up in the middle of them.
+    if (url.search !== '' || url.hash !== '') throw new TypeError(`--server must be a base URL without ?query or #fragment, got "${options.server}".`);
     if (url.protocol === 'http:' && !isLoopback(url.hostname) && options.allowInsecureHttp !== true) {
       throw new TypeError(
         `--server ${url.origin} is plain http to another host: anyone on the path could answer in the server's name and hand this guest secrets of their choosing. Use https, or --insecure-http for a development server.`,

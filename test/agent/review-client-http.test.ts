@@ -19,6 +19,12 @@ describe('plain http', () => {
     expect(() => new TesseraClient({ server: 'http://tessera.internal:8080', allowInsecureHttp: true })).not.toThrow();
   });
 
+  it('refuses a query or a fragment in the base URL (request paths are appended to it)', () => {
+    expect(() => new TesseraClient({ server: 'https://tessera.internal/?x=1' })).toThrow(/without \?query or #fragment/);
+    expect(() => new TesseraClient({ server: 'https://tessera.internal/#top' })).toThrow(/without \?query or #fragment/);
+    expect(() => new TesseraClient({ server: 'https://tessera.internal/prefix/' })).not.toThrow();
+  });
+
   it('refuses credentials in the URL (they would be printed in every error)', () => {
     expect(() => new TesseraClient({ server: 'https://user:hunter2@tessera.internal' })).toThrow(/credentials/);
     try {
