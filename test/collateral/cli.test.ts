@@ -1,20 +1,13 @@
 // `tessera collateral` as an operator runs it: a real process against the fake vendors.
 
-import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Run, runTessera } from '../support/cli.ts';
+import { tesseraInScratchDir } from '../support/cli.ts';
 import { intelCase, snpCase, useFakeVendors } from './fake-vendors.ts';
 
 const { kds, pcs } = useFakeVendors();
-const dir = mkdtempSync(join(tmpdir(), 'tessera-cli-collateral-'));
-
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
-
-const tessera = (...args: string[]): Promise<Run> => runTessera(args, { env: { ...process.env, XDG_CACHE_HOME: join(dir, 'xdg') } });
+const { dir, tessera } = tesseraInScratchDir('tessera-cli-collateral-');
 
 describe('tessera collateral', () => {
   it('fetch --quote, export, import into an empty cache at the air-gapped site, list', async () => {

@@ -2,19 +2,13 @@
 // another host that is huge or not a bundle fails with a clear error (exit 2) and leaves
 // the cache as it was.
 
-import { afterAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MAX_BUNDLE_BYTES } from '../../verifier/collateral/bundle.ts';
-import { type Run, runTessera } from '../support/cli.ts';
+import { tesseraInScratchDir } from '../support/cli.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'tessera-review-import-'));
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
-
-const tessera = (...args: string[]): Promise<Run> => runTessera(args, { env: { ...process.env, XDG_CACHE_HOME: join(dir, 'xdg') } });
+const { dir, tessera } = tesseraInScratchDir('tessera-review-import-');
 
 describe('tessera collateral import of a hostile file', () => {
   it('refuses a bundle over the size limit before reading it, and writes no cache', async () => {

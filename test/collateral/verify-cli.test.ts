@@ -1,21 +1,14 @@
 // `tessera verify` fetching what it is not given: through the collateral cache from the
 // fake vendors, or with --offline from the cache alone (filled by a bundle import).
 
-import { afterAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Run, runTessera } from '../support/cli.ts';
+import { tesseraInScratchDir } from '../support/cli.ts';
 import { intelCase, snpCase, useFakeVendors } from './fake-vendors.ts';
 
 const { kds, pcs } = useFakeVendors();
-const dir = mkdtempSync(join(tmpdir(), 'tessera-verify-fetch-'));
-
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
-
-const tessera = (...args: string[]): Promise<Run> => runTessera(args, { env: { ...process.env, XDG_CACHE_HOME: join(dir, 'xdg') } });
+const { dir, tessera } = tesseraInScratchDir('tessera-verify-fetch-');
 
 describe('tessera verify without the collateral on the command line', () => {
   it('tdx: fetches from PCS into the cache, then verifies --offline from it; a cold --offline cache says what is missing', async () => {

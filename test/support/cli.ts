@@ -2,7 +2,11 @@
 // and captures its exit code and output, for the CLI tests.
 
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll } from 'vitest';
 
 export const TESSERA_BIN = fileURLToPath(new URL('../../bin/tessera.js', import.meta.url));
 export const TESSERA_AGENT_BIN = fileURLToPath(new URL('../../bin/tessera-agent.js', import.meta.url));
@@ -34,4 +38,14 @@ export function runBin(bin: string, args: readonly string[], options: RunOptions
 /** `node bin/tessera.js ...args`. */
 export function runTessera(args: readonly string[], options: RunOptions = {}): Promise<Run> {
   return runBin(TESSERA_BIN, args, options);
+}
+
+/**
+ * A scratch directory removed after the file's tests, and `tessera` run with its default
+ * collateral cache ($XDG_CACHE_HOME) inside it, so no test touches the user's own cache.
+ */
+export function tesseraInScratchDir(prefix: string): { dir: string; tessera: (...args: string[]) => Promise<Run> } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  return { dir, tessera: (...args) => runTessera(args, { env: { ...process.env, XDG_CACHE_HOME: join(dir, 'xdg') } }) };
 }
