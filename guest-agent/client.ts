@@ -192,7 +192,27 @@ export function retryAfterMs(value: string | null, now: number = Date.now()): nu
  */
 export const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 
-/** The body of `response` as text, refusing (and cancelling) one longer than MAX_RESPONSE_BYTES. */
+/**
+ * When the body of each response must have arrived: the deadline of the request that got it.
+ * The fetch's own AbortSignal.timeout is not relied on for the body: whether aborting it
+ * after the headers still errors the body stream depends on the fetch implementation (a
+ * trickling body was seen to hang a test past the timeout now and then).
+ */
+const bodyDeadlines = new WeakMap<Response, number>();
+
+/** A TimeoutError after `ms`, and the way to stop it. */
+function timeoutAfter(ms: number): { promise: Promise<never>; clear: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  const promise = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error('the body did not arrive in time'), { name: 'TimeoutError' })), Math.max(0, ms));
+  });
+  return { promise, clear: () => clearTimeout(timer) };
+}
+
+/**
+ * The body of `response` as text, refusing (and cancelling) one longer than `limit`, or not
+ * complete by the deadline of the request that got it.
+ */
 export async function readBounded(response: Response, limit: number = MAX_RESPONSE_BYTES): Promise<string> {
   const tooLarge = (): ServerUnreachable => new ServerUnreachable(`The server answered HTTP ${response.status} with more than ${limit} bytes; no tessera answer is that large.`);
   const declared = Number(response.headers.get('content-length'));
@@ -202,15 +222,20 @@ export async function readBounded(response: Response, limit: number = MAX_RESPON
   }
   if (!response.body) return '';
   const reader = response.body.getReader();
+  const deadline = bodyDeadlines.get(response);
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
     let next: Awaited<ReturnType<typeof reader.read>>;
+    const timeout = deadline === undefined ? undefined : timeoutAfter(deadline - Date.now());
     try {
-      next = await reader.read();
+      next = await (timeout ? Promise.race([reader.read(), timeout.promise]) : reader.read());
     } catch (err) {
       // The timeout also covers the body: a server that trickles it is cut off here.
+      await reader.cancel().catch(() => undefined);
       throw new ServerUnreachable(`The server's HTTP ${response.status} answer was cut off: ${err instanceof Error && err.name === 'TimeoutError' ? 'not complete within the timeout' : networkReason(err)}.`, { cause: err });
+    } finally {
+      timeout?.clear();
     }
     const { done, value } = next;
     if (done) break;
@@ -315,6 +340,7 @@ export class TesseraClient {
     const body = init.body === undefined ? undefined : JSON.stringify(init.body);
     for (let attempt = 0; ; attempt++) {
       let response: Response;
+      const deadline = Date.now() + this.timeoutMs;
       try {
         response = await this.fetchImpl(`${this.base}${path}`, { method, headers, ...(body !== undefined ? { body } : {}), signal: AbortSignal.timeout(this.timeoutMs), redirect: 'error' });
       } catch (err) {
@@ -323,6 +349,7 @@ export class TesseraClient {
         await this.sleep(this.backoff(attempt));
         continue;
       }
+      bodyDeadlines.set(response, deadline);
       if (response.ok) return response;
       const retryable = response.status === 429 || response.status === 503;
       if (retryable && attempt < this.retries) {
