@@ -8,6 +8,7 @@
 import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { compactDecrypt, decodeJwt, type JWK } from 'jose';
 import { expectedReportData } from '../verifier/binding.ts';
+import { BodyTimeoutError, BodyTooLargeError, readBodyWithin } from '../verifier/collateral/read-body.ts';
 import type { Tee } from '../verifier/result.ts';
 import type { EvidenceProvider, ProviderEvidence } from './providers/provider.ts';
 
@@ -192,61 +193,21 @@ export function retryAfterMs(value: string | null, now: number = Date.now()): nu
  */
 export const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 
-/**
- * When the body of each response must have arrived: the deadline of the request that got it.
- * The fetch's own AbortSignal.timeout is not relied on for the body: whether aborting it
- * after the headers still errors the body stream depends on the fetch implementation (a
- * trickling body was seen to hang a test past the timeout now and then).
- */
+/** When the body of each response must have arrived: the deadline of the request that got it. */
 const bodyDeadlines = new WeakMap<Response, number>();
-
-/** A TimeoutError after `ms`, and the way to stop it. */
-function timeoutAfter(ms: number): { promise: Promise<never>; clear: () => void } {
-  let timer: NodeJS.Timeout | undefined;
-  const promise = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error('the body did not arrive in time'), { name: 'TimeoutError' })), Math.max(0, ms));
-  });
-  return { promise, clear: () => clearTimeout(timer) };
-}
 
 /**
  * The body of `response` as text, refusing (and cancelling) one longer than `limit`, or not
- * complete by the deadline of the request that got it.
+ * complete by the deadline of the request that got it (verifier/collateral/read-body.ts).
  */
 export async function readBounded(response: Response, limit: number = MAX_RESPONSE_BYTES): Promise<string> {
-  const tooLarge = (): ServerUnreachable => new ServerUnreachable(`The server answered HTTP ${response.status} with more than ${limit} bytes; no tessera answer is that large.`);
-  const declared = Number(response.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > limit) {
-    await response.body?.cancel().catch(() => undefined);
-    throw tooLarge();
+  try {
+    return (await readBodyWithin(response, limit, bodyDeadlines.get(response) ?? Number.POSITIVE_INFINITY)).toString('utf8');
+  } catch (err) {
+    if (err instanceof BodyTooLargeError) throw new ServerUnreachable(`The server answered HTTP ${response.status} with more than ${limit} bytes; no tessera answer is that large.`);
+    // The timeout also covers the body: a server that trickles it is cut off here.
+    throw new ServerUnreachable(`The server's HTTP ${response.status} answer was cut off: ${err instanceof BodyTimeoutError ? 'not complete within the timeout' : networkReason(err)}.`, { cause: err });
   }
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const deadline = bodyDeadlines.get(response);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    let next: Awaited<ReturnType<typeof reader.read>>;
-    const timeout = deadline === undefined ? undefined : timeoutAfter(deadline - Date.now());
-    try {
-      next = await (timeout ? Promise.race([reader.read(), timeout.promise]) : reader.read());
-    } catch (err) {
-      // The timeout also covers the body: a server that trickles it is cut off here.
-      await reader.cancel().catch(() => undefined);
-      throw new ServerUnreachable(`The server's HTTP ${response.status} answer was cut off: ${err instanceof Error && err.name === 'TimeoutError' ? 'not complete within the timeout' : networkReason(err)}.`, { cause: err });
-    } finally {
-      timeout?.clear();
-    }
-    const { done, value } = next;
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => undefined);
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 const sleepReal = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

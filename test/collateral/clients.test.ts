@@ -89,6 +89,19 @@ describe('httpGet', () => {
     expect(err).toBeInstanceOf(UpstreamError);
   });
 
+  it('gives up on a body that stalls, within the per-attempt timeout, and tries again', async () => {
+    const path = '/vcek/v1/Turin/cert_chain';
+    kds.failNext({ stalled: true });
+    const started = Date.now();
+    const res = await httpGet(`${kds.url}${path}`, 'test document', { ...fastHttp(), timeoutMs: 300 });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(Buffer.from(res.body).equals(readFileSync(join(import.meta.dirname, '../fixtures/snp/amd-roots/turin/cert_chain_vcek.pem')))).toBe(true);
+    kds.failNext({ stalled: true });
+    const err = await httpGet(`${kds.url}${path}`, 'test document', { ...fastHttp(), timeoutMs: 300, retries: 0 }).catch((e) => e);
+    expect(err).toBeInstanceOf(UpstreamError);
+    expect(err.message).toMatch(/after 1 attempt: timed out/);
+  });
+
   it('refuses a body over the size limit', async () => {
     const err = await httpGet(`${kds.url}/vcek/v1/Milan/cert_chain`, 'test document', { ...fastHttp(), retries: 0, maxBytes: 100 }).catch((e) => e);
     expect(err).toBeInstanceOf(UpstreamError);

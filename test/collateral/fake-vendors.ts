@@ -15,6 +15,8 @@ export type Fault =
   | { status: number; retryAfter?: string }
   | { slowMs: number }
   | { truncated: true }
+  /** Promise the whole body, send half, then nothing more (the connection stays open). */
+  | { stalled: true }
   | { tampered: true }
   | { reset: true };
 
@@ -103,6 +105,13 @@ export class FakeVendor {
       res.writeHead(200, { ...route.headers, 'content-length': String(body.length) });
       res.write(body.subarray(0, body.length >> 1));
       setTimeout(() => req.socket.destroy(), 10);
+      return;
+    }
+    if (fault && 'stalled' in fault) {
+      res.writeHead(200, { ...route.headers, 'content-length': String(body.length) });
+      res.write(body.subarray(0, body.length >> 1));
+      // Released when the client gives up, or at the latest when the test server closes.
+      setTimeout(() => req.socket.destroy(), 30_000).unref();
       return;
     }
     res.writeHead(200, { ...route.headers, 'content-length': String(body.length) });

@@ -6,6 +6,7 @@
 // and the URL so an operator can reproduce the request by hand.
 
 import { CollateralUnavailableError } from '../errors.ts';
+import { readBodyWithin } from './read-body.ts';
 
 export interface HttpOptions {
   /** Per-attempt timeout covering headers and body. Default 10 s. */
@@ -83,21 +84,12 @@ function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 429 || status >= 500;
 }
 
-async function readBody(res: Response, maxBytes: number): Promise<Uint8Array> {
+async function readBody(res: Response, maxBytes: number, deadline: number): Promise<Uint8Array> {
   const declared = res.headers.get('content-length');
-  if (declared !== null && Number(declared) > maxBytes) throw new Error(`body of ${declared} bytes exceeds the ${maxBytes}-byte limit`);
-  if (!res.body) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
-    total += chunk.byteLength;
-    if (total > maxBytes) throw new Error(`body exceeds the ${maxBytes}-byte limit`);
-    chunks.push(chunk);
-  }
-  const body = Buffer.concat(chunks, total);
+  const body = await readBodyWithin(res, maxBytes, deadline);
   // undici already fails a body cut short of its Content-Length; this also covers a
   // server that declares a length and sends more or less without closing cleanly.
-  if (declared !== null && Number(declared) !== total) throw new Error(`body is ${total} bytes, Content-Length said ${declared}`);
+  if (declared !== null && Number(declared) !== body.length) throw new Error(`body is ${body.length} bytes, Content-Length said ${declared}`);
   return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
 }
 
@@ -126,10 +118,11 @@ export async function httpGet(url: string, document: string, options: HttpOption
   for (let attempt = 0; attempt < attempts; attempt++) {
     let retryAfterMs: number | undefined;
     try {
+      const deadline = Date.now() + o.timeoutMs;
       const res = await doFetch(url, { signal: AbortSignal.timeout(o.timeoutMs), redirect: 'follow' });
       lastStatus = res.status;
       if (res.ok) {
-        const body = await readBody(res, o.maxBytes);
+        const body = await readBody(res, o.maxBytes, deadline);
         return { url, status: res.status, headers: res.headers, body };
       }
       // Drain so the connection can be reused; the content is only a vendor error page.
