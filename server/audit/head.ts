@@ -12,7 +12,7 @@ import { signCompactJws } from '../keys/sign-jws.ts';
 import { SIGNING_ALG, type PublicSigningKey, type SigningKeyStore } from '../keys/signing-keys.ts';
 import type { Db } from '../storage/db.ts';
 import { auditLog } from '../storage/schema/audit.ts';
-import { GENESIS_HASH, type ChainReport } from './log.ts';
+import type { ChainReport } from './log.ts';
 
 /** The JWS `typ` of a signed head: never taken for an EAR token (`JWT`), nor the reverse. */
 export const AUDIT_HEAD_TYP = 'tessera-audit-head+jwt';
@@ -23,12 +23,6 @@ export interface AuditHead {
   hash: string;
   /** When it was signed (ISO 8601). */
   at: string;
-}
-
-/** The newest entry, or seq 0 with the genesis hash when the log is empty. */
-export function currentAuditHead(db: Db): { seq: number; hash: string } {
-  const row = db.$client.prepare<[], { seq: number; hash: string }>('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1').get();
-  return row ?? { seq: 0, hash: GENESIS_HASH };
 }
 
 /** `head` signed (compact JWS, ES256, by the active result-signing key). */

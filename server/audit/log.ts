@@ -82,19 +82,27 @@ function prepareStatements(db: Db) {
   };
 }
 const statements = new WeakMap<Db, ReturnType<typeof prepareStatements>>();
+function prepared(db: Db): ReturnType<typeof prepareStatements> {
+  let p = statements.get(db);
+  if (!p) statements.set(db, (p = prepareStatements(db)));
+  return p;
+}
+
+/** The newest entry's seq and hash, or seq 0 with the genesis hash when the log is empty. */
+export function auditHead(db: Db): { seq: number; hash: string } {
+  return prepared(db).head.get() ?? { seq: 0, hash: GENESIS_HASH };
+}
 
 /**
  * Append one entry inside the caller's transaction if there is one (better-sqlite3 nests
  * via savepoints), else in its own immediate transaction. Returns its place in the chain.
  */
 export function appendAudit(db: Db, input: AuditInput, at: number = Date.now()): { seq: number; hash: string } {
-  let prepared = statements.get(db);
-  if (!prepared) statements.set(db, (prepared = prepareStatements(db)));
-  const { head, insert } = prepared;
+  const { insert } = prepared(db);
   const run = (): { seq: number; hash: string } => {
-    const last = head.get();
-    const seq = (last?.seq ?? 0) + 1;
-    const prevHash = last?.hash ?? GENESIS_HASH;
+    const last = auditHead(db);
+    const seq = last.seq + 1;
+    const prevHash = last.hash;
     const details = input.details ?? {};
     const detailsText = canonicalJson(details);
     const base = {

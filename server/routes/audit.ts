@@ -2,8 +2,8 @@
 // verification of the hash chain; and the signed head, to keep elsewhere against truncation.
 
 import { createRoute, z } from '@hono/zod-openapi';
-import { AUDIT_HEAD_TYP, currentAuditHead, signAuditHead } from '../audit/head.ts';
-import { queryAudit, verifyAuditChain } from '../audit/log.ts';
+import { AUDIT_HEAD_TYP, signAuditHead } from '../audit/head.ts';
+import { auditHead, queryAudit, verifyAuditChain } from '../audit/log.ts';
 import type { ServiceContext } from '../context.ts';
 import { newRouter, requireScope } from '../http.ts';
 import { ApiError } from '../problem.ts';
@@ -143,7 +143,7 @@ export function auditRoutes(ctx: ServiceContext) {
     // Read through the group commit: it resolves after that batch's WAL sync, which covers
     // every entry committed before it, so the signed head never names an entry that a power
     // cut could still take back (a batch is visible to readers a moment before its sync).
-    const head = await ctx.commits.run(() => currentAuditHead(ctx.db));
+    const head = await ctx.commits.run(() => auditHead(ctx.db));
     return c.json(signAuditHead(ctx.keys, head), 200);
   });
   return r;
