@@ -74,7 +74,7 @@ export async function run(): Promise<void> {
     const floorResults = await load(floor.url).finally(() => floor.stop());
     const bareAfter = await bareRate(chain);
     const bare = (bareBefore + bareAfter) / 2;
-    const audited = bench.service.ctx.db.$client.prepare("SELECT count(*) AS n FROM audit_log WHERE action = 'attestation'").get() as { n: number };
+    const audited = { n: await bench.service.ctx.store.audit.count({ action: 'attestation' }) };
 
     console.log(
       `POST /v1/attest over HTTP on loopback (SEV-SNP, simulator chain, audit on, SQLite synchronous=${bench.config.dbSynchronous}), server: event loop + ${bench.config.verifyThreads} verify thread(s), load from a child process, ${availableParallelism()} cores in all:`,

@@ -11,7 +11,6 @@
 
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { consumeChallenge } from '../server/challenge.ts';
 import type { ServiceContext } from '../server/context.ts';
 import type { Evidence } from '../verifier/evidence.ts';
 import { prepareEvidence } from '../verifier/verify-evidence.ts';
@@ -44,7 +43,7 @@ async function floorAttest(ctx: ServiceContext, body: AttestBody, inFlight: numb
   const domain = ctx.trust[0]!;
   const prepared = await prepareEvidence(evidence, { at: new Date(now), anchors: domain.anchors, collateral: domain.collateral, crl: ctx.config.crl });
   const result = await ctx.verifier.verify(prepared, 0, inFlight === 1);
-  await ctx.commits.run(() => consumeChallenge(ctx.db, opened, now));
+  await ctx.store.challenges.consume({ nonce: opened.nonce.toString('base64url'), expiresAt: opened.expiresAt });
   return result.verified;
 }
 

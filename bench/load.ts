@@ -119,7 +119,7 @@ async function warmVerifyThreads(service: Service, chain: SimulatorChain): Promi
  * offline, trusting the simulator `chain`; SQLite synchronous from TESSERA_BENCH_SYNC (full).
  * `seed` runs before it listens.
  */
-export async function startBenchServer(chain: SimulatorChain, seed?: (service: Service) => void): Promise<BenchServer> {
+export async function startBenchServer(chain: SimulatorChain, seed?: (service: Service) => Promise<unknown>): Promise<BenchServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
   const config = loadConfig({
     env: {},
@@ -139,7 +139,7 @@ export async function startBenchServer(chain: SimulatorChain, seed?: (service: S
     logger: pino({ level: 'silent' }),
     extraTrust: { name: 'bench', anchors: simulatorAnchors(chain), collateral: simulatorCollateralSource(chain) },
   });
-  seed?.(service);
+  await seed?.(service);
   await warmVerifyThreads(service, chain);
   const server = await listen(service, '127.0.0.1', 0);
   return {

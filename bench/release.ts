@@ -49,8 +49,8 @@ if (process.env.TESSERA_BENCH_ROLE === 'release-load') await loadMain();
 
 export async function run(): Promise<void> {
   const chain = await createSimulatorChain({ now: new Date(), rsaBits: 2048 });
-  const bench = await startBenchServer(chain, (service) => {
-    service.ctx.secrets.put(SECRET, { value: Buffer.from('a 32-byte database password!!!!!'), releasePolicy: 'claims.tee == "sev-snp" && claims.debug == false' }, 'bench', null);
+  const bench = await startBenchServer(chain, async (service) => {
+    await service.ctx.secrets.put(SECRET, { value: Buffer.from('a 32-byte database password!!!!!'), releasePolicy: 'claims.tee == "sev-snp" && claims.debug == false' }, 'bench', null);
   });
   try {
     const results = await runLoadChild<ModeResult[]>(fileURLToPath(import.meta.url), 'release-load', { url: bench.url, chain: serializeSimulatorChain(chain) });

@@ -60,6 +60,8 @@ export function createApp(ctx: ServiceContext) {
   app.onError((err, c) => {
     const p = toProblem(err);
     if (p.bug) ctx.log.error({ requestId: c.get('requestId'), err }, 'unhandled error');
+    // Not a bug, but the operator must see it: the message names the cause, never a credential.
+    else if (p.code === 'store_unavailable') ctx.log.warn({ requestId: c.get('requestId'), err: (err as Error).message }, 'the store is unavailable');
     const res = problemResponse(c, p.status, p.code, p.detail, p.extensions);
     if (p.retryAfterSeconds !== undefined) res.headers.set('retry-after', String(p.retryAfterSeconds));
     return res;

@@ -4,7 +4,6 @@
 // could not be had, consumes nothing and records nothing.
 
 import { createHash, randomUUID } from 'node:crypto';
-import { sql } from 'drizzle-orm';
 import type { JWK } from 'jose';
 import { expectedReportData } from '../verifier/binding.ts';
 import { CollateralUnavailableError, EvidenceFormatError } from '../verifier/errors.ts';
@@ -13,12 +12,11 @@ import { canonicalJson } from '../verifier/policy/canonical.ts';
 import { evaluateAppraisalPolicy, type AppraisalPolicy, type EarStatus, type PolicyDecision, type RuleOutcome } from '../verifier/policy/index.ts';
 import { failedChecks, type Check, type Tee, type VerificationResult } from '../verifier/result.ts';
 import { prepareEvidence } from '../verifier/verify-evidence.ts';
-import { appendAudit } from './audit/log.ts';
-import { ChallengeError, assertNotConsumed, consumeChallenge, type OpenedChallenge } from './challenge.ts';
+import { ChallengeError, challengeReplayed, type OpenedChallenge } from './challenge.ts';
 import type { ServiceContext } from './context.ts';
 import { issueEar, type PolicyId } from './ear.ts';
-import { auditReleasesOfRefusedAttestation, prepareReleases, type AttestReleases } from './secrets/attest-release.ts';
-import { attestations } from './storage/schema/attestations.ts';
+import { prepareReleases, refusedReleasesAudit, type AttestReleases } from './secrets/attest-release.ts';
+import type { AuditInput } from './storage/store.ts';
 
 export const BINDING_CHECK_ID = 'binding.report-data';
 
@@ -87,44 +85,17 @@ export interface Appraisal {
 }
 
 /** Appraise an already-verified result under `policy` with the current reference values. */
-export function appraise(ctx: ServiceContext, policy: AppraisalPolicy, result: VerificationResult): PolicyDecision {
-  return evaluateAppraisalPolicy(policy, result, ctx.policies.context());
-}
-
-// Prepared once per database: one row per attestation.
-const insertStatements = new WeakMap<ServiceContext['db'], ReturnType<typeof prepareInsert>>();
-function prepareInsert(db: ServiceContext['db']) {
-  const ph = (name: string) => sql.placeholder(name);
-  return db
-    .insert(attestations)
-    .values({
-      id: ph('id'),
-      createdAt: ph('createdAt'),
-      tee: ph('tee'),
-      status: ph('status'),
-      policyName: ph('policyName'),
-      policyVersion: ph('policyVersion'),
-      policyHash: ph('policyHash'),
-      claimsDigest: ph('claimsDigest'),
-      tokenJti: ph('tokenJti'),
-      clientAddress: ph('clientAddress'),
-      result: ph('result'),
-    })
-    .prepare();
-}
-function insertAttestation(db: ServiceContext['db']) {
-  let s = insertStatements.get(db);
-  if (!s) insertStatements.set(db, (s = prepareInsert(db)));
-  return s;
+export async function appraise(ctx: ServiceContext, policy: AppraisalPolicy, result: VerificationResult): Promise<PolicyDecision> {
+  return evaluateAppraisalPolicy(policy, result, await ctx.policies.context());
 }
 
 /**
  * A refused challenge (forged, expired, replayed, for another TEE) is a security event: it is
  * audited as a rejected attestation with its code, though nothing else is stored.
  */
-function auditChallengeRefusal(ctx: ServiceContext, input: AttestInput, err: unknown, now: number): void {
+async function auditChallengeRefusal(ctx: ServiceContext, input: AttestInput, err: unknown, now: number): Promise<void> {
   if (!(err instanceof ChallengeError)) return;
-  appendAudit(ctx.db, { action: 'attestation', outcome: 'rejected', actor: 'anonymous', tee: input.tee, clientAddress: input.clientAddress, details: { code: err.code } }, now);
+  await ctx.store.audit.append([{ action: 'attestation', outcome: 'rejected', actor: 'anonymous', tee: input.tee, clientAddress: input.clientAddress, at: now, details: { code: err.code } }]);
 }
 
 export interface AttestInput {
@@ -173,9 +144,9 @@ async function decide(ctx: ServiceContext, input: AttestInput, now: number): Pro
   let opened: OpenedChallenge;
   try {
     opened = ctx.challenges.open(input.challenge, input.tee, now);
-    assertNotConsumed(ctx.db, opened.nonce);
+    if (await ctx.store.challenges.isConsumed(opened.nonce.toString('base64url'))) throw challengeReplayed();
   } catch (err) {
-    auditChallengeRefusal(ctx, input, err, now);
+    await auditChallengeRefusal(ctx, input, err, now);
     throw err;
   }
 
@@ -186,8 +157,8 @@ async function decide(ctx: ServiceContext, input: AttestInput, now: number): Pro
 
   // 3. The binding to this challenge and this TEE key, then the active policy.
   const binding = await bindingCheck(result, opened.nonce, input.teePublicKey);
-  const active = ctx.policies.active();
-  const decision = appraise(ctx, active.policy, result);
+  const active = await ctx.policies.active();
+  const decision = await appraise(ctx, active.policy, result);
   const policyId: PolicyId = { name: active.name, version: active.version, hash: active.hash };
 
   const allowed = result.verified && binding.ok && decision.allowed && decision.status !== 'contraindicated';
@@ -213,59 +184,54 @@ async function decide(ctx: ServiceContext, input: AttestInput, now: number): Pro
   // 4. Secrets named in `release`, decided with the token just issued; nothing leaves the
   //    server before step 5 committed.
   const attestationId = randomUUID();
-  const releases = issued && input.release ? await prepareReleases(ctx, issued.token, input.release, attestationId, input.clientAddress) : undefined;
+  const releases = issued && input.release ? await prepareReleases(ctx, issued.token, input.release, attestationId, input.clientAddress, now) : undefined;
 
-  // 5. Record it: consume the challenge (authoritative single use), store the attestation
-  //    for replay, and append the audit entries, all or nothing (one savepoint of a group commit).
+  // 5. Record it: consume the challenge (authoritative single use, judged at the commit),
+  //    store the attestation for replay, and append the audit entries, all or nothing.
   const digest = claimsDigest(result);
   const stored = { ...result, checks: [...result.checks, binding] };
-  const record = () => {
-    // The clock at the commit, not at the request: see consumeChallenge.
-    consumeChallenge(ctx.db, opened, Date.now());
-    insertAttestation(ctx.db).run({
-      id: attestationId,
-      createdAt: now,
-      tee: input.tee,
-      status,
-      policyName: policyId.name,
-      policyVersion: policyId.version,
-      policyHash: policyId.hash,
+  const decisionAudit: AuditInput = {
+    action: 'attestation',
+    outcome: status,
+    actor: 'anonymous',
+    subject: attestationId,
+    tee: input.tee,
+    clientAddress: input.clientAddress,
+    at: now,
+    details: {
+      policy: policyId,
       claimsDigest: digest,
       tokenJti: issued?.jti ?? null,
-      clientAddress: input.clientAddress,
-      result: JSON.stringify(stored),
-    });
-    appendAudit(
-      ctx.db,
-      {
-        action: 'attestation',
-        outcome: status,
-        actor: 'anonymous',
-        subject: attestationId,
-        tee: input.tee,
-        clientAddress: input.clientAddress,
-        details: {
-          policy: policyId,
-          claimsDigest: digest,
-          tokenJti: issued?.jti ?? null,
-          kid: issued?.kid ?? null,
-          measurement: result.claims?.measurement ?? null,
-          failedChecks: stored.checks.filter((c) => !c.ok).map((c) => c.id),
-          failedRules: decision.rules.filter((r) => !r.ok).map((r) => r.id),
-        },
-      },
-      now,
-    );
-    if (releases) releases.audit(now);
-    else if (!issued && input.release) auditReleasesOfRefusedAttestation(ctx, input.release, attestationId, input.tee, input.clientAddress, now);
+      kid: issued?.kid ?? null,
+      measurement: result.claims?.measurement ?? null,
+      failedChecks: stored.checks.filter((c) => !c.ok).map((c) => c.id),
+      failedRules: decision.rules.filter((r) => !r.ok).map((r) => r.id),
+    },
   };
+  const releaseAudits = releases ? releases.audit : !issued && input.release ? refusedReleasesAudit(input.release, attestationId, input.tee, input.clientAddress, now) : [];
   try {
-    // Batched with the other decisions of this event-loop turn (server/storage/group-commit.ts);
-    // resolves only after the commit, so nothing is answered before it is durable.
-    await ctx.commits.run(record);
+    // Resolves only after the commit (on SQLite, the group commit of this event-loop turn),
+    // so nothing is answered before it is durable.
+    await ctx.store.attestations.record({
+      challenge: { nonce, expiresAt: opened.expiresAt },
+      attestation: {
+        id: attestationId,
+        createdAt: now,
+        tee: input.tee,
+        status,
+        policyName: policyId.name,
+        policyVersion: policyId.version,
+        policyHash: policyId.hash,
+        claimsDigest: digest,
+        tokenJti: issued?.jti ?? null,
+        clientAddress: input.clientAddress,
+        result: JSON.stringify(stored),
+      },
+      audit: [decisionAudit, ...releaseAudits],
+    });
   } catch (err) {
     // Another request consumed the challenge between the early check and now.
-    auditChallengeRefusal(ctx, input, err, now);
+    await auditChallengeRefusal(ctx, input, err, now);
     throw err;
   }
 

@@ -2,14 +2,11 @@
 // replica can check a challenge without a session store:
 //   challenge = base64url( payload || HMAC-SHA256(key, "tessera-challenge-v1" || payload) )
 //   payload   = version (1) || tee (1) || expiresAt ms (8, big-endian) || nonce (32)
-// Single use is enforced when it is consumed: the nonce becomes a primary-key row, and a
-// second insert fails. Expired, forged and replayed challenges are told apart by code.
+// Single use is enforced when it is consumed, at the commit of the attestation record
+// (server/storage/store.ts AttestationStorage.record). Expired, forged and replayed challenges are told apart by code.
 
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { eq, lt, sql } from 'drizzle-orm';
 import type { Tee } from '../verifier/result.ts';
-import type { Db } from './storage/db.ts';
-import { consumedChallenges } from './storage/schema/challenges.ts';
 
 const VERSION = 1;
 const LABEL = 'tessera-challenge-v1';
@@ -69,7 +66,7 @@ export class ChallengeSigner {
     };
   }
 
-  /** Check the signature, the expiry and the TEE. Does not consume it (see consumeChallenge). */
+  /** Check the signature, the expiry and the TEE. Does not consume it (see AttestationStorage.record). */
   open(challenge: string, tee: Tee, now: number = Date.now()): OpenedChallenge {
     const raw = /^[A-Za-z0-9_-]+$/.test(challenge) ? Buffer.from(challenge, 'base64url') : Buffer.alloc(0);
     if (raw.length !== PAYLOAD_LENGTH + TAG_LENGTH || raw[0] !== VERSION) {
@@ -92,51 +89,17 @@ export class ChallengeSigner {
   }
 }
 
-const replayed = () => new ChallengeError('challenge_replayed', 'The challenge was already used; each challenge is valid for one attestation.');
-
-// Prepared once per database: both run on every attestation.
-function prepareStatements(db: Db) {
-  return {
-    lookup: db
-      .select({ n: consumedChallenges.nonce })
-      .from(consumedChallenges)
-      .where(eq(consumedChallenges.nonce, sql.placeholder('nonce')))
-      .prepare(),
-    consume: db
-      .insert(consumedChallenges)
-      .values({ nonce: sql.placeholder('nonce'), consumedAt: sql.placeholder('consumedAt'), expiresAt: sql.placeholder('expiresAt') })
-      .onConflictDoNothing()
-      .prepare(),
-  };
-}
-const statements = new WeakMap<Db, ReturnType<typeof prepareStatements>>();
-function prepared(db: Db) {
-  let s = statements.get(db);
-  if (!s) statements.set(db, (s = prepareStatements(db)));
-  return s;
-}
-
-/** Cheap early refusal of a replay before the expensive verification (consume is still authoritative). */
-export function assertNotConsumed(db: Db, nonce: Buffer): void {
-  if (prepared(db).lookup.get({ nonce: nonce.toString('base64url') })) throw replayed();
+/** A challenge consumed already (by any replica): what an engine throws when the consumption finds it taken. */
+export function challengeReplayed(): ChallengeError {
+  return new ChallengeError('challenge_replayed', 'The challenge was already used; each challenge is valid for one attestation.');
 }
 
 /**
- * Mark the challenge used. Throws challenge_replayed when it already was (by any replica), and
- * challenge_expired when `now` (the time of the commit, not of the request) is past its expiry:
- * pruneConsumedChallenges forgets the nonces of expired challenges, so a request that opened the
- * challenge in time but reaches its commit after a prune would otherwise find no row and use the
- * challenge a second time. No consumption after expiry means no nonce is needed after it.
+ * A challenge that expired before its consumption committed: what an engine throws when the
+ * clock at the commit is at or past its expiry. Expired nonces are pruned, so a request that
+ * opened the challenge in time but commits after a prune would otherwise find no row and use
+ * it a second time. No consumption after expiry means no nonce is needed after it.
  */
-export function consumeChallenge(db: Db, opened: OpenedChallenge, now: number = Date.now()): void {
-  if (now >= opened.expiresAt) {
-    throw new ChallengeError('challenge_expired', `The challenge expired at ${new Date(opened.expiresAt).toISOString()} while this attestation was being decided; ask for a new one.`);
-  }
-  const result = prepared(db).consume.run({ nonce: opened.nonce.toString('base64url'), consumedAt: now, expiresAt: opened.expiresAt });
-  if (result.changes !== 1) throw replayed();
-}
-
-/** Forget consumed challenges that have expired: open() refuses them before any lookup. */
-export function pruneConsumedChallenges(db: Db, now: number = Date.now()): number {
-  return db.delete(consumedChallenges).where(lt(consumedChallenges.expiresAt, now)).run().changes;
+export function challengeExpiredAtCommit(expiresAt: number): ChallengeError {
+  return new ChallengeError('challenge_expired', `The challenge expired at ${new Date(expiresAt).toISOString()} while this attestation was being decided; ask for a new one.`);
 }

@@ -8,17 +8,14 @@ import type { SigningKeyStore } from './keys/signing-keys.ts';
 import type { TrustDomain } from './trust.ts';
 import type { Metrics } from './metrics.ts';
 import type { PolicyStore } from './policies/store.ts';
-import type { RateLimiter } from './rate-limit.ts';
 import type { SecretStore } from './secrets/store.ts';
-import type { Db } from './storage/db.ts';
-import type { GroupCommit } from './storage/group-commit.ts';
+import type { Store } from './storage/store.ts';
 import type { VerifierPool } from './verification/pool.ts';
 
 export interface ServiceContext {
   config: ServiceConfig;
-  db: Db;
-  /** Attestation records are written through it: one transaction (one fsync) per event-loop turn. */
-  commits: GroupCommit;
+  /** Every kind of state, behind the engine-neutral interfaces of server/storage/store.ts. */
+  store: Store;
   log: Logger;
   keys: SigningKeyStore;
   challenges: ChallengeSigner;
@@ -31,7 +28,6 @@ export interface ServiceContext {
   /** Runs the CPU half of each verification, on worker threads; its domain indexes are those of `trust`. */
   verifier: VerifierPool;
   metrics: Metrics;
-  rateLimiter: RateLimiter;
   /** `ear.verifier-id.build`. */
   build: string;
   /** Attestations being decided (challenge to durable verdict): one alone is verified in the event loop. */

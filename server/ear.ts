@@ -77,6 +77,6 @@ export async function issueEar(keys: SigningKeyStore, input: IssueInput): Promis
     },
     cnf: { jwk: input.teePublicKey },
   };
-  const { jws, kid } = signCompactJws(keys, 'JWT', payload);
+  const { jws, kid } = await signCompactJws(keys, 'JWT', payload);
   return { token: jws, jti, expiresAt: exp * 1000, kid };
 }

@@ -56,22 +56,22 @@ export function requireScope(ctx: ServiceContext, scope: Scope): MiddlewareHandl
   return async (c, next) => {
     const header = c.req.header('authorization');
     const presented = header ? BEARER_RE.exec(header)?.[1] : undefined;
-    const verdict = header && !presented ? 'malformed' : ctx.apiTokens.verify(presented);
-    const refuse = (status: 401 | 403, code: string, reason: string, actor: string) => {
+    const verdict = header && !presented ? 'malformed' : await ctx.apiTokens.verify(presented);
+    const refuse = async (status: 401 | 403, code: string, reason: string, actor: string) => {
       const address = c.get('clientAddress');
       const limit = ctx.config.rateLimit.authFailures;
-      const counted = ctx.rateLimiter.take('auth-failure', address ?? 'unknown', limit);
+      const counted = await ctx.store.rateLimits.take('auth-failure', address ?? 'unknown', limit, ctx.config.rateLimit.windowSeconds * 1000, Date.now());
       const audit = (details: Record<string, unknown>) =>
-        appendAudit(ctx.db, { action: 'auth.failure', outcome: 'failure', actor, subject: `${c.req.method} ${c.req.path}`, clientAddress: address, details });
+        appendAudit(ctx.store.audit, { action: 'auth.failure', outcome: 'failure', actor, subject: `${c.req.method} ${c.req.path}`, clientAddress: address, details });
       if (!counted.allowed) {
         // Past the limit only the first refusal of the window is recorded, saying so: the
         // log keeps the fact without letting an anonymous client grow it at will.
-        if (counted.firstRefusal) audit({ reason, requiredScope: scope, rateLimited: `more than ${limit} refused authentications from this address in ${ctx.config.rateLimit.windowSeconds} s; further ones in this window are refused with 429 and not audited` });
+        if (counted.firstRefusal) await audit({ reason, requiredScope: scope, rateLimited: `more than ${limit} refused authentications from this address in ${ctx.config.rateLimit.windowSeconds} s; further ones in this window are refused with 429 and not audited` });
         const res = problemResponse(c, 429, 'rate_limited', `Too many refused authentications from this address: at most ${limit} per ${ctx.config.rateLimit.windowSeconds} s. Retry in ${counted.resetSeconds} s.`);
         res.headers.set('retry-after', String(counted.resetSeconds));
         return res;
       }
-      audit({ reason, requiredScope: scope });
+      await audit({ reason, requiredScope: scope });
       const res = problemResponse(c, status, code, status === 401 ? `This endpoint needs an API token with scope ${scope} (Authorization: Bearer <token>): ${reason}.` : reason);
       if (status === 401) res.headers.set('www-authenticate', 'Bearer realm="tessera"');
       return res;
@@ -99,7 +99,7 @@ export function requireScope(ctx: ServiceContext, scope: Scope): MiddlewareHandl
 export function rateLimit(ctx: ServiceContext, bucket: 'challenge' | 'attest'): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const limit = ctx.config.rateLimit[bucket];
-    const d = ctx.rateLimiter.take(bucket, c.get('clientAddress') ?? 'unknown', limit);
+    const d = await ctx.store.rateLimits.take(bucket, c.get('clientAddress') ?? 'unknown', limit, ctx.config.rateLimit.windowSeconds * 1000, Date.now());
     if (!d.allowed) {
       const res = problemResponse(c, 429, 'rate_limited', `Too many ${bucket} requests from this address: at most ${limit} per ${ctx.config.rateLimit.windowSeconds} s. Retry in ${d.resetSeconds} s.`);
       res.headers.set('retry-after', String(d.resetSeconds));

@@ -9,10 +9,13 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { CollateralUnavailableError, EvidenceFormatError } from '../verifier/errors.ts';
 import { PolicyValidationError } from '../verifier/policy/types.ts';
 import { ChallengeError } from './challenge.ts';
-import { NotDurableError } from './storage/group-commit.ts';
+import { NotDurableError, StoreUnavailableError } from './storage/store.ts';
 import { ServerBusyError } from './verification/pool.ts';
 
 export const PROBLEM_TYPE_BASE = 'https://tessera.dev/problems/';
+
+/** Retry-After of a 503 store_unavailable: long enough for a database failover or restart to begin answering. */
+export const STORE_RETRY_AFTER_SECONDS = 2;
 
 export interface Problem {
   type: string;
@@ -80,6 +83,17 @@ export function toProblem(err: unknown): ProblemAnswer {
   }
   if (err instanceof ServerBusyError) {
     return { status: 503, code: 'server_busy', detail: `The server is saturated: ${err.message} Retry shortly.`, extensions: {}, bug: false, retryAfterSeconds: 1 };
+  }
+  if (err instanceof StoreUnavailableError) {
+    // Temporary (the database is down or failing over): the client retries; server/app.ts warns the operator.
+    return {
+      status: 503,
+      code: 'store_unavailable',
+      detail: 'The database cannot be reached right now; nothing was recorded for this request. Retry shortly.',
+      extensions: {},
+      bug: false,
+      retryAfterSeconds: STORE_RETRY_AFTER_SECONDS,
+    };
   }
   if (err instanceof NotDurableError) {
     // Logged (bug: true) for the operator: the disk refused a sync.

@@ -1,7 +1,8 @@
 // Per-client-address rate limits (fixed windows) for the unauthenticated endpoints that cost
 // the most (challenge and attest) and for refused API-token authentications (each one an
-// audit entry). Kept in memory per replica: a limit is a protection, not
-// a correctness property, so replicas need not share it (N replicas allow N times the rate).
+// audit entry). Counted by the store (RateLimitStorage, server/storage/store.ts): an engine
+// shared by replicas can bound the whole deployment; the in-memory counter below serves one
+// process (the SQLite engine).
 
 export interface RateDecision {
   allowed: boolean;
@@ -13,32 +14,41 @@ export interface RateDecision {
   resetSeconds: number;
 }
 
-export class RateLimiter {
-  private readonly windows = new Map<string, { start: number; count: number }>();
+/** The answer when `limit` is 0 (unlimited). */
+export const UNLIMITED = (limit: number): RateDecision => ({ allowed: true, firstRefusal: false, limit, remaining: Number.MAX_SAFE_INTEGER, resetSeconds: 0 });
+
+/** What a window holding `count` requests (this one included) and starting at `start` answers at `now`. */
+export function rateDecision(count: number, start: number, limit: number, windowMs: number, now: number): RateDecision {
+  const resetSeconds = Math.max(1, Math.ceil((start + windowMs - now) / 1000));
+  if (count > limit) return { allowed: false, firstRefusal: count === limit + 1, limit, remaining: 0, resetSeconds };
+  return { allowed: true, firstRefusal: false, limit, remaining: limit - count, resetSeconds };
+}
+
+/** Fixed windows in this process's memory. */
+export class MemoryRateLimiter {
+  private readonly windows = new Map<string, { start: number; count: number; windowMs: number }>();
   private lastSweep = 0;
+  private longestWindow = 0;
 
-  constructor(private readonly windowMs: number) {}
-
-  /** Count one request of `bucket` from `address` against `limit` per window (0 = unlimited). */
-  take(bucket: string, address: string, limit: number, now: number = Date.now()): RateDecision {
-    if (limit <= 0) return { allowed: true, firstRefusal: false, limit, remaining: Number.MAX_SAFE_INTEGER, resetSeconds: 0 };
+  /** Count one request of `bucket` from `address` against `limit` per `windowMs` (0 = unlimited). */
+  take(bucket: string, address: string, limit: number, windowMs: number, now: number = Date.now()): RateDecision {
+    if (limit <= 0) return UNLIMITED(limit);
+    this.longestWindow = Math.max(this.longestWindow, windowMs);
     this.sweep(now);
     const key = `${bucket}\0${address}`;
     let w = this.windows.get(key);
-    if (!w || now - w.start >= this.windowMs) {
-      w = { start: now, count: 0 };
+    if (!w || now - w.start >= windowMs) {
+      w = { start: now, count: 0, windowMs };
       this.windows.set(key, w);
     }
-    const resetSeconds = Math.max(1, Math.ceil((w.start + this.windowMs - now) / 1000));
     w.count += 1;
-    if (w.count > limit) return { allowed: false, firstRefusal: w.count === limit + 1, limit, remaining: 0, resetSeconds };
-    return { allowed: true, firstRefusal: false, limit, remaining: limit - w.count, resetSeconds };
+    return rateDecision(w.count, w.start, limit, windowMs, now);
   }
 
   /** Drop finished windows now and then, so memory follows the active clients only. */
   private sweep(now: number): void {
-    if (now - this.lastSweep < this.windowMs) return;
+    if (now - this.lastSweep < this.longestWindow) return;
     this.lastSweep = now;
-    for (const [key, w] of this.windows) if (now - w.start >= this.windowMs) this.windows.delete(key);
+    for (const [key, w] of this.windows) if (now - w.start >= w.windowMs) this.windows.delete(key);
   }
 }

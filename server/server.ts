@@ -1,5 +1,5 @@
 // Listening and stopping. SIGTERM (and SIGINT): stop accepting connections, let requests
-// in flight finish (bounded), then close the database.
+// in flight finish (bounded), then close the store.
 
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
@@ -9,7 +9,7 @@ import type { Service } from './service.ts';
 export interface RunningServer {
   url: string;
   port: number;
-  /** Stop accepting, wait for in-flight requests (at most `graceMs`), close the database. */
+  /** Stop accepting, wait for in-flight requests (at most `graceMs`), close the store. */
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -54,7 +54,7 @@ export async function listen(service: Service, host: string, port: number): Prom
         // before the database and the verify threads close under them.
         const until = Date.now() + graceMs;
         while (service.ctx.attestationsInFlight > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
-        service.close();
+        await service.close();
       })();
       return stopping;
     },

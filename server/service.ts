@@ -1,4 +1,4 @@
-// Builds the running service from its configuration: storage and migrations, the KEK, the
+// Builds the running service from its configuration: the store and its migrations, the KEK, the
 // signing key, the challenge key, the seeded default policy, the first admin token, trust
 // anchors and the collateral cache. Everything that happens "at first start" happens here,
 // idempotently, so that replicas starting together agree.
@@ -13,9 +13,8 @@ import { DEFAULT_APPRAISAL_POLICY } from '../verifier/policy/index.ts';
 import { PRODUCTION_ANCHORS } from '../verifier/production-anchors.ts';
 import type { TrustDomain } from './trust.ts';
 import { createApp } from './app.ts';
-import { appendAudit } from './audit/log.ts';
-import { createApiToken, TokenVerifier } from './auth/api-tokens.ts';
-import { ChallengeSigner, pruneConsumedChallenges } from './challenge.ts';
+import { createFirstApiToken, TokenVerifier } from './auth/api-tokens.ts';
+import { ChallengeSigner } from './challenge.ts';
 import type { ServiceConfig } from './config.ts';
 import { VERSION, type ServiceContext } from './context.ts';
 import { EnvelopeError } from './crypto/envelope.ts';
@@ -24,13 +23,10 @@ import { getOrCreateServerSecret } from './keys/server-secrets.ts';
 import { SigningKeyStore } from './keys/signing-keys.ts';
 import { Metrics } from './metrics.ts';
 import { PolicyStore } from './policies/store.ts';
-import { RateLimiter } from './rate-limit.ts';
 import { seedDevSecrets } from './secrets/dev-seed.ts';
 import { SecretStore } from './secrets/store.ts';
-import { DbCollateralStore } from './storage/collateral-store.ts';
-import { openStorage, walSyncer, type Storage } from './storage/db.ts';
-import { GroupCommit } from './storage/group-commit.ts';
-import { apiTokens } from './storage/schema/api-tokens.ts';
+import { openStore } from './storage/open.ts';
+import type { Store } from './storage/store.ts';
 import { createVerifierPool, type VerifierPool } from './verification/pool.ts';
 
 export class StartupError extends Error {
@@ -57,8 +53,9 @@ export interface ServiceOptions {
 export interface Service {
   ctx: ServiceContext;
   app: ReturnType<typeof createApp>;
-  storage: Storage;
-  close(): void;
+  store: Store;
+  /** Stop the timers, write what is queued and release the store. */
+  close(): Promise<void>;
 }
 
 /** Try `primary`, and when it has no such document, `fallback` (dev mode: simulator, then the real cache). */
@@ -98,31 +95,27 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   if (!config.dev && options.simulator) throw new StartupError('the simulator is only trusted in development mode');
 
   const kek = loadKek({ env, dataDir: config.dataDir, dev: config.dev, ...(config.kekFile ? { kekFile: config.kekFile } : {}) });
-  const storage = openStorage(config.dataDir, { synchronous: config.dbSynchronous });
+  const store = await openStore(config);
   let verifier: VerifierPool | undefined;
-  const { db } = storage;
   try {
-    const keys = new SigningKeyStore(db, kek.key);
+    const keys = new SigningKeyStore(store.signingKeys, store.configEpoch, kek.key);
     let challengeKey: Buffer;
     try {
-      keys.checkKek();
-      challengeKey = getOrCreateServerSecret(db, kek.key, 'challenge-hmac', 32);
+      await keys.checkKek();
+      challengeKey = await getOrCreateServerSecret(store.serverSecrets, kek.key, 'challenge-hmac', 32);
     } catch (err) {
       if (err instanceof EnvelopeError) {
         throw new StartupError(`the key-encryption key from ${kek.source} does not open the keys stored in ${config.dataDir}: wrong KEK for this data directory`);
       }
       throw err;
     }
-    if (await keys.ensureActive()) {
-      const active = keys.active();
-      appendAudit(db, { action: 'key.create', outcome: 'success', actor: 'system', subject: active.kid, details: { kid: active.kid, reason: 'first start' } });
-      log.info({ kid: active.kid }, 'created the result-signing key');
-    }
+    const created = await keys.ensureActive((kid) => ({ action: 'key.create', outcome: 'success', actor: 'system', subject: kid, details: { kid, reason: 'first start' } }));
+    if (created) log.info({ kid: created }, 'created the result-signing key');
 
-    const policies = new PolicyStore(db);
-    if (!policies.hasAnyPolicy()) {
-      policies.put('default', DEFAULT_APPRAISAL_POLICY, 'yaml', 'system', null);
-      policies.activate('default', undefined, 'system', null);
+    const policies = new PolicyStore(store.policies, store.referenceValues, store.configEpoch);
+    if (!(await policies.hasAnyPolicy())) {
+      await policies.put('default', DEFAULT_APPRAISAL_POLICY, 'yaml', 'system', null);
+      await policies.activate('default', undefined, 'system', null);
       log.info('seeded and activated the default appraisal policy');
     }
 
@@ -130,20 +123,20 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     if (envAdmin !== undefined && envAdmin !== '' && envAdmin.length < 32) {
       throw new StartupError('TESSERA_ADMIN_TOKEN must be at least 32 characters of random text');
     }
-    if (!envAdmin && db.select({ id: apiTokens.id }).from(apiTokens).limit(1).get() === undefined) {
-      const created = db.$client
-        .transaction(() => {
-          if (db.select({ id: apiTokens.id }).from(apiTokens).limit(1).get() !== undefined) return undefined;
-          const t = createApiToken(db, 'initial-admin', 'admin');
-          appendAudit(db, { action: 'token.create', outcome: 'success', actor: 'system', subject: t.info.id, details: { name: 'initial-admin', scope: 'admin', reason: 'first start' } });
-          return t;
-        })
-        .immediate();
-      if (created) options.announceAdminToken?.(created.token);
+    if (!envAdmin && !(await store.apiTokens.any())) {
+      // Only when no token exists, checked again in the creating transaction: replicas starting together make one.
+      const first = await createFirstApiToken(store.apiTokens, { name: 'initial-admin', scope: 'admin' }, (info) => ({
+        action: 'token.create',
+        outcome: 'success',
+        actor: 'system',
+        subject: info.id,
+        details: { name: 'initial-admin', scope: 'admin', reason: 'first start' },
+      }));
+      if (first) options.announceAdminToken?.(first.token);
     }
 
     const cache = new CachingCollateralSource({
-      store: new DbCollateralStore(db),
+      store: store.collateral,
       ...(config.collateral.offline
         ? {}
         : {
@@ -166,39 +159,31 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     if (options.simulator) trust.push({ name: 'simulator', anchors: options.simulator.anchors, collateral: withFallback(options.simulator.collateral, cache) });
     trust.push({ name: 'production', anchors: PRODUCTION_ANCHORS, collateral: options.collateral ?? cache });
 
-    const walSync = config.dbSynchronous === 'full' ? walSyncer(storage.sqlite) : undefined;
     verifier = createVerifierPool(
       trust.map((d) => d.anchors),
       config.verifyThreads,
     );
     const ctx: ServiceContext = {
       config,
-      db,
-      // synchronous=full: the WAL sync after each batch runs off the event loop (same durability).
-      commits: new GroupCommit(db.$client, walSync ? { syncWal: () => walSync.sync() } : {}),
+      store,
       log,
       keys,
       challenges: new ChallengeSigner(challengeKey, config.challengeTtlSeconds * 1000),
-      apiTokens: new TokenVerifier(db, envAdmin || undefined),
+      apiTokens: new TokenVerifier(store.apiTokens, envAdmin || undefined),
       policies,
-      secrets: new SecretStore(db, kek.key),
+      secrets: new SecretStore(store.secrets, kek.key),
       trust,
       verifier,
       metrics: new Metrics(options.collateral ? undefined : () => cache.metrics()),
-      rateLimiter: new RateLimiter(config.rateLimit.windowSeconds * 1000),
       build: `tessera ${VERSION}`,
       attestationsInFlight: 0,
       draining: false,
     };
     // Development mode: the README quick start's `demo` secret, released to simulated guests only.
-    if (config.dev) seedDevSecrets(ctx.secrets, log);
+    if (config.dev) await seedDevSecrets(ctx.secrets, log);
 
     const prune = setInterval(() => {
-      try {
-        pruneConsumedChallenges(db);
-      } catch (err) {
-        log.warn({ err: (err as Error).message }, 'pruning consumed challenges failed');
-      }
+      store.challenges.prune(Date.now()).catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'pruning consumed challenges failed'));
     }, 60_000);
     prune.unref();
     // Renew cached CRLs and TCB documents ahead of their nextUpdate even when no attestation
@@ -214,20 +199,19 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     return {
       ctx,
       app,
-      storage,
-      close() {
+      store,
+      async close() {
         clearInterval(prune);
         if (refresh) clearInterval(refresh);
-        ctx.commits.flush();
-        storage.close();
-        walSync?.close();
+        // Writes what is queued first: nothing queued is dropped.
+        await store.close();
         // server/server.ts waited (bounded) for the requests in flight; one still verifying
         // after that bound is refused when the pool closes, and answers nothing.
         ctx.verifier.close().catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'closing the verify threads failed'));
       },
     };
   } catch (err) {
-    storage.close();
+    await store.close();
     verifier?.close().catch(() => undefined);
     throw err;
   }

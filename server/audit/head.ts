@@ -1,17 +1,15 @@
 // Signed audit heads. The hash chain (log.ts) shows that no entry was changed, inserted or
 // removed before the newest one, but not that the newest ones were not cut off: whoever can
-// write the database file can drop the tail (and the triggers that refuse it), and what is
+// write the database can drop the tail (and the triggers that refuse it), and what is
 // left still verifies. A head, the newest entry's seq and hash signed with the
 // result-signing key, exported by an auditor now and then and kept elsewhere, pins the log
 // up to that entry: later the chain must still hold that entry with that hash. (The same
 // idea as a transparency log's signed tree head, RFC 9162 section 4.10, for a hash chain.)
 
 import { decodeProtectedHeader, importJWK, jwtVerify } from 'jose';
-import { eq } from 'drizzle-orm';
 import { signCompactJws } from '../keys/sign-jws.ts';
 import { SIGNING_ALG, type PublicSigningKey, type SigningKeyStore } from '../keys/signing-keys.ts';
-import type { Db } from '../storage/db.ts';
-import { auditLog } from '../storage/schema/audit.ts';
+import type { AuditStorage } from '../storage/store.ts';
 import type { ChainReport } from './log.ts';
 
 /** The JWS `typ` of a signed head: never taken for an EAR token (`JWT`), nor the reverse. */
@@ -26,9 +24,9 @@ export interface AuditHead {
 }
 
 /** `head` signed (compact JWS, ES256, by the active result-signing key). */
-export function signAuditHead(keys: SigningKeyStore, head: { seq: number; hash: string }, now: number = Date.now()): AuditHead & { signed: string } {
+export async function signAuditHead(keys: SigningKeyStore, head: { seq: number; hash: string }, now: number = Date.now()): Promise<AuditHead & { signed: string }> {
   const { seq, hash } = head;
-  const { jws } = signCompactJws(keys, AUDIT_HEAD_TYP, { seq, hash, iat: Math.floor(now / 1000) });
+  const { jws } = await signCompactJws(keys, AUDIT_HEAD_TYP, { seq, hash, iat: Math.floor(now / 1000) });
   return { seq, hash, at: new Date(Math.floor(now / 1000) * 1000).toISOString(), signed: jws };
 }
 
@@ -70,13 +68,13 @@ export async function readSignedAuditHead(jws: string, keys: readonly PublicSign
  * Whether the chain (`report`, from verifyAuditChain) still holds the entry a signed head
  * names, with the same hash: undefined when it does, else why not.
  */
-export function headMismatch(db: Db, report: ChainReport, head: AuditHead): string | undefined {
+export async function headMismatch(audit: AuditStorage, report: ChainReport, head: AuditHead): Promise<string | undefined> {
   if (head.seq === 0) return undefined;
   const newest = report.head?.seq ?? 0;
   if (newest < head.seq) {
     return `the log ends at entry ${newest}, but a head signed at ${head.at} names entry ${head.seq}: entries ${newest + 1} to ${head.seq} were removed`;
   }
-  const row = db.select({ hash: auditLog.hash }).from(auditLog).where(eq(auditLog.seq, head.seq)).get();
+  const row = await audit.get(head.seq);
   if (row?.hash !== head.hash) {
     return `entry ${head.seq} hashes to ${row?.hash ?? 'nothing'}, but the head signed at ${head.at} says ${head.hash}: the log was rewritten from there`;
   }

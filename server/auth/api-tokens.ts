@@ -5,9 +5,7 @@
 // lasts until revoked.
 
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { desc, eq, isNull, and } from 'drizzle-orm';
-import type { Db } from '../storage/db.ts';
-import { apiTokens } from '../storage/schema/api-tokens.ts';
+import type { ApiTokenRow, ApiTokenStorage, AuditInput } from '../storage/store.ts';
 
 export type Scope = 'admin' | 'auditor';
 export const SCOPES: readonly Scope[] = ['admin', 'auditor'];
@@ -31,7 +29,7 @@ const TOKEN_RE = /^tsr_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
 
 const sha256 = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
 
-function toInfo(row: typeof apiTokens.$inferSelect): TokenInfo {
+function toInfo(row: ApiTokenRow): TokenInfo {
   return {
     id: row.id,
     name: row.name,
@@ -45,35 +43,50 @@ function toInfo(row: typeof apiTokens.$inferSelect): TokenInfo {
 /** The longest lifetime a token may be given, days (about ten years). */
 export const MAX_TOKEN_DAYS = 3650;
 
-/**
- * Create a token, refused from `expiresInDays` days on when given; the returned `token` is
- * the only time its secret exists outside the caller.
- */
-export function createApiToken(db: Db, name: string, scope: Scope, now: number = Date.now(), expiresInDays?: number): { token: string; info: TokenInfo } {
+interface NewToken {
+  name: string;
+  scope: Scope;
+  /** Refused from this many days on; absent: until revoked. */
+  expiresInDays?: number | undefined;
+}
+
+function newToken(input: NewToken, now: number): { token: string; row: ApiTokenRow } {
   const id = randomBytes(8).toString('hex');
   const token = `tsr_${id}_${randomBytes(32).toString('base64url')}`;
-  const expiresAt = expiresInDays === undefined ? null : now + expiresInDays * 86_400_000;
-  const row = { id, name, scope, hash: sha256(token).toString('hex'), createdAt: now, revokedAt: null, expiresAt };
-  db.insert(apiTokens).values(row).run();
-  return { token, info: toInfo(row) };
-}
-
-export function listApiTokens(db: Db): TokenInfo[] {
-  return db.select().from(apiTokens).orderBy(desc(apiTokens.createdAt)).all().map(toInfo);
+  const expiresAt = input.expiresInDays === undefined ? null : now + input.expiresInDays * 86_400_000;
+  return { token, row: { id, name: input.name, scope: input.scope, hash: sha256(token).toString('hex'), createdAt: now, revokedAt: null, expiresAt } };
 }
 
 /**
- * Revoke by id. Returns the token's info and whether this call revoked it (false when it
- * already was), or undefined when there is no such token.
+ * Create a token and its audit entry (`audit(info)`) in one transaction; the returned
+ * `token` is the only time its secret exists outside the caller.
  */
-export function revokeApiToken(db: Db, id: string, now: number = Date.now()): (TokenInfo & { changed: boolean }) | undefined {
-  const { changes } = db
-    .update(apiTokens)
-    .set({ revokedAt: now })
-    .where(and(eq(apiTokens.id, id), isNull(apiTokens.revokedAt)))
-    .run();
-  const row = db.select().from(apiTokens).where(eq(apiTokens.id, id)).get();
-  return row ? { ...toInfo(row), changed: changes === 1 } : undefined;
+export async function createApiToken(rows: ApiTokenStorage, input: NewToken, audit: (info: TokenInfo) => AuditInput, now: number = Date.now()): Promise<{ token: string; info: TokenInfo }> {
+  const { token, row } = newToken(input, now);
+  const info = toInfo(row);
+  await rows.create(row, audit(info));
+  return { token, info };
+}
+
+/** createApiToken() only when no token exists at all (the first start's admin token); undefined when one does. */
+export async function createFirstApiToken(rows: ApiTokenStorage, input: NewToken, audit: (info: TokenInfo) => AuditInput, now: number = Date.now()): Promise<{ token: string; info: TokenInfo } | undefined> {
+  const { token, row } = newToken(input, now);
+  const info = toInfo(row);
+  return (await rows.createFirst(row, audit(info))) ? { token, info } : undefined;
+}
+
+export async function listApiTokens(rows: ApiTokenStorage): Promise<TokenInfo[]> {
+  return (await rows.list()).map(toInfo);
+}
+
+/**
+ * Revoke by id, audited by `audit(info)` in the same transaction when this call revoked it.
+ * Returns the token's info and whether this call revoked it (false when it already was), or
+ * undefined when there is no such token.
+ */
+export async function revokeApiToken(rows: ApiTokenStorage, id: string, audit: (info: TokenInfo) => AuditInput, now: number = Date.now()): Promise<(TokenInfo & { changed: boolean }) | undefined> {
+  const r = await rows.revoke(id, now, (row) => audit(toInfo(row)));
+  return r ? { ...toInfo(r.row), changed: r.changed } : undefined;
 }
 
 export type AuthFailure = 'missing' | 'malformed' | 'unknown' | 'revoked' | 'expired';
@@ -83,19 +96,20 @@ export class TokenVerifier {
 
   /** `envAdminToken`: TESSERA_ADMIN_TOKEN, an admin credential that lives only in the environment. */
   constructor(
-    private readonly db: Db,
+    private readonly rows: ApiTokenStorage,
     envAdminToken?: string,
   ) {
     this.envAdminHash = envAdminToken ? sha256(envAdminToken) : undefined;
   }
 
-  verify(presented: string | undefined, now: number = Date.now()): Principal | AuthFailure {
+  async verify(presented: string | undefined, now: number = Date.now()): Promise<Principal | AuthFailure> {
     if (!presented) return 'missing';
     const presentedHash = sha256(presented);
     if (this.envAdminHash && timingSafeEqual(presentedHash, this.envAdminHash)) return { actor: 'env:TESSERA_ADMIN_TOKEN', scope: 'admin' };
     const m = TOKEN_RE.exec(presented);
     if (!m) return 'malformed';
-    const row = this.db.select().from(apiTokens).where(eq(apiTokens.id, m[1]!)).get();
+    // Read on every request, never cached: a revocation on any replica holds from the next one.
+    const row = await this.rows.get(m[1]!);
     if (!row) return 'unknown';
     if (!timingSafeEqual(presentedHash, Buffer.from(row.hash, 'hex'))) return 'unknown';
     // Only a holder of the whole token learns it was revoked or has expired.

@@ -5,7 +5,7 @@
 import { Command } from 'commander';
 import { AuditHeadError, headMismatch, readSignedAuditHead, type AuditHead } from '../audit/head.ts';
 import { verifyAuditChain, type ChainReport } from '../audit/log.ts';
-import { SigningKeyStore } from '../keys/signing-keys.ts';
+import { allPublicKeys } from '../keys/signing-keys.ts';
 import { CliError, EXIT_REJECTED } from './errors.ts';
 import { readInput } from './inputs.ts';
 import { openExisting, operatorConfig, withDataOptions, type DataOptions } from './operator.ts';
@@ -20,14 +20,14 @@ export function auditCommand(): Command {
       .option('--json', 'print JSON'),
   ).action(async (opts: DataOptions & { head?: string; json?: boolean }) => {
     const config = operatorConfig(opts);
-    const storage = openExisting(config, true);
+    const store = await openExisting(config, true);
     let report: ChainReport & { signedHead?: AuditHead; headMismatch?: string };
     try {
-      report = verifyAuditChain(storage.db);
+      report = await verifyAuditChain(store.audit);
       if (opts.head !== undefined) {
         const text = readInput(opts.head, 'signed audit head').toString('utf8').trim();
         // Public keys only: no KEK needed to read them.
-        const keys = new SigningKeyStore(storage.db, Buffer.alloc(32)).all();
+        const keys = await allPublicKeys(store.signingKeys);
         let head: AuditHead;
         try {
           head = await readSignedAuditHead(text, keys);
@@ -36,11 +36,11 @@ export function auditCommand(): Command {
           throw err;
         }
         report.signedHead = head;
-        const mismatch = report.ok ? headMismatch(storage.db, report, head) : undefined;
+        const mismatch = report.ok ? await headMismatch(store.audit, report, head) : undefined;
         if (mismatch) report = { ...report, ok: false, headMismatch: mismatch };
       }
     } finally {
-      storage.close();
+      await store.close();
     }
     if (opts.json) process.stdout.write(`${JSON.stringify(report)}\n`);
     else if (report.headMismatch) process.stdout.write(`audit log CUT SHORT or REWRITTEN: ${report.headMismatch}\n${report.checked} entries verify as a chain.\n`);

@@ -3,7 +3,7 @@
 
 import { Command } from 'commander';
 import { EnvelopeError } from '../crypto/envelope.ts';
-import { SigningKeyStore } from '../keys/signing-keys.ts';
+import { allPublicKeys, SigningKeyStore } from '../keys/signing-keys.ts';
 import { rotateSigningKey } from '../routes/keys.ts';
 import { rotateKekCommand } from '../secrets/rotate-kek-command.ts';
 import { CliError } from './errors.ts';
@@ -22,33 +22,33 @@ export function keysCommand(): Command {
   ).action(async (opts: DataOptions & { json?: boolean; revokePrevious?: boolean }) => {
     const config = operatorConfig(opts);
     const kek = operatorKek(config);
-    const storage = openExisting(config);
+    const store = await openExisting(config);
     try {
-      const store = new SigningKeyStore(storage.db, kek);
+      const keys = new SigningKeyStore(store.signingKeys, store.configEpoch, kek);
       try {
-        store.checkKek();
+        await keys.checkKek();
       } catch (err) {
         if (err instanceof EnvelopeError) throw new CliError(`the KEK does not open the keys stored in ${config.dataDir}: wrong KEK for this data directory`);
         throw err;
       }
-      const r = await rotateSigningKey({ db: storage.db, keys: store, config }, 'cli', null, opts.revokePrevious === true);
+      const r = await rotateSigningKey({ keys, config }, 'cli', null, opts.revokePrevious === true);
       const retired = r.revokedPrevious ? 'revoked: withdrawn from the JWKS, its tokens no longer verify' : `published until ${r.retiredPublishedUntil ?? '-'}`;
       process.stdout.write(opts.json ? `${JSON.stringify(r)}\n` : `active key: ${r.kid}\nretired key: ${r.retired ?? '-'} (${retired})\n`);
     } finally {
-      storage.close();
+      await store.close();
     }
   });
   withDataOptions(keys.command('list').description('List every signing key, newest first.').option('--json', 'print JSON')).action(
-    (opts: DataOptions & { json?: boolean }) => {
+    async (opts: DataOptions & { json?: boolean }) => {
       const config = operatorConfig(opts);
-      const storage = openExisting(config, true);
+      const store = await openExisting(config, true);
       try {
         // Listing reads public keys only: no KEK needed.
-        const all = new SigningKeyStore(storage.db, Buffer.alloc(32)).all();
+        const all = await allPublicKeys(store.signingKeys);
         if (opts.json) process.stdout.write(`${JSON.stringify(all.map((k) => ({ ...k, createdAt: iso(k.createdAt), retiredAt: iso(k.retiredAt), publishUntil: iso(k.publishUntil) })))}\n`);
         else for (const k of all) process.stdout.write(`${k.kid}  created ${iso(k.createdAt)}  ${k.retiredAt === null ? 'ACTIVE' : `retired ${iso(k.retiredAt)}, published until ${iso(k.publishUntil)}`}\n`);
       } finally {
-        storage.close();
+        await store.close();
       }
     },
   );

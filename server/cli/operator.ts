@@ -1,11 +1,12 @@
 // What the operator commands (keys, tokens, audit) share: find the data directory from
-// --config/--data (and the environment, like `tessera serve`), and open its database.
+// --config/--data (and the environment, like `tessera serve`), and open its store.
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, type ServiceConfig } from '../config.ts';
 import { DEV_KEK_FILE, KekError, loadKek } from '../crypto/kek.ts';
-import { DB_FILE, openStorage, type Storage } from '../storage/db.ts';
+import { NoStoreError, openStore } from '../storage/open.ts';
+import type { Store } from '../storage/store.ts';
 import { CliError } from './errors.ts';
 
 export interface DataOptions {
@@ -22,12 +23,12 @@ export function operatorConfig(opts: DataOptions): ServiceConfig {
   }
 }
 
-/** Open an existing data directory's database (never creates one: a typo must not make a new service). */
-export function openExisting(config: ServiceConfig, readonly = false): Storage {
-  if (!existsSync(join(config.dataDir, DB_FILE))) throw new CliError(`no tessera database in ${config.dataDir} (use --data DIR)`);
+/** Open an existing store (never creates one: a typo must not make a new service). */
+export async function openExisting(config: ServiceConfig, readonly = false): Promise<Store> {
   try {
-    return openStorage(config.dataDir, { synchronous: config.dbSynchronous, readonly });
+    return await openStore(config, { mustExist: true, readonly });
   } catch (err) {
+    if (err instanceof NoStoreError) throw new CliError(err.message);
     throw new CliError(`cannot open the database in ${config.dataDir}: ${(err as Error).message}`);
   }
 }

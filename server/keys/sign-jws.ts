@@ -8,8 +8,8 @@ import { sign } from 'node:crypto';
 import { SIGNING_ALG, type SigningKeyStore } from './signing-keys.ts';
 
 /** `payload` signed by the active key, with header {alg, kid, typ}; returns the JWS and the kid. */
-export function signCompactJws(keys: SigningKeyStore, typ: string, payload: object): { jws: string; kid: string } {
-  const key = keys.active();
+export async function signCompactJws(keys: SigningKeyStore, typ: string, payload: object): Promise<{ jws: string; kid: string }> {
+  const key = await keys.active();
   const header = Buffer.from(JSON.stringify({ alg: SIGNING_ALG, kid: key.kid, typ })).toString('base64url');
   const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
   const signingInput = `${header}.${body}`;

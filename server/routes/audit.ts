@@ -3,7 +3,7 @@
 
 import { createRoute, z } from '@hono/zod-openapi';
 import { AUDIT_HEAD_TYP, signAuditHead } from '../audit/head.ts';
-import { auditHead, queryAudit, verifyAuditChain } from '../audit/log.ts';
+import { queryAudit, verifyAuditChain } from '../audit/log.ts';
 import type { ServiceContext } from '../context.ts';
 import { newRouter, requireScope } from '../http.ts';
 import { ApiError } from '../problem.ts';
@@ -112,7 +112,7 @@ export function auditRoutes(ctx: ServiceContext) {
   const r = newRouter();
   r.use('/v1/audit', requireScope(ctx, 'auditor'));
   r.use('/v1/audit/*', requireScope(ctx, 'auditor'));
-  r.openapi(listRoute, (c) => {
+  r.openapi(listRoute, async (c) => {
     const p = c.req.valid('query');
     let limit = 100;
     if (p.limit !== undefined) {
@@ -125,7 +125,7 @@ export function auditRoutes(ctx: ServiceContext) {
       if (!/^[A-Za-z0-9_-]+$/.test(p.cursor) || !/^s[1-9]\d{0,15}$/.test(decoded)) throw new ApiError(400, 'cursor_invalid', 'cursor is not one this server returned.');
       beforeSeq = Number(decoded.slice(1));
     }
-    const page = queryAudit(ctx.db, {
+    const page = await queryAudit(ctx.store.audit, {
       from: instant(p.from, 'from'),
       to: instant(p.to, 'to'),
       action: p.action,
@@ -138,13 +138,13 @@ export function auditRoutes(ctx: ServiceContext) {
     const nextCursor = page.nextBeforeSeq === undefined ? null : Buffer.from(`s${page.nextBeforeSeq}`).toString('base64url');
     return c.json({ entries: page.entries, nextCursor }, 200);
   });
-  r.openapi(verifyRoute, (c) => c.json(verifyAuditChain(ctx.db), 200));
+  r.openapi(verifyRoute, async (c) => c.json(await verifyAuditChain(ctx.store.audit), 200));
   r.openapi(headRoute, async (c) => {
-    // Read through the group commit: it resolves after that batch's WAL sync, which covers
-    // every entry committed before it, so the signed head never names an entry that a power
-    // cut could still take back (a batch is visible to readers a moment before its sync).
-    const head = await ctx.commits.run(() => auditHead(ctx.db));
-    return c.json(signAuditHead(ctx.keys, head), 200);
+    // The newest durable entry (AuditStorage.head): the signed head never names an entry that
+    // a power cut could still take back (on SQLite a batch is visible to readers a moment
+    // before its WAL sync; the head is read after it).
+    const head = await ctx.store.audit.head();
+    return c.json(await signAuditHead(ctx.keys, head), 200);
   });
   return r;
 }

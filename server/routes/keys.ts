@@ -1,7 +1,6 @@
 // GET /.well-known/jwks.json (public) and POST /v1/keys/rotate (admin).
 
 import { createRoute, z } from '@hono/zod-openapi';
-import { appendAudit } from '../audit/log.ts';
 import type { ServiceContext } from '../context.ts';
 import { actorOf, newRouter, requireScope } from '../http.ts';
 import { bearerSecurity, adminAuthResponses } from './schemas.ts';
@@ -55,20 +54,25 @@ const rotateRoute = createRoute({
  * the retired key from the JWKS at once, so the tokens it signed stop verifying: the answer
  * to a key that may have leaked, where waiting out their lifetime would honour forgeries.
  */
-export async function rotateSigningKey(ctx: Pick<ServiceContext, 'db' | 'keys' | 'config'>, actor: string, clientAddress: string | null, revokePrevious = false) {
+export async function rotateSigningKey(ctx: Pick<ServiceContext, 'keys' | 'config'>, actor: string, clientAddress: string | null, revokePrevious = false) {
   const now = Date.now();
   // Otherwise the retired key stays published a minute past the longest token lifetime, for clock skew.
   const publishForMs = revokePrevious ? 0 : ctx.config.tokenTtlSeconds * 1000 + 60_000;
-  const { kid, retired } = await ctx.keys.rotate(publishForMs, now);
-  appendAudit(ctx.db, { action: 'key.rotate', outcome: 'success', actor, subject: kid, clientAddress, details: { kid, retired, revokedPrevious: revokePrevious } });
+  // Audited in the rotation's own transaction.
+  const { kid, retired } = await ctx.keys.rotate(
+    publishForMs,
+    (kid, retired) => ({ action: 'key.rotate', outcome: 'success', actor, subject: kid, clientAddress, details: { kid, retired, revokedPrevious: revokePrevious } }),
+    now,
+  );
   return { kid, retired, retiredPublishedUntil: retired ? new Date(now + publishForMs).toISOString() : null, revokedPrevious: revokePrevious };
 }
 
 export function keyRoutes(ctx: ServiceContext) {
   const r = newRouter();
-  r.openapi(jwksRoute, (c) => {
+  r.openapi(jwksRoute, async (c) => {
+    const published = await ctx.keys.published();
     c.header('cache-control', 'public, max-age=60');
-    return c.json({ keys: ctx.keys.published().map((k) => k.jwk as z.infer<typeof jwkSchema>) }, 200);
+    return c.json({ keys: published.map((k) => k.jwk as z.infer<typeof jwkSchema>) }, 200);
   });
   r.use('/v1/keys/rotate', requireScope(ctx, 'admin'));
   r.openapi(rotateRoute, async (c) => {

@@ -5,6 +5,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { ServiceContext } from '../context.ts';
 import { newRouter } from '../http.ts';
 import { problemResponse } from '../problem.ts';
+import { NotDurableError } from '../storage/store.ts';
 import { problem } from './schemas.ts';
 
 const status = z.object({ status: z.string() }).openapi('Status');
@@ -34,14 +35,14 @@ const metricsRoute = createRoute({
 export function opsRoutes(ctx: ServiceContext) {
   const r = newRouter();
   r.openapi(healthRoute, (c) => c.json({ status: 'ok' }, 200));
-  r.openapi(readyRoute, (c) => {
+  r.openapi(readyRoute, async (c) => {
     if (ctx.draining) return problemResponse(c, 503, 'shutting_down', 'The server is shutting down.') as never;
-    if (ctx.commits.failure !== undefined) {
-      return problemResponse(c, 503, 'database_unavailable', 'A write could not be made durable (the WAL sync failed); attestations are refused until the service restarts.') as never;
-    }
     try {
-      ctx.db.$client.prepare('SELECT 1').get();
-    } catch {
+      await ctx.store.ping();
+    } catch (err) {
+      if (err instanceof NotDurableError) {
+        return problemResponse(c, 503, 'database_unavailable', 'A write could not be made durable (a sync failed); attestations are refused until the service restarts.') as never;
+      }
       return problemResponse(c, 503, 'database_unavailable', 'The database does not answer.') as never;
     }
     return c.json({ status: 'ready' }, 200);

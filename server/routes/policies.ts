@@ -3,7 +3,6 @@
 // time, and replay a draft against the stored attestations of a period.
 
 import { createRoute, z } from '@hono/zod-openapi';
-import { gte, lte, and, asc } from 'drizzle-orm';
 import { parseAppraisalPolicy, policyHash, evaluateAppraisalPolicy, type AppraisalPolicy } from '../../verifier/policy/index.ts';
 import type { VerificationResult } from '../../verifier/result.ts';
 import { verifyWithService } from '../attest.ts';
@@ -11,7 +10,6 @@ import type { ServiceContext } from '../context.ts';
 import { evidenceSchema, teeSchema, toEvidence } from '../evidence-input.ts';
 import { actorOf, newRouter, parseVersion, requireScope } from '../http.ts';
 import { ApiError } from '../problem.ts';
-import { attestations } from '../storage/schema/attestations.ts';
 import { bearerSecurity, decisionSchema, nameParam, problem, verificationResultSchema, adminAuthResponses, auditorAuthResponses } from './schemas.ts';
 
 const versionInfoSchema = z
@@ -226,13 +224,13 @@ export const REPLAY_LIMIT = 100_000;
 
 type PolicyRef = z.infer<typeof policyRefSchema>;
 
-function resolvePolicy(ctx: ServiceContext, ref: PolicyRef | undefined): { name: string | null; version: number | null; hash: string; policy: AppraisalPolicy } {
+async function resolvePolicy(ctx: ServiceContext, ref: PolicyRef | undefined): Promise<{ name: string | null; version: number | null; hash: string; policy: AppraisalPolicy }> {
   if (ref === undefined) {
-    const a = ctx.policies.active();
+    const a = await ctx.policies.active();
     return { name: a.name, version: a.version, hash: a.hash, policy: a.policy };
   }
   if ('name' in ref) {
-    const doc = ctx.policies.get(ref.name, ref.version);
+    const doc = await ctx.policies.get(ref.name, ref.version);
     if (!doc) throw new ApiError(404, 'policy_not_found', `There is no policy '${ref.name}'${ref.version ? ` version ${ref.version}` : ''}.`);
     return { name: doc.name, version: doc.version, hash: doc.hash, policy: doc.policy };
   }
@@ -256,41 +254,43 @@ export function policyRoutes(ctx: ServiceContext) {
     const format = type === 'application/json' ? 'json' : YAML_TYPES.includes(type) ? 'yaml' : undefined;
     if (!format) throw new ApiError(415, 'unsupported_media_type', 'Send the policy as application/json or application/yaml.');
     const source = await c.req.text();
-    const { created, info } = ctx.policies.put(name, source, format, actorOf(c), c.get('clientAddress'));
+    const { created, info } = await ctx.policies.put(name, source, format, actorOf(c), c.get('clientAddress'));
     return c.json(info, created ? 201 : 200);
   });
 
-  r.openapi(listRoute, (c) => {
+  r.openapi(listRoute, async (c) => {
     let active: { name: string; version: number; hash: string } | null = null;
     try {
-      const a = ctx.policies.active();
+      const a = await ctx.policies.active();
       active = { name: a.name, version: a.version, hash: a.hash };
-    } catch {
+    } catch (err) {
+      // No active policy is an answer here; a store that does not answer is not.
+      if (!(err instanceof ApiError)) throw err;
       active = null;
     }
-    return c.json({ active, policies: ctx.policies.list() }, 200);
+    return c.json({ active, policies: await ctx.policies.list() }, 200);
   });
 
-  r.openapi(getRoute, (c) => {
+  r.openapi(getRoute, async (c) => {
     const { name } = c.req.valid('param');
     const version = parseVersion(c.req.valid('query').version);
-    const doc = ctx.policies.get(name, version);
+    const doc = await ctx.policies.get(name, version);
     if (!doc) throw new ApiError(404, 'policy_not_found', version === undefined ? `There is no policy named '${name}'.` : `Policy '${name}' has no version ${version}.`);
-    return c.json({ ...doc, policy: doc.policy as Record<string, unknown>, versions: ctx.policies.versions(name) }, 200);
+    return c.json({ ...doc, policy: doc.policy as Record<string, unknown>, versions: await ctx.policies.versions(name) }, 200);
   });
 
-  r.openapi(activateRoute, (c) => {
+  r.openapi(activateRoute, async (c) => {
     const { name } = c.req.valid('param');
     const body = c.req.valid('json') as { version?: number };
-    return c.json(ctx.policies.activate(name, body.version, actorOf(c), c.get('clientAddress')), 200);
+    return c.json(await ctx.policies.activate(name, body.version, actorOf(c), c.get('clientAddress')), 200);
   });
 
   r.openapi(evaluateRoute, async (c) => {
     const body = c.req.valid('json');
-    const policy = resolvePolicy(ctx, body.policy);
+    const policy = await resolvePolicy(ctx, body.policy);
     const at = body.at ? new Date(body.at) : new Date();
     const result = await verifyWithService(ctx, toEvidence(body.tee, body.evidence), at);
-    const decision = evaluateAppraisalPolicy(policy.policy, result, ctx.policies.context());
+    const decision = evaluateAppraisalPolicy(policy.policy, result, await ctx.policies.context());
     return c.json(
       {
         at: at.toISOString(),
@@ -302,20 +302,14 @@ export function policyRoutes(ctx: ServiceContext) {
     );
   });
 
-  r.openapi(replayRoute, (c) => {
+  r.openapi(replayRoute, async (c) => {
     const body = c.req.valid('json');
-    const policy = resolvePolicy(ctx, body.policy);
+    const policy = await resolvePolicy(ctx, body.policy);
     const since = new Date(body.since).getTime();
     const until = body.until ? new Date(body.until).getTime() : Date.now();
     if (until < since) throw new ApiError(400, 'request_invalid', 'until is before since.');
-    const refs = ctx.policies.context();
-    const rows = ctx.db
-      .select({ status: attestations.status, result: attestations.result })
-      .from(attestations)
-      .where(and(gte(attestations.createdAt, since), lte(attestations.createdAt, until)))
-      .orderBy(asc(attestations.createdAt))
-      .limit(REPLAY_LIMIT + 1)
-      .all();
+    const refs = await ctx.policies.context();
+    const rows = await ctx.store.attestations.between(since, until, REPLAY_LIMIT + 1);
     const truncated = rows.length > REPLAY_LIMIT;
     const byStatus: Record<string, number> = { affirming: 0, warning: 0, contraindicated: 0 };
     const failures = new Map<string, { failures: number; effect: 'deny' | 'warn' }>();

@@ -62,16 +62,16 @@ export function referenceValueRoutes(ctx: ServiceContext) {
   const r = newRouter();
   r.on(['PUT'], '/v1/reference-values/:name', requireScope(ctx, 'admin'));
   r.on(['GET'], ['/v1/reference-values', '/v1/reference-values/:name'], requireScope(ctx, 'auditor'));
-  r.openapi(putRoute, (c) => {
+  r.openapi(putRoute, async (c) => {
     const { name } = c.req.valid('param');
-    return c.json(ctx.policies.putReferenceValues(name, c.req.valid('json').values, actorOf(c), c.get('clientAddress')), 200);
+    return c.json(await ctx.policies.putReferenceValues(name, c.req.valid('json').values, actorOf(c), c.get('clientAddress')), 200);
   });
-  r.openapi(getRoute, (c) => {
+  r.openapi(getRoute, async (c) => {
     const { name } = c.req.valid('param');
-    const set = ctx.policies.getReferenceValues(name);
+    const set = await ctx.policies.getReferenceValues(name);
     if (!set) throw new ApiError(404, 'reference_values_not_found', `There is no reference-value set named '${name}'.`);
     return c.json(set, 200);
   });
-  r.openapi(listRoute, (c) => c.json({ sets: ctx.policies.listReferenceValues() }, 200));
+  r.openapi(listRoute, async (c) => c.json({ sets: await ctx.policies.listReferenceValues() }, 200));
   return r;
 }

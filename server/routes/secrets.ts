@@ -8,7 +8,7 @@ import { PolicyValidationError } from '../../verifier/policy/index.ts';
 import type { ServiceContext } from '../context.ts';
 import { actorOf, newRouter, parseVersion, rateLimit, requireScope, type AppEnv } from '../http.ts';
 import { ApiError, problemResponse } from '../problem.ts';
-import { auditRelease, decideRelease, verifyResultToken } from '../secrets/release.ts';
+import { decideRelease, releaseAudit, verifyResultToken } from '../secrets/release.ts';
 import { isSecretName, MAX_SECRET_BYTES } from '../secrets/store.ts';
 import { bearerSecurity, problem, adminAuthResponses } from './schemas.ts';
 
@@ -149,12 +149,12 @@ export function secretRoutes(ctx: ServiceContext) {
   const r = newRouter();
   const admin = requireScope(ctx, 'admin');
 
-  r.openapi({ ...putRoute, middleware: [admin] }, (c) => {
+  r.openapi({ ...putRoute, middleware: [admin] }, async (c) => {
     const name = checkName(c.req.valid('param').name);
     const body = c.req.valid('json');
     const value = valueOf(body);
     try {
-      const info = ctx.secrets.put(
+      const info = await ctx.secrets.put(
         name,
         {
           value,
@@ -179,12 +179,12 @@ export function secretRoutes(ctx: ServiceContext) {
     }
   });
 
-  r.openapi({ ...listRoute, middleware: [admin] }, (c) => c.json({ secrets: ctx.secrets.list() }, 200));
+  r.openapi({ ...listRoute, middleware: [admin] }, async (c) => c.json({ secrets: await ctx.secrets.list() }, 200));
 
-  r.openapi({ ...deleteRoute, middleware: [admin] }, (c) => {
+  r.openapi({ ...deleteRoute, middleware: [admin] }, async (c) => {
     const name = checkName(c.req.valid('param').name);
     const version = parseVersion(c.req.valid('query').version);
-    const deleted = ctx.secrets.delete(name, version, actorOf(c), c.get('clientAddress'));
+    const deleted = await ctx.secrets.delete(name, version, actorOf(c), c.get('clientAddress'));
     if (deleted.length === 0) {
       throw new ApiError(404, 'secret_not_found', version === undefined ? `There is no secret named ${name}.` : `There is no version ${version} of secret ${name}.`);
     }
@@ -202,11 +202,12 @@ export function secretRoutes(ctx: ServiceContext) {
       if (!token) throw new ApiError(401, 'token_missing', 'Present the attestation result as Authorization: Bearer <token> (POST /v1/attest gives one).');
       subject = await verifyResultToken(ctx, token);
     } catch (err) {
-      if (err instanceof ApiError) auditRelease(ctx, { name, version: version ?? null, released: false, code: err.code, via: 'secret-get' }, null, clientAddress);
+      if (err instanceof ApiError) await ctx.store.audit.append([releaseAudit({ name, version: version ?? null, released: false, code: err.code, via: 'secret-get' }, null, clientAddress)]);
       throw err;
     }
     const d = await decideRelease(ctx, ctx.secrets, subject, name, version);
-    auditRelease(ctx, { ...d, via: 'secret-get' }, subject, clientAddress);
+    // Recorded before the answer leaves: no release without its audit entry.
+    await ctx.store.audit.append([releaseAudit({ ...d, via: 'secret-get' }, subject, clientAddress)]);
     if (!d.released) return deny(c, d) as never;
     return c.body(d.jwe, 200, { 'content-type': 'application/jose', 'cache-control': 'no-store' });
   });

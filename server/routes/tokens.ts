@@ -2,7 +2,6 @@
 // list, revoke. Each change is audited; tokens themselves never are.
 
 import { createRoute, z } from '@hono/zod-openapi';
-import { appendAudit } from '../audit/log.ts';
 import { createApiToken, listApiTokens, MAX_TOKEN_DAYS, revokeApiToken, SCOPES } from '../auth/api-tokens.ts';
 import type { ServiceContext } from '../context.ts';
 import { actorOf, newRouter, requireScope } from '../http.ts';
@@ -79,36 +78,24 @@ export function tokenRoutes(ctx: ServiceContext) {
   const r = newRouter();
   r.use('/v1/tokens', requireScope(ctx, 'admin'));
   r.use('/v1/tokens/*', requireScope(ctx, 'admin'));
-  r.openapi(createRouteDef, (c) => {
+  r.openapi(createRouteDef, async (c) => {
     const { name, scope, expiresInDays } = c.req.valid('json');
     const actor = actorOf(c);
-    const created = ctx.db.$client
-      .transaction(() => {
-        const t = createApiToken(ctx.db, name, scope, Date.now(), expiresInDays);
-        appendAudit(ctx.db, {
-          action: 'token.create',
-          outcome: 'success',
-          actor,
-          subject: t.info.id,
-          clientAddress: c.get('clientAddress'),
-          details: { name, scope, expiresAt: t.info.expiresAt },
-        });
-        return t;
-      })
-      .immediate();
+    const created = await createApiToken(ctx.store.apiTokens, { name, scope, expiresInDays }, (info) => ({
+      action: 'token.create',
+      outcome: 'success',
+      actor,
+      subject: info.id,
+      clientAddress: c.get('clientAddress'),
+      details: { name, scope, expiresAt: info.expiresAt },
+    }));
     return c.json({ ...created.info, token: created.token }, 201);
   });
-  r.openapi(listRoute, (c) => c.json({ tokens: listApiTokens(ctx.db) }, 200));
-  r.openapi(revokeRoute, (c) => {
+  r.openapi(listRoute, async (c) => c.json({ tokens: await listApiTokens(ctx.store.apiTokens) }, 200));
+  r.openapi(revokeRoute, async (c) => {
     const { id } = c.req.valid('param');
     const actor = actorOf(c);
-    const info = ctx.db.$client
-      .transaction(() => {
-        const i = revokeApiToken(ctx.db, id);
-        if (i?.changed) appendAudit(ctx.db, { action: 'token.revoke', outcome: 'success', actor, subject: id, clientAddress: c.get('clientAddress'), details: { name: i.name } });
-        return i;
-      })
-      .immediate();
+    const info = await revokeApiToken(ctx.store.apiTokens, id, (i) => ({ action: 'token.revoke', outcome: 'success', actor, subject: id, clientAddress: c.get('clientAddress'), details: { name: i.name } }));
     if (!info) throw new ApiError(404, 'token_not_found', `There is no API token with id ${id}.`);
     const { changed: _changed, ...rest } = info;
     return c.json(rest, 200);

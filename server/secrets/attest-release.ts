@@ -1,14 +1,15 @@
 // Release in the attestation round trip: POST /v1/attest with `release: ["name", ...]`.
 // Each name is decided on its own, exactly as GET /v1/secrets/{name} would decide it with
 // the token just issued (the subject is read from that token), and each decision gets its
-// own audit entry, appended by server/attest.ts in the transaction that records the
-// attestation; the JWEs leave the server only after it committed.
+// own audit entry, recorded by server/attest.ts with the attestation (one transaction); the
+// JWEs leave the server only after it committed.
 
 import { z } from '@hono/zod-openapi';
 import { decodeJwt } from 'jose';
 import type { ServiceContext } from '../context.ts';
 import type { EarPayload } from '../ear.ts';
-import { auditRelease, decideRelease, subjectOf, type ReleaseDecision } from './release.ts';
+import type { AuditInput } from '../storage/store.ts';
+import { decideRelease, releaseAudit, subjectOf, type ReleaseDecision } from './release.ts';
 import { isSecretName } from './store.ts';
 
 export const MAX_RELEASE_NAMES = 16;
@@ -37,17 +38,16 @@ export interface AttestReleases {
 
 export interface PreparedReleases {
   answer: AttestReleases;
-  /** Append one audit entry per decision; call it inside the transaction that records the attestation. */
-  audit(now: number): void;
+  /** One audit entry per decision, to record with the attestation. */
+  audit: AuditInput[];
 }
 
 /**
  * Decide the release of `names` to the result `token` issued for attestation `attestationId`,
- * without recording anything yet: the caller appends the entries (audit()) in the same
- * transaction as the attestation, so the round trip costs one commit, and sends the JWEs
- * only after it.
+ * without recording anything yet: the caller records the entries (`audit`) with the
+ * attestation, so the round trip costs one commit, and sends the JWEs only after it.
  */
-export async function prepareReleases(ctx: ServiceContext, token: string, names: readonly string[], attestationId: string, clientAddress: string | null): Promise<PreparedReleases> {
+export async function prepareReleases(ctx: ServiceContext, token: string, names: readonly string[], attestationId: string, clientAddress: string | null, now: number): Promise<PreparedReleases> {
   const subject = subjectOf(decodeJwt(token) as EarPayload);
   const decisions: ReleaseDecision[] = [];
   for (const name of new Set(names)) decisions.push(await decideRelease(ctx, ctx.secrets, subject, name));
@@ -58,17 +58,10 @@ export async function prepareReleases(ctx: ServiceContext, token: string, names:
     else denials.push({ name: d.name, version: d.version, code: d.code, detail: d.detail, ...(d.failedRules.length > 0 ? { failedRules: d.failedRules } : {}) });
   }
   if (denials.length > 0) answer.releaseDenials = denials;
-  return {
-    answer,
-    audit(now: number) {
-      for (const d of decisions) auditRelease(ctx, { ...d, via: 'attest', attestationId }, subject, clientAddress, now);
-    },
-  };
+  return { answer, audit: decisions.map((d) => releaseAudit({ ...d, via: 'attest', attestationId }, subject, clientAddress, now)) };
 }
 
-/** The attestation itself was refused: every name asked for is denied, each denial audited (call it in the attestation's transaction). */
-export function auditReleasesOfRefusedAttestation(ctx: ServiceContext, names: readonly string[], attestationId: string, tee: string, clientAddress: string | null, now: number = Date.now()): void {
-  for (const name of new Set(names)) {
-    auditRelease(ctx, { name, version: null, released: false, code: 'attestation_denied', via: 'attest', attestationId, tee }, null, clientAddress, now);
-  }
+/** The attestation itself was refused: every name asked for is denied, each denial audited (recorded with the attestation). */
+export function refusedReleasesAudit(names: readonly string[], attestationId: string, tee: string, clientAddress: string | null, now: number): AuditInput[] {
+  return [...new Set(names)].map((name) => releaseAudit({ name, version: null, released: false, code: 'attestation_denied', via: 'attest', attestationId, tee }, null, clientAddress, now));
 }

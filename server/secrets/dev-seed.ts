@@ -13,9 +13,9 @@ export const DEMO_SECRET_VALUE = 'hello from tessera: this secret was released t
 export const DEMO_RELEASE_POLICY = 'has(claims.simulated) && claims.simulated == true';
 
 /** Seed `demo` when no version of it ever existed. Returns true when it did. */
-export function seedDevSecrets(secrets: SecretStore, log: Logger): boolean {
-  if (secrets.exists(DEMO_SECRET_NAME)) return false;
-  secrets.put(
+export async function seedDevSecrets(secrets: SecretStore, log: Logger): Promise<boolean> {
+  if (await secrets.exists(DEMO_SECRET_NAME)) return false;
+  await secrets.put(
     DEMO_SECRET_NAME,
     {
       value: Buffer.from(DEMO_SECRET_VALUE, 'utf8'),

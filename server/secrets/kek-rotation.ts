@@ -7,12 +7,8 @@
 // The running server holds the KEK in memory: rotate while it is stopped (or restart every
 // replica with the new KEK right after); a server still on the old KEK fails closed.
 
-import { eq, and, isNotNull } from 'drizzle-orm';
 import { decryptEnvelope, encryptEnvelope, EnvelopeError, parseEnvelope, serializeEnvelope } from '../crypto/envelope.ts';
-import { appendAudit } from '../audit/log.ts';
-import type { Db } from '../storage/db.ts';
-import { secretVersions } from '../storage/schema/secrets.ts';
-import { serverSecrets, signingKeys } from '../storage/schema/signing-keys.ts';
+import type { SealedRecord, SealedRecordStorage } from '../storage/store.ts';
 import { serverSecretContext } from '../keys/server-secrets.ts';
 import { signingKeyContext } from '../keys/signing-keys.ts';
 import { secretContext } from './store.ts';
@@ -45,30 +41,26 @@ function rewrap(oldKek: Buffer, newKek: Buffer, stored: string, context: string,
   }
 }
 
+/** The envelope context and a name for the operator of one sealed record, as server/keys and server/secrets seal them. */
+function describe(record: SealedRecord): { context: string; what: string } {
+  switch (record.kind) {
+    case 'secret-version':
+      return { context: secretContext(record.name, record.version), what: `secret ${record.name} version ${record.version}` };
+    case 'signing-key':
+      return { context: signingKeyContext(record.kid), what: `signing key ${record.kid}` };
+    case 'server-secret':
+      return { context: serverSecretContext(record.name), what: `server secret ${record.name}` };
+  }
+}
+
 /** Re-encrypt every KEK-protected record from `oldKek` to `newKek`, all or nothing, audited as `kek.rotate`. */
-export function rotateKek(db: Db, oldKek: Buffer, newKek: Buffer, actor = 'cli'): KekRotationReport {
+export async function rotateKek(records: SealedRecordStorage, oldKek: Buffer, newKek: Buffer, actor = 'cli'): Promise<KekRotationReport> {
   if (oldKek.equals(newKek)) throw new KekRotationError('the new KEK is the current KEK');
-  return db.$client
-    .transaction((): KekRotationReport => {
-      const report: KekRotationReport = { secretVersions: 0, signingKeys: 0, serverSecrets: 0 };
-      for (const row of db.select().from(secretVersions).where(isNotNull(secretVersions.value)).all()) {
-        const value = rewrap(oldKek, newKek, row.value!, secretContext(row.name, row.version), `secret ${row.name} version ${row.version}`);
-        db.update(secretVersions).set({ value }).where(and(eq(secretVersions.name, row.name), eq(secretVersions.version, row.version))).run();
-        report.secretVersions += 1;
-      }
-      // Contexts as server/keys/signing-keys.ts and server/keys/server-secrets.ts seal them.
-      for (const row of db.select({ kid: signingKeys.kid, privateKey: signingKeys.privateKey }).from(signingKeys).all()) {
-        const privateKey = rewrap(oldKek, newKek, row.privateKey, signingKeyContext(row.kid), `signing key ${row.kid}`);
-        db.update(signingKeys).set({ privateKey }).where(eq(signingKeys.kid, row.kid)).run();
-        report.signingKeys += 1;
-      }
-      for (const row of db.select().from(serverSecrets).all()) {
-        const value = rewrap(oldKek, newKek, row.value, serverSecretContext(row.name), `server secret ${row.name}`);
-        db.update(serverSecrets).set({ value }).where(eq(serverSecrets.name, row.name)).run();
-        report.serverSecrets += 1;
-      }
-      appendAudit(db, { action: 'kek.rotate', outcome: 'success', actor, details: { ...report } });
-      return report;
-    })
-    .immediate();
+  return records.resealAll(
+    (record) => {
+      const { context, what } = describe(record);
+      return rewrap(oldKek, newKek, record.sealed, context, what);
+    },
+    (report) => ({ action: 'kek.rotate', outcome: 'success', actor, details: { ...report } }),
+  );
 }

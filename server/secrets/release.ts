@@ -17,12 +17,12 @@ import { decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWK } from
 import { canonicalJson } from '../../verifier/policy/canonical.ts';
 import { evaluateReleasePolicy, PolicyValidationError, type EarStatus, type ReleasePolicy, type RuleOutcome } from '../../verifier/policy/index.ts';
 import type { Claims, Tee } from '../../verifier/result.ts';
-import { appendAudit } from '../audit/log.ts';
 import type { ServiceContext } from '../context.ts';
 import { EnvelopeError } from '../crypto/envelope.ts';
 import { EAR_DEVELOPER, EAR_PROFILE, type EarPayload, type PolicyId } from '../ear.ts';
 import { SIGNING_ALG } from '../keys/signing-keys.ts';
 import { ApiError } from '../problem.ts';
+import type { AuditInput } from '../storage/store.ts';
 import { isSecretName, releasePolicyOf, type SecretStore } from './store.ts';
 
 export const JWE_ALG = 'ECDH-ES+A256KW';
@@ -86,7 +86,7 @@ export async function verifyResultToken(ctx: ServiceContext, token: string, now:
     throw tokenInvalid('it is not a compact JWS');
   }
   if (typeof kid !== 'string') throw tokenInvalid('its header names no key (kid)');
-  const published = ctx.keys.published(now).find((k) => k.kid === kid);
+  const published = (await ctx.keys.published(now)).find((k) => k.kid === kid);
   if (!published) {
     throw new ApiError(401, 'token_unknown_key', 'The bearer token is signed by a key this service does not publish (another issuer, or a key whose tokens have all expired).', { kid });
   }
@@ -158,7 +158,7 @@ export function encryptToTeeKey(value: Uint8Array, cnf: JWK): string {
 
 /**
  * Decide one release: the secret (version) exists, its release gates pass for this subject
- * (status, appraisal policy, CEL), and if so the JWE. Records nothing: auditRelease does.
+ * (status, appraisal policy, CEL), and if so the JWE. Records nothing: releaseAudit builds its entry.
  */
 export async function decideRelease(ctx: ServiceContext, secrets: SecretStore, subject: ReleaseSubject, name: string, version?: number): Promise<ReleaseDecision> {
   const notFound = (): ReleaseDecision => ({
@@ -171,7 +171,7 @@ export async function decideRelease(ctx: ServiceContext, secrets: SecretStore, s
     failedRules: [],
   });
   if (!isSecretName(name)) return notFound();
-  const found = secrets.find(name, version);
+  const found = await secrets.find(name, version);
   if (!found) return notFound();
   const { info } = found;
   let policy: ReleasePolicy;
@@ -190,7 +190,7 @@ export async function decideRelease(ctx: ServiceContext, secrets: SecretStore, s
   const outcome = evaluateReleasePolicy(
     policy,
     { claims: subject.claims, status: subject.status, policyId: `${subject.policy.name}@${subject.policy.version}` },
-    ctx.policies.context(),
+    await ctx.policies.context(),
   );
   if (!outcome.ok) {
     return { released: false, name, version: info.version, status: 403, code: 'release_denied', detail: `Secret ${name} (version ${info.version}) is not released to this attestation result: ${outcome.detail}.`, failedRules: [outcome] };
@@ -211,33 +211,29 @@ export async function decideRelease(ctx: ServiceContext, secrets: SecretStore, s
 }
 
 /** The audit entry of one decision. `subject` is null when the token itself was refused. */
-export function auditRelease(
-  ctx: ServiceContext,
+export function releaseAudit(
   entry: { name: string; version: number | null; released: boolean; code?: string; failedRules?: RuleOutcome[]; via: 'secret-get' | 'attest'; attestationId?: string; tee?: string },
   subject: ReleaseSubject | null,
   clientAddress: string | null,
   now: number = Date.now(),
-): void {
-  appendAudit(
-    ctx.db,
-    {
-      action: 'secret.release',
-      outcome: entry.released ? 'released' : 'denied',
-      actor: 'anonymous',
-      subject: entry.name,
-      tee: subject?.tee ?? entry.tee ?? null,
-      clientAddress,
-      details: {
-        name: entry.name,
-        version: entry.version,
-        via: entry.via,
-        ...(entry.attestationId ? { attestationId: entry.attestationId } : {}),
-        tokenJti: subject?.jti ?? null,
-        claimsDigest: subject?.claimsDigest ?? null,
-        policy: subject?.policy ?? null,
-        ...(entry.released ? {} : { code: entry.code ?? null, failedRules: (entry.failedRules ?? []).map((r) => ({ id: r.id, detail: r.detail })) }),
-      },
+): AuditInput {
+  return {
+    action: 'secret.release',
+    outcome: entry.released ? 'released' : 'denied',
+    actor: 'anonymous',
+    subject: entry.name,
+    tee: subject?.tee ?? entry.tee ?? null,
+    clientAddress,
+    at: now,
+    details: {
+      name: entry.name,
+      version: entry.version,
+      via: entry.via,
+      ...(entry.attestationId ? { attestationId: entry.attestationId } : {}),
+      tokenJti: subject?.jti ?? null,
+      claimsDigest: subject?.claimsDigest ?? null,
+      policy: subject?.policy ?? null,
+      ...(entry.released ? {} : { code: entry.code ?? null, failedRules: (entry.failedRules ?? []).map((r) => ({ id: r.id, detail: r.detail })) }),
     },
-    now,
-  );
+  };
 }

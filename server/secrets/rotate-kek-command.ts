@@ -1,5 +1,5 @@
 // `tessera keys rotate-kek`: re-encrypt everything the data directory keeps under the KEK
-// (server/secrets/kek-rotation.ts) with a new KEK, offline against the database.
+// (server/secrets/kek-rotation.ts) with a new KEK, offline against the store.
 // The new KEK comes from TESSERA_NEW_KEK (base64) or --new-kek-file (mode 0600). For a
 // development data directory whose KEK is its own `kek` file, with neither given, a new
 // key is generated: written to `kek.new` first, and moved over `kek` once the database
@@ -22,7 +22,7 @@ export function rotateKekCommand(): Command {
       )
       .option('--new-kek-file <file>', 'file holding the new KEK (base64 of 32 random bytes, mode 0600)')
       .option('--json', 'print JSON'),
-  ).action((opts: DataOptions & { newKekFile?: string; json?: boolean }) => {
+  ).action(async (opts: DataOptions & { newKekFile?: string; json?: boolean }) => {
     const config = operatorConfig(opts);
     const devFile = join(config.dataDir, DEV_KEK_FILE);
     let current;
@@ -33,7 +33,7 @@ export function rotateKekCommand(): Command {
       if (err instanceof KekError) throw new CliError(err.message);
       throw err;
     }
-    const storage = openExisting(config);
+    const store = await openExisting(config);
     let newKek: Buffer;
     let pendingDevFile: string | undefined;
     let committed = false;
@@ -49,7 +49,7 @@ export function rotateKekCommand(): Command {
       } else {
         throw new CliError('give the new KEK in TESSERA_NEW_KEK (base64 of 32 random bytes) or --new-kek-file FILE');
       }
-      const report = rotateKek(storage.db, current.key, newKek);
+      const report = await rotateKek(store.sealedRecords, current.key, newKek);
       committed = true;
       if (pendingDevFile) renameSync(pendingDevFile, devFile);
       const next = pendingDevFile ? `the new KEK replaced ${devFile}` : 'start the service with the new KEK (TESSERA_KEK or kekFile) now: the old one no longer opens anything';
@@ -66,7 +66,7 @@ export function rotateKekCommand(): Command {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new CliError(`${devFile}.new already exists: a previous rotation did not finish; check which KEK opens the data`);
       throw err;
     } finally {
-      storage.close();
+      await store.close();
     }
   });
 }

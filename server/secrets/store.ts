@@ -4,12 +4,9 @@
 // metadata and sizes only: never a value, nor a hash of one (a hash of a short secret is
 // as good as the secret to anyone who can guess it).
 
-import { and, asc, desc, eq, isNull, max } from 'drizzle-orm';
 import { compileReleasePolicy, type EarStatus, type ReleasePolicy } from '../../verifier/policy/index.ts';
-import { appendAudit } from '../audit/log.ts';
 import { decryptEnvelope, encryptEnvelope, parseEnvelope, serializeEnvelope } from '../crypto/envelope.ts';
-import type { Db } from '../storage/db.ts';
-import { secretVersions } from '../storage/schema/secrets.ts';
+import type { SecretStorage, SecretVersionMeta } from '../storage/store.ts';
 
 /** Names: no slashes, no leading dot, no `..`: safe as a URL segment and as a file name (the agent writes one file per name). */
 export const SECRET_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -44,19 +41,17 @@ export interface SecretVersionInfo {
   deletedAt: string | null;
 }
 
-type Row = typeof secretVersions.$inferSelect;
-
-function toInfo(row: Row): SecretVersionInfo {
+function toInfo(row: SecretVersionMeta): SecretVersionInfo {
   return {
     name: row.name,
     version: row.version,
     createdAt: new Date(row.createdAt).toISOString(),
     createdBy: row.createdBy,
     description: row.description,
-    labels: JSON.parse(row.labels) as Record<string, string>,
+    labels: row.labels,
     releasePolicy: row.releasePolicy,
-    acceptPolicies: row.acceptPolicies === null ? null : (JSON.parse(row.acceptPolicies) as string[]),
-    acceptStatuses: JSON.parse(row.acceptStatuses) as EarStatus[],
+    acceptPolicies: row.acceptPolicies,
+    acceptStatuses: row.acceptStatuses as EarStatus[],
     size: row.size,
     deletedAt: row.deletedAt === null ? null : new Date(row.deletedAt).toISOString(),
   };
@@ -73,7 +68,7 @@ export function releasePolicyOf(info: Pick<SecretVersionInfo, 'releasePolicy' | 
 
 export class SecretStore {
   constructor(
-    private readonly db: Db,
+    private readonly rows: SecretStorage,
     private readonly kek: Buffer,
   ) {}
 
@@ -82,62 +77,49 @@ export class SecretStore {
    * ones included) and audit it, in one transaction. The release policy must compile:
    * compileReleasePolicy throws PolicyValidationError pointing at the CEL error.
    */
-  put(name: string, input: SecretInput, actor: string, clientAddress: string | null, now: number = Date.now()): SecretVersionInfo {
+  async put(name: string, input: SecretInput, actor: string, clientAddress: string | null, now: number = Date.now()): Promise<SecretVersionInfo> {
     const acceptStatuses = input.acceptStatuses ?? ['affirming'];
     releasePolicyOf({ releasePolicy: input.releasePolicy ?? null, acceptPolicies: input.acceptPolicies ?? null, acceptStatuses });
-    return this.db.$client
-      .transaction(() => {
-        const last = this.db.select({ v: max(secretVersions.version) }).from(secretVersions).where(eq(secretVersions.name, name)).get();
-        const version = (last?.v ?? 0) + 1;
-        const row: Row = {
-          name,
-          version,
-          createdAt: now,
-          createdBy: actor,
-          description: input.description ?? null,
-          labels: JSON.stringify(input.labels ?? {}),
-          releasePolicy: input.releasePolicy ?? null,
-          acceptPolicies: input.acceptPolicies ? JSON.stringify(input.acceptPolicies) : null,
-          acceptStatuses: JSON.stringify(acceptStatuses),
-          value: serializeEnvelope(encryptEnvelope(this.kek, input.value, secretContext(name, version))),
-          size: input.value.length,
-          deletedAt: null,
-          deletedBy: null,
-        };
-        this.db.insert(secretVersions).values(row).run();
-        const info = toInfo(row);
-        appendAudit(
-          this.db,
-          {
-            action: 'secret.put',
-            outcome: 'success',
-            actor,
-            subject: name,
-            clientAddress,
-            details: { name, version, size: info.size, releasePolicy: info.releasePolicy, acceptPolicies: info.acceptPolicies, acceptStatuses },
-          },
-          now,
-        );
-        return info;
-      })
-      .immediate();
+    const row = await this.rows.put(name, (version) => {
+      const row = {
+        createdAt: now,
+        createdBy: actor,
+        description: input.description ?? null,
+        labels: input.labels ?? {},
+        releasePolicy: input.releasePolicy ?? null,
+        acceptPolicies: input.acceptPolicies ?? null,
+        acceptStatuses,
+        // Sealed here, once the version is known: the envelope's context names it.
+        value: serializeEnvelope(encryptEnvelope(this.kek, input.value, secretContext(name, version))),
+        size: input.value.length,
+        deletedAt: null,
+        deletedBy: null,
+      };
+      return {
+        row,
+        audit: {
+          action: 'secret.put',
+          outcome: 'success',
+          actor,
+          subject: name,
+          clientAddress,
+          at: now,
+          details: { name, version, size: row.size, releasePolicy: row.releasePolicy, acceptPolicies: row.acceptPolicies, acceptStatuses },
+        },
+      };
+    });
+    return toInfo(row);
   }
 
   /** Whether `name` ever had a version (deleted ones included). */
-  exists(name: string): boolean {
-    return this.db.select({ v: secretVersions.version }).from(secretVersions).where(eq(secretVersions.name, name)).limit(1).get() !== undefined;
+  exists(name: string): Promise<boolean> {
+    return this.rows.exists(name);
   }
 
   /** Live (not deleted) versions, oldest first, of every secret; the listing of GET /v1/secrets. */
-  list(): { name: string; latestVersion: number; versions: SecretVersionInfo[] }[] {
-    const rows = this.db
-      .select()
-      .from(secretVersions)
-      .where(isNull(secretVersions.deletedAt))
-      .orderBy(asc(secretVersions.name), asc(secretVersions.version))
-      .all();
+  async list(): Promise<{ name: string; latestVersion: number; versions: SecretVersionInfo[] }[]> {
     const byName = new Map<string, SecretVersionInfo[]>();
-    for (const r of rows) {
+    for (const r of await this.rows.listLive()) {
       const list = byName.get(r.name) ?? [];
       list.push(toInfo(r));
       byName.set(r.name, list);
@@ -145,19 +127,13 @@ export class SecretStore {
     return [...byName].map(([name, versions]) => ({ name, latestVersion: versions[versions.length - 1]!.version, versions }));
   }
 
-  /** A live version: the one asked for, or the newest. */
-  private liveRow(name: string, version?: number): Row | undefined {
-    const where = version === undefined ? and(eq(secretVersions.name, name), isNull(secretVersions.deletedAt)) : and(eq(secretVersions.name, name), eq(secretVersions.version, version), isNull(secretVersions.deletedAt));
-    return this.db.select().from(secretVersions).where(where).orderBy(desc(secretVersions.version)).limit(1).get();
-  }
-
   /**
    * A live version (the one asked for, or the newest), read once: its metadata now, its value
    * only when `open()` is called (after the release gates passed). open() throws
    * EnvelopeError when the KEK does not open it; the caller wipes the value after use.
    */
-  find(name: string, version?: number): { info: SecretVersionInfo; open(): Buffer } | undefined {
-    const row = this.liveRow(name, version);
+  async find(name: string, version?: number): Promise<{ info: SecretVersionInfo; open(): Buffer } | undefined> {
+    const row = await this.rows.findLive(name, version);
     if (!row || row.value === null) return undefined;
     const sealed = row.value;
     return { info: toInfo(row), open: () => decryptEnvelope(this.kek, parseEnvelope(sealed), secretContext(row.name, row.version)) };
@@ -165,25 +141,10 @@ export class SecretStore {
 
   /**
    * Delete one version, or every live version of `name`: the ciphertext is erased from the
-   * database file and its WAL, the row stays as a tombstone. Audited in the same transaction. Returns the versions deleted.
+   * database (and its log where the engine can), the row stays as a tombstone. Audited in
+   * the same transaction. Returns the versions deleted.
    */
-  delete(name: string, version: number | undefined, actor: string, clientAddress: string | null, now: number = Date.now()): number[] {
-    const versions = this.db.$client
-      .transaction(() => {
-        const where = version === undefined ? and(eq(secretVersions.name, name), isNull(secretVersions.deletedAt)) : and(eq(secretVersions.name, name), eq(secretVersions.version, version), isNull(secretVersions.deletedAt));
-        const deleted = this.db.update(secretVersions).set({ value: null, deletedAt: now, deletedBy: actor }).where(where).returning({ version: secretVersions.version }).all();
-        const versions = deleted.map((d) => d.version).sort((a, b) => a - b);
-        if (versions.length > 0) {
-          appendAudit(this.db, { action: 'secret.delete', outcome: 'success', actor, subject: name, clientAddress, details: { name, versions } }, now);
-        }
-        return versions;
-      })
-      .immediate();
-    // secure_delete (server/storage/db.ts) zeroes the freed space in the pages, but the WAL
-    // still holds the frames written before the delete: copy the new pages back and truncate
-    // it. Another process reading an older snapshot makes this wait (busy_timeout) or leave
-    // those frames until a later checkpoint overwrites them.
-    if (versions.length > 0) this.db.$client.pragma('wal_checkpoint(TRUNCATE)');
-    return versions;
+  delete(name: string, version: number | undefined, actor: string, clientAddress: string | null, now: number = Date.now()): Promise<number[]> {
+    return this.rows.delete(name, version, now, actor, (versions) => ({ action: 'secret.delete', outcome: 'success', actor, subject: name, clientAddress, at: now, details: { name, versions } }));
   }
 }

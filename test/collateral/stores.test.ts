@@ -9,8 +9,7 @@ import { MemoryCollateralStore } from '../../verifier/collateral/memory-store.ts
 import { FileCollateralStore } from '../../verifier/collateral/file-store.ts';
 import { decodeCollateralFile, encodeCollateralFile } from '../../verifier/collateral/entry-codec.ts';
 import type { CollateralEntry, CollateralStore } from '../../verifier/collateral/store.ts';
-import { DbCollateralStore } from '../../server/storage/collateral-store.ts';
-import { openStorage } from '../../server/storage/db.ts';
+import { openSqliteStore } from '../../server/storage/sqlite/index.ts';
 import { EvidenceFormatError } from '../../verifier/errors.ts';
 import { FIXTURES, snpCase } from './fake-vendors.ts';
 
@@ -115,17 +114,17 @@ describe('collateral stores', () => {
 
   it('database store, on the service database with its migrations, survives a reopen', async () => {
     const dataDir = join(dir, 'db');
-    const storage = openStorage(dataDir);
+    const store = openSqliteStore(dataDir);
     try {
-      await exercise(new DbCollateralStore(storage.db));
+      await exercise(store.collateral);
     } finally {
-      storage.close();
+      await store.close();
     }
-    const again = openStorage(dataDir);
+    const again = openSqliteStore(dataDir);
     try {
-      expect((await new DbCollateralStore(again.db).list()).map((e) => e.key)).toEqual([tcbInfo.key]);
+      expect((await again.collateral.list()).map((e) => e.key)).toEqual([tcbInfo.key]);
     } finally {
-      again.close();
+      await again.close();
     }
   });
 });

@@ -22,7 +22,8 @@ import { loadKek } from '../../server/crypto/kek.ts';
 import { getOrCreateServerSecret } from '../../server/keys/server-secrets.ts';
 import { SigningKeyStore } from '../../server/keys/signing-keys.ts';
 import { DEMO_SECRET_VALUE } from '../../server/secrets/dev-seed.ts';
-import { openStorage } from '../../server/storage/db.ts';
+import { openSqliteStore } from '../../server/storage/sqlite/index.ts';
+import type { Store } from '../../server/storage/store.ts';
 import { issueExpiredCopy } from '../server/helpers.ts';
 import { AGENT, call, removeDir, run, serve, TESSERA, tempDir, type Served } from './processes.ts';
 
@@ -53,12 +54,12 @@ async function boundEvidence(bindKey: ReturnType<typeof generateTeeKey>, tee: 's
 }
 
 /** Keys and secrets from the data directory, as an attacker with the disk (and KEK) would forge them. */
-function withDataDir<T>(fn: (db: ReturnType<typeof openStorage>['db'], kek: Buffer) => T): T {
-  const storage = openStorage(dataDir);
+async function withDataDir<T>(fn: (store: Store, kek: Buffer) => Promise<T>): Promise<T> {
+  const store = openSqliteStore(dataDir);
   try {
-    return fn(storage.db, loadKek({ dataDir, dev: true, env: {} }).key);
+    return await fn(store, loadKek({ dataDir, dev: true, env: {} }).key);
   } finally {
-    storage.close();
+    await store.close();
   }
 }
 
@@ -127,7 +128,7 @@ describe('refused, and audited, each with its own code', () => {
 
   it('an expired challenge', async () => {
     // Signed with the service's own challenge key (from its data directory), issued long ago.
-    const old = withDataDir((db, kek) => new ChallengeSigner(getOrCreateServerSecret(db, kek, 'challenge-hmac', 32), 300_000).issue('sev-snp', Date.now() - 3_600_000));
+    const old = await withDataDir(async (store, kek) => new ChallengeSigner(await getOrCreateServerSecret(store.serverSecrets, kek, 'challenge-hmac', 32), 300_000).issue('sev-snp', Date.now() - 3_600_000));
     const key = generateTeeKey();
     const reportData = await expectedReportData(Buffer.from(old.nonce, 'base64url'), key.publicJwk);
     const evidence = evidenceJson(await new SimulatorProvider({ chain }).getEvidence(reportData));
@@ -176,7 +177,7 @@ describe('refused, and audited, each with its own code', () => {
   it('an expired token', async () => {
     const outcome = await client().attest(new SimulatorProvider({ chain }));
     // Signed by the service's real key, but issued two hours ago for one minute.
-    const expired = await withDataDir((db, kek) => issueExpiredCopy(new SigningKeyStore(db, kek), outcome.token, 'e2e'));
+    const expired = await withDataDir((store, kek) => issueExpiredCopy(new SigningKeyStore(store.signingKeys, store.configEpoch, kek), outcome.token, 'e2e'));
     const r = await call(server!.url, 'GET', '/v1/secrets/demo', { token: expired.token });
     expect([r.status, r.body.code]).toEqual([401, 'token_expired']);
     expect(await lastAudit('action=secret.release&subject=demo')).toMatchObject({ outcome: 'denied', details: { code: 'token_expired' } });

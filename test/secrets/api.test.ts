@@ -12,7 +12,7 @@ import { compactDecrypt, decodeJwt, decodeProtectedHeader, SignJWT, type JWK } f
 import { expectedReportData } from '../../verifier/binding.ts';
 import type { SimulatorChain } from '../../verifier/testing/simulated-chain.ts';
 import { buildTdxQuote } from '../../verifier/testing/tdx-quote-builder.ts';
-import { DB_FILE } from '../../server/storage/db.ts';
+import { DB_FILE } from '../../server/storage/sqlite/connection.ts';
 import { issueExpiredCopy, snpAttestBody, startChainServer, stopServer, type TestServer } from '../server/helpers.ts';
 
 let chain: SimulatorChain;

@@ -14,7 +14,7 @@ import { KekRotationError, rotateKek } from '../../server/secrets/kek-rotation.t
 import { SecretStore } from '../../server/secrets/store.ts';
 import { createService, StartupError } from '../../server/service.ts';
 import { loadConfig } from '../../server/config.ts';
-import { openStorage } from '../../server/storage/db.ts';
+import { openSqliteStore } from '../../server/storage/sqlite/index.ts';
 import type { SimulatorChain } from '../../verifier/testing/simulated-chain.ts';
 import { makeChain, removeDir, snpAttestBody, startServer, tempDir, type TestServer } from '../server/helpers.ts';
 
@@ -120,7 +120,7 @@ describe('restart and KEK rotation', () => {
     const policies = (await srv!.call('GET', '/v1/policies', { token: admin })).body;
     const kids = (await srv!.call('GET', '/.well-known/jwks.json')).body.keys.map((k: any) => k.kid);
     await srv!.stop();
-    srv!.service.close();
+    await srv!.service.close();
     srv = undefined;
 
     // A restart with the same KEK: everything still there.
@@ -129,21 +129,22 @@ describe('restart and KEK rotation', () => {
     expect((await srv.call('GET', '/v1/policies', { token: admin })).body).toEqual(policies);
     const entries = (await srv.call('GET', '/v1/audit/verify', { token: admin })).body.checked as number;
     await srv.stop();
-    srv.service.close();
+    await srv.service.close();
     srv = undefined;
 
-    const storage = openStorage(dataDir);
+    const store = openSqliteStore(dataDir);
     try {
       // The wrong current KEK opens nothing and changes nothing.
-      expect(() => rotateKek(storage.db, randomBytes(32), Buffer.from(kek2, 'base64'))).toThrow(KekRotationError);
-      expect(new SecretStore(storage.db, Buffer.from(kek1, 'base64')).find('alpha', 1)!.open().toString()).toBe('alpha-1');
-      const report = rotateKek(storage.db, Buffer.from(kek1, 'base64'), Buffer.from(kek2, 'base64'));
+      await expect(rotateKek(store.sealedRecords, randomBytes(32), Buffer.from(kek2, 'base64'))).rejects.toThrow(KekRotationError);
+      expect((await new SecretStore(store.secrets, Buffer.from(kek1, 'base64')).find('alpha', 1))!.open().toString()).toBe('alpha-1');
+      const report = await rotateKek(store.sealedRecords, Buffer.from(kek1, 'base64'), Buffer.from(kek2, 'base64'));
       expect(report).toEqual({ secretVersions: 4, signingKeys: kids.length, serverSecrets: 1 });
-      const rotated = new SecretStore(storage.db, Buffer.from(kek2, 'base64'));
-      expect(rotated.find('tdx-only', 1)!.open().toString()).toBe('never-for-snp');
-      expect(() => new SecretStore(storage.db, Buffer.from(kek1, 'base64')).find('alpha', 1)!.open()).toThrow(/does not open/);
+      const rotated = new SecretStore(store.secrets, Buffer.from(kek2, 'base64'));
+      expect((await rotated.find('tdx-only', 1))!.open().toString()).toBe('never-for-snp');
+      const stale = (await new SecretStore(store.secrets, Buffer.from(kek1, 'base64')).find('alpha', 1))!;
+      expect(() => stale.open()).toThrow(/does not open/);
     } finally {
-      storage.close();
+      await store.close();
     }
 
     // The old KEK no longer starts the service; the new one does, with the same keys and secrets.
@@ -157,6 +158,6 @@ describe('restart and KEK rotation', () => {
     expect(chainReport.checked).toBeGreaterThan(entries);
     const rotation = (await srv.call('GET', '/v1/audit?action=kek.rotate', { token: admin })).body.entries;
     expect(rotation).toHaveLength(1);
-    expect(verifyAuditChain(srv.service.ctx.db).ok).toBe(true);
+    expect((await verifyAuditChain(srv.service.store.audit)).ok).toBe(true);
   });
 });

@@ -19,7 +19,7 @@ import { loadConfig } from '../../server/config.ts';
 import { decryptEnvelope, encryptEnvelope, EnvelopeError, type Envelope } from '../../server/crypto/envelope.ts';
 import { listen, type RunningServer } from '../../server/server.ts';
 import { createService, type Service } from '../../server/service.ts';
-import { DB_FILE } from '../../server/storage/db.ts';
+import { DB_FILE } from '../../server/storage/sqlite/connection.ts';
 import type { SimulatorChain } from '../../verifier/testing/simulated-chain.ts';
 import { simulatorAnchors, simulatorCollateralSource } from '../../verifier/testing/simulator-anchors.ts';
 import { makeChain, removeDir, snpAttestBody, tempDir, type TestServer } from '../server/helpers.ts';
@@ -160,11 +160,11 @@ describe('result tokens', () => {
     const { token } = await attest();
     expect((await srv.call('GET', '/v1/secrets/rotated', { token })).status).toBe(200);
     // Rotation keeps the retired key published for the tokens it signed: still released.
-    await service.ctx.keys.rotate(60_000);
+    await service.ctx.keys.rotate(60_000, (kid) => ({ action: 'key.rotate', outcome: 'success', actor: 'test', subject: kid }));
     expect((await srv.call('GET', '/v1/secrets/rotated', { token })).status).toBe(200);
     // Rotated away with no publication window (the key is gone from the JWKS): refused.
     const { token: second } = await attest();
-    await service.ctx.keys.rotate(0);
+    await service.ctx.keys.rotate(0, (kid) => ({ action: 'key.rotate', outcome: 'success', actor: 'test', subject: kid }));
     const jwks = (await srv.call('GET', '/.well-known/jwks.json')).body.keys.map((k: any) => k.kid);
     const kid = JSON.parse(Buffer.from(second.split('.')[0]!, 'base64url').toString()).kid;
     expect(jwks).not.toContain(kid);

@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { SecretStore } from '../../server/secrets/store.ts';
-import { openStorage } from '../../server/storage/db.ts';
+import { openSqliteStore } from '../../server/storage/sqlite/index.ts';
 import { removeDir, startServer, tempDir } from '../server/helpers.ts';
 import { ROOT, TESSERA } from '../e2e/processes.ts';
 
@@ -30,16 +30,16 @@ function rotate(env: Record<string, string>, ...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-function valueUnder(kek: string): string {
-  const storage = openStorage(dataDir);
+async function valueUnder(kek: string): Promise<string> {
+  const store = openSqliteStore(dataDir);
   try {
-    return new SecretStore(storage.db, Buffer.from(kek, 'base64')).find('kept')!.open().toString();
+    return (await new SecretStore(store.secrets, Buffer.from(kek, 'base64')).find('kept'))!.open().toString();
   } finally {
-    storage.close();
+    await store.close();
   }
 }
 
-it('refuses without a new KEK, with the wrong current KEK, and with a readable key file, changing nothing', () => {
+it('refuses without a new KEK, with the wrong current KEK, and with a readable key file, changing nothing', async () => {
   const none = rotate({ TESSERA_KEK: kek1 });
   expect([none.code, none.stderr]).toEqual([2, 'tessera: give the new KEK in TESSERA_NEW_KEK (base64 of 32 random bytes) or --new-kek-file FILE\n']);
 
@@ -60,17 +60,17 @@ it('refuses without a new KEK, with the wrong current KEK, and with a readable k
   expect(short.code).toBe(2);
   expect(short.stderr).toContain('TESSERA_NEW_KEK: the KEK must decode to 32 bytes, found 5');
 
-  expect(valueUnder(kek1)).toBe('kept-value');
+  expect(await valueUnder(kek1)).toBe('kept-value');
 });
 
-it('re-encrypts everything under the new KEK from a 0600 key file', () => {
+it('re-encrypts everything under the new KEK from a 0600 key file', async () => {
   const file = join(dataDir, 'new-kek');
   writeFileSync(file, kek2, { mode: 0o600 });
   const ok = rotate({ TESSERA_KEK: kek1 }, '--new-kek-file', file, '--json');
   expect(ok.code, ok.stderr).toBe(0);
   expect(JSON.parse(ok.stdout)).toEqual({ secretVersions: 1, signingKeys: 1, serverSecrets: 1 });
-  expect(valueUnder(kek2)).toBe('kept-value');
-  expect(() => valueUnder(kek1)).toThrow(/does not open/);
+  expect(await valueUnder(kek2)).toBe('kept-value');
+  await expect(valueUnder(kek1)).rejects.toThrow(/does not open/);
   // The old KEK is refused from now on, by the CLI as by the service.
   const again = rotate({ TESSERA_KEK: kek1, TESSERA_NEW_KEK: randomBytes(32).toString('base64') });
   expect(again.code).toBe(2);

@@ -7,8 +7,9 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DB_FILE } from '../../server/storage/db.ts';
-import { NotDurableError } from '../../server/storage/group-commit.ts';
+import { DB_FILE } from '../../server/storage/sqlite/connection.ts';
+import { asSqliteStore } from '../../server/storage/sqlite/index.ts';
+import { NotDurableError } from '../../server/storage/store.ts';
 import { removeDir, startServer, type TestServer } from './helpers.ts';
 
 let srv: TestServer;
@@ -105,7 +106,7 @@ describe('API tokens and scopes', () => {
     try {
       const ok = await own.call('GET', '/v1/audit/head', { token: own.adminToken });
       expect(ok.status).toBe(200);
-      own.service.ctx.commits.failure = new NotDurableError(new Error('EIO'));
+      asSqliteStore(own.service.store).commits.failure = new NotDurableError(new Error('EIO'));
       const refused = await own.call('GET', '/v1/audit/head', { token: own.adminToken });
       expect([refused.status, refused.body.code]).toEqual([503, 'database_unavailable']);
     } finally {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DB_FILE } from '../../server/storage/db.ts';
+import { DB_FILE } from '../../server/storage/sqlite/connection.ts';
 import { removeDir, startServer, tempDir, type TestServer } from './helpers.ts';
 
 const BIN = new URL('../../bin/tessera.js', import.meta.url).pathname;

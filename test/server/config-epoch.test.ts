@@ -1,4 +1,4 @@
-// The configuration epoch (server/storage/config-epoch.ts, migrations/0004_config_epoch.sql):
+// The configuration epoch (server/storage/epoch-cached.ts, migrations/sqlite/0004_config_epoch.sql):
 // the signing key, the active policy and the reference values are cached until the epoch
 // moves, and a change made through ANOTHER connection to the same data directory (what the
 // CLI and other replicas do) still applies to the very next call; with no change, a call
@@ -14,9 +14,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SimulatorChain } from '../../verifier/testing/simulated-chain.ts';
 import { SigningKeyStore } from '../../server/keys/signing-keys.ts';
 import { PolicyStore } from '../../server/policies/store.ts';
-import { configEpochReader } from '../../server/storage/config-epoch.ts';
-import { DB_FILE, MIGRATIONS_DIR, openStorage, type Db, type Storage } from '../../server/storage/db.ts';
-import * as schema from '../../server/storage/schema/index.ts';
+import { SqliteConfigEpoch } from '../../server/storage/sqlite/config-epoch.ts';
+import { DB_FILE, MIGRATIONS_DIR, type Db } from '../../server/storage/sqlite/connection.ts';
+import { openSqliteStore, type SqliteStore } from '../../server/storage/sqlite/index.ts';
+import { SqlitePolicies, SqliteReferenceValues } from '../../server/storage/sqlite/policies.ts';
+import * as schema from '../../server/storage/sqlite/schema/index.ts';
+import { SqliteSigningKeys } from '../../server/storage/sqlite/signing-keys.ts';
+import type { Store } from '../../server/storage/store.ts';
 import { removeDir, snpAttestBody, startChainServer, stopServer, tempDir, type TestServer } from './helpers.ts';
 
 const HOUR = 3_600_000;
@@ -24,7 +28,7 @@ const STRICT = 'tees: [sev-snp]\n';
 
 let chain: SimulatorChain;
 let srv: TestServer;
-const opened: Storage[] = [];
+const opened: SqliteStore[] = [];
 const dirs: string[] = [];
 
 beforeAll(async () => {
@@ -33,20 +37,22 @@ beforeAll(async () => {
 
 afterAll(() => stopServer(srv));
 
-afterEach(() => {
-  for (const s of opened.splice(0)) s.close();
+afterEach(async () => {
+  for (const s of opened.splice(0)) await s.close();
   for (const d of dirs.splice(0)) removeDir(d);
 });
 
 /** A second connection to `dataDir`, as `tessera keys rotate` or another replica opens it. */
-function second(dataDir: string): Storage {
-  const s = openStorage(dataDir);
+function second(dataDir: string, verbose?: (sql: string) => void): SqliteStore {
+  const s = openSqliteStore(dataDir, verbose ? { verbose } : {});
   opened.push(s);
   return s;
 }
 
 const kekOf = (server: TestServer) => Buffer.from(server.env.TESSERA_KEK!, 'base64');
-const epochOf = (db: Db) => configEpochReader(db.$client)();
+const keysOf = (store: Store, kek: Buffer) => new SigningKeyStore(store.signingKeys, store.configEpoch, kek);
+const policiesOf = (store: Store) => new PolicyStore(store.policies, store.referenceValues, store.configEpoch);
+const rotated = (kid: string) => ({ action: 'key.rotate', outcome: 'success', actor: 'cli', subject: kid });
 
 async function attestKid(): Promise<string> {
   const { body } = await snpAttestBody(srv, chain);
@@ -61,62 +67,33 @@ describe('changes through another connection apply at once', () => {
     expect(await attestKid()).toBe(before); // the running store's cache is warm
 
     const cli = second(srv.dataDir);
-    const { kid, retired } = await new SigningKeyStore(cli.db, kekOf(srv)).rotate(HOUR);
+    const { kid, retired } = await keysOf(cli, kekOf(srv)).rotate(HOUR, rotated);
     expect(retired).toBe(before);
 
     expect(await attestKid()).toBe(kid);
-    expect(srv.service.ctx.keys.active().kid).toBe(kid);
+    expect((await srv.service.ctx.keys.active()).kid).toBe(kid);
   });
 
-  it('appraises with a policy activated, and reference values changed, through a second connection', () => {
+  it('appraises with a policy activated, and reference values changed, through a second connection', async () => {
     const policies = srv.service.ctx.policies;
-    const first = policies.active();
-    expect(policies.active()).toBe(first);
-    const refsBefore = policies.context();
+    const first = await policies.active();
+    expect(await policies.active()).toBe(first);
+    const refsBefore = await policies.context();
     expect(refsBefore.referenceValues.web).toBeUndefined();
 
-    const other = new PolicyStore(second(srv.dataDir).db);
-    other.put('strict', STRICT, 'yaml', 'cli', null);
-    other.activate('strict', undefined, 'cli', null);
-    expect(policies.active()).toMatchObject({ name: 'strict', version: 1 });
-    expect(policies.active().policy.tees).toEqual(['sev-snp']);
+    const other = policiesOf(second(srv.dataDir));
+    await other.put('strict', STRICT, 'yaml', 'cli', null);
+    await other.activate('strict', undefined, 'cli', null);
+    expect(await policies.active()).toMatchObject({ name: 'strict', version: 1 });
+    expect((await policies.active()).policy.tees).toEqual(['sev-snp']);
 
-    other.putReferenceValues('web', ['AA'], 'cli', null);
-    expect(policies.context().referenceValues.web).toEqual(['aa']);
-    other.putReferenceValues('web', ['bb', 'cc'], 'cli', null);
-    expect(policies.context().referenceValues.web).toEqual(['bb', 'cc']);
+    await other.putReferenceValues('web', ['AA'], 'cli', null);
+    expect((await policies.context()).referenceValues.web).toEqual(['aa']);
+    await other.putReferenceValues('web', ['bb', 'cc'], 'cli', null);
+    expect((await policies.context()).referenceValues.web).toEqual(['bb', 'cc']);
 
-    other.activate(first.name, first.version, 'cli', null);
-    expect(policies.active()).toMatchObject({ name: first.name, version: first.version, hash: first.hash });
-  });
-
-  it('keeps nothing read inside a transaction that rolls back, even when another connection later commits the same epoch', () => {
-    const dir = tempDir();
-    dirs.push(dir);
-    const a = second(dir);
-    const b = second(dir);
-    const mine = new PolicyStore(a.db);
-    const theirs = new PolicyStore(b.db);
-    for (const n of ['one', 'two', 'three']) mine.put(n, STRICT, 'yaml', 'test', null);
-    mine.activate('one', undefined, 'test', null);
-    expect(mine.active().name).toBe('one');
-
-    let inside = -1;
-    expect(() =>
-      a.sqlite.transaction(() => {
-        mine.activate('two', undefined, 'test', null);
-        expect(mine.active().name).toBe('two');
-        inside = epochOf(a.db)!;
-        throw new Error('roll back');
-      })(),
-    ).toThrow('roll back');
-    // (Not through mine.active(): a read now would replace what the transaction left in the cache.)
-    expect(a.sqlite.prepare('SELECT name FROM active_policy').pluck().get()).toBe('one');
-
-    theirs.activate('three', undefined, 'test', null);
-    // The same write through the other connection reaches the epoch seen inside the rolled-back transaction.
-    expect(epochOf(a.db)).toBe(inside);
-    expect(mine.active().name).toBe('three');
+    await other.activate(first.name, first.version, 'cli', null);
+    expect(await policies.active()).toMatchObject({ name: first.name, version: first.version, hash: first.hash });
   });
 });
 
@@ -126,45 +103,44 @@ describe('with no change, a call reads the epoch only', () => {
     dirs.push(dir);
     const kek = Buffer.alloc(32, 7);
     const setup = second(dir);
-    await new SigningKeyStore(setup.db, kek).ensureActive();
-    const setupPolicies = new PolicyStore(setup.db);
-    setupPolicies.put('strict', STRICT, 'yaml', 'test', null);
-    setupPolicies.activate('strict', undefined, 'test', null);
-    setupPolicies.putReferenceValues('web', ['aa'], 'test', null);
+    await keysOf(setup, kek).ensureActive((kid) => ({ action: 'key.create', outcome: 'success', actor: 'test', subject: kid }));
+    const setupPolicies = policiesOf(setup);
+    await setupPolicies.put('strict', STRICT, 'yaml', 'test', null);
+    await setupPolicies.activate('strict', undefined, 'test', null);
+    await setupPolicies.putReferenceValues('web', ['aa'], 'test', null);
 
     // A connection that records every statement it executes.
     const executed: string[] = [];
-    const sqlite = new Database(join(dir, DB_FILE), { verbose: (sql) => executed.push(String(sql)) });
-    const db = drizzle(sqlite, { schema }) as Db;
-    opened.push({ db, sqlite, close: () => sqlite.close() });
-    const keys = new SigningKeyStore(db, kek);
-    const policies = new PolicyStore(db);
-    const key = keys.active();
-    const policy = policies.active();
-    const refs = policies.context();
+    const store = second(dir, (sql) => executed.push(sql));
+    const keys = keysOf(store, kek);
+    const policies = policiesOf(store);
+    const key = await keys.active();
+    const policy = await policies.active();
+    const refs = await policies.context();
 
     executed.length = 0;
     for (let i = 0; i < 100; i++) {
-      expect(keys.active()).toBe(key);
-      expect(policies.active()).toBe(policy);
-      expect(policies.context()).toBe(refs);
+      expect(await keys.active()).toBe(key);
+      expect(await policies.active()).toBe(policy);
+      expect(await policies.context()).toBe(refs);
     }
     expect(executed).toHaveLength(300);
     expect(new Set(executed)).toEqual(new Set(['SELECT n FROM config_epoch WHERE id = 1']));
 
-    // A write to a covered table (here through the same connection) makes the next call read again.
-    setupPolicies.putReferenceValues('web', ['bb'], 'test', null);
+    // A write to a covered table (here through the other connection) makes the next call read again.
+    await setupPolicies.putReferenceValues('web', ['bb'], 'test', null);
     executed.length = 0;
-    expect(policies.context().referenceValues.web).toEqual(['bb']);
+    expect((await policies.context()).referenceValues.web).toEqual(['bb']);
     expect(executed.some((s) => s.includes('"reference_values"'))).toBe(true);
   });
 });
 
 describe('config_epoch triggers and migration', () => {
-  it('moves the epoch on every insert, update and delete of each covered table, and on nothing else', () => {
+  it('moves the epoch on every insert, update and delete of each covered table, and on nothing else', async () => {
     const dir = tempDir();
     dirs.push(dir);
-    const { db, sqlite } = second(dir);
+    const { configEpoch, sqlite } = second(dir);
+    const epoch = () => configEpoch.read();
     const cases: [string, string, string, string][] = [
       [
         'signing_keys',
@@ -193,15 +169,15 @@ describe('config_epoch triggers and migration', () => {
     ];
     for (const [table, ...writes] of cases) {
       for (const write of writes) {
-        const before = epochOf(db)!;
+        const before = (await epoch())!;
         sqlite.prepare(write).run();
-        expect(epochOf(db), `${table}: ${write}`).toBe(before + 1);
+        expect(await epoch(), `${table}: ${write}`).toBe(before + 1);
       }
     }
     // What the attestation path writes (challenges, attestations, audit) leaves it alone.
-    const before = epochOf(db);
+    const before = await epoch();
     sqlite.prepare("INSERT INTO server_secrets (name, created_at, value) VALUES ('s', 1, '{}')").run();
-    expect(epochOf(db)).toBe(before);
+    expect(await epoch()).toBe(before);
     expect(() => sqlite.prepare('INSERT INTO config_epoch (id, n) VALUES (2, 0)').run()).toThrow(/CHECK constraint/);
   });
 
@@ -224,22 +200,24 @@ describe('config_epoch triggers and migration', () => {
     const oldDb = drizzle(sqlite, { schema }) as Db;
     migrate(oldDb, { migrationsFolder: old });
     expect(sqlite.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'config_epoch'").pluck().get()).toBe(0);
-    // rotate() and activate() do not read the epoch, so they work on the old schema.
-    const { kid } = await new SigningKeyStore(oldDb, kek).rotate(HOUR);
-    const oldPolicies = new PolicyStore(oldDb);
-    oldPolicies.put('strict', STRICT, 'yaml', 'test', null);
-    oldPolicies.activate('strict', undefined, 'test', null);
+    // rotate() and activate() do not read the epoch, so they work on the old schema (the
+    // engine's parts over that connection, as an older version of the service wrote).
+    const oldEpoch = new SqliteConfigEpoch(sqlite);
+    const { kid } = await new SigningKeyStore(new SqliteSigningKeys(oldDb), oldEpoch, kek).rotate(HOUR, rotated);
+    const oldPolicies = new PolicyStore(new SqlitePolicies(oldDb), new SqliteReferenceValues(oldDb), oldEpoch);
+    await oldPolicies.put('strict', STRICT, 'yaml', 'test', null);
+    await oldPolicies.activate('strict', undefined, 'test', null);
     sqlite.close();
 
-    const { db } = second(data);
-    expect(epochOf(db)).toBe(0);
-    const keys = new SigningKeyStore(db, kek);
-    const policies = new PolicyStore(db);
-    expect(keys.active().kid).toBe(kid);
-    expect(policies.active()).toMatchObject({ name: 'strict', version: 1 });
+    const store = second(data);
+    expect(await store.configEpoch.read()).toBe(0);
+    const keys = keysOf(store, kek);
+    const policies = policiesOf(store);
+    expect((await keys.active()).kid).toBe(kid);
+    expect(await policies.active()).toMatchObject({ name: 'strict', version: 1 });
 
-    const rotated = await new SigningKeyStore(second(data).db, kek).rotate(HOUR);
-    expect(epochOf(db)).toBe(2); // the retirement and the new key
-    expect(keys.active().kid).toBe(rotated.kid);
+    const again = await keysOf(second(data), kek).rotate(HOUR, rotated);
+    expect(await store.configEpoch.read()).toBe(2); // the retirement and the new key
+    expect((await keys.active()).kid).toBe(again.kid);
   });
 });

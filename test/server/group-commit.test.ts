@@ -1,4 +1,4 @@
-// Group commit (server/storage/group-commit.ts): units queued in one event-loop turn share one
+// Group commit (server/storage/sqlite/group-commit.ts): units queued in one event-loop turn share one
 // transaction, each in its own savepoint; a failing unit rolls back alone; nobody is answered
 // before the commit that holds its write.
 
@@ -7,8 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openStorage, walSyncer } from '../../server/storage/db.ts';
-import { GroupCommit, NotDurableError } from '../../server/storage/group-commit.ts';
+import { openConnection } from '../../server/storage/sqlite/connection.ts';
+import { GroupCommit, NotDurableError } from '../../server/storage/sqlite/group-commit.ts';
+import { walSyncer } from '../../server/storage/sqlite/wal-sync.ts';
 
 let dir: string;
 let writer: Database.Database;
@@ -151,10 +152,9 @@ describe('GroupCommit', () => {
       const realDir = mkdtempSync(join(tmpdir(), 'tessera-wal-real-'));
       try {
         // The database file is a link: SQLite puts the WAL beside the real file.
-        const storage = openStorage(realDir);
-        storage.close();
+        openConnection(realDir).sqlite.close();
         symlinkSync(join(realDir, 'tessera.db'), join(dataDir, 'tessera.db'));
-        const linked = openStorage(dataDir);
+        const linked = openConnection(dataDir);
         const wal = walSyncer(linked.sqlite);
         await expect(wal.sync()).resolves.toBeUndefined();
         // The WAL file removed under an open connection: refused, not taken as synced.
@@ -162,7 +162,7 @@ describe('GroupCommit', () => {
         await expect(wal.sync()).rejects.toThrow(/removed/);
         wal.close();
         await expect(wal.sync()).rejects.toThrow(/closed/);
-        linked.close();
+        linked.sqlite.close();
         // Not in WAL mode: refused at start.
         const rollback = new Database(join(realDir, 'rollback.db'));
         rollback.pragma('journal_mode = DELETE');

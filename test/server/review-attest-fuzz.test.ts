@@ -11,6 +11,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SimulatorChain } from '../../verifier/testing/simulated-chain.ts';
+import { asSqliteStore } from '../../server/storage/sqlite/index.ts';
 import { NO_RATE_LIMITS, snpAttestBody, startChainServer, stopServer, tdxAttestBody, type TestServer } from './helpers.ts';
 
 let chain: SimulatorChain;
@@ -32,7 +33,7 @@ function expectReachedTheVerifier(parserCode: RegExp) {
 }
 
 function counts() {
-  const sqlite = srv.service.ctx.db.$client;
+  const sqlite = asSqliteStore(srv.service.store).sqlite;
   const n = (table: string) => (sqlite.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
   return { attestations: n('attestations'), consumed: n('consumed_challenges'), audit: n('audit_log') };
 }
@@ -51,12 +52,12 @@ async function sendAndCheck(body: unknown, raw = false): Promise<{ status: numbe
     expect(delta.consumed, what).toBe(1);
     expect(delta.audit, what).toBeGreaterThanOrEqual(1);
     if (res.status === 200) {
-      const row = srv.service.ctx.db.$client.prepare('SELECT status, token_jti FROM attestations WHERE id = ?').get(res.body.attestationId) as any;
+      const row = asSqliteStore(srv.service.store).sqlite.prepare('SELECT status, token_jti FROM attestations WHERE id = ?').get(res.body.attestationId) as any;
       expect(row.status).toBe(res.body.status);
       expect(row.token_jti).toBeTypeOf('string');
     } else {
       expect(res.status).toBe(403);
-      const row = srv.service.ctx.db.$client.prepare('SELECT status, token_jti FROM attestations WHERE id = ?').get(res.body.attestationId) as any;
+      const row = asSqliteStore(srv.service.store).sqlite.prepare('SELECT status, token_jti FROM attestations WHERE id = ?').get(res.body.attestationId) as any;
       expect(row).toEqual({ status: 'contraindicated', token_jti: null });
     }
   } else if (code?.startsWith('challenge_')) {

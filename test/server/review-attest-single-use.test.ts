@@ -4,9 +4,10 @@
 // timing of the group commit or of the pruning of expired consumed challenges. The verifier
 // pool is wrapped so the test decides when each verification returns.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { ChallengeError, ChallengeSigner, consumeChallenge, pruneConsumedChallenges } from '../../server/challenge.ts';
+import { ChallengeError, ChallengeSigner, type OpenedChallenge } from '../../server/challenge.ts';
+import { asSqliteStore } from '../../server/storage/sqlite/index.ts';
 import type { VerifierPool } from '../../server/verification/pool.ts';
 import type { SimulatorChain } from '../../verifier/testing/simulated-chain.ts';
 import { makeChain, snpAttestBody, startServer, stopServer, type TestServer } from './helpers.ts';
@@ -26,7 +27,7 @@ afterAll(() => stopServer(srv));
 
 /** Row counts of what a decision stores. */
 function counts() {
-  const sqlite = srv.service.ctx.db.$client;
+  const sqlite = asSqliteStore(srv.service.store).sqlite;
   const n = (table: string) => (sqlite.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
   return { attestations: n('attestations'), consumed: n('consumed_challenges'), audit: n('audit_log') };
 }
@@ -64,7 +65,7 @@ describe('single use of a challenge under concurrency', () => {
   it('two requests with one challenge in the same group-commit batch: one 200, one 409, each audited as answered', async () => {
     const { body } = await snpAttestBody(srv, chain);
     const gate = gateVerifications();
-    const commits = srv.service.ctx.commits as any;
+    const commits = asSqliteStore(srv.service.store).commits as any;
     const flush = commits.flush;
     const batches: number[] = [];
     commits.flush = function (this: unknown) {
@@ -110,7 +111,7 @@ describe('single use of a challenge under concurrency', () => {
       // b opened the challenge before it expired; it is still being verified when the challenge
       // expires and the periodic prune (server/service.ts, every minute) forgets its nonce.
       await new Promise((resolve) => setTimeout(resolve, TTL_SECONDS * 1000 + 100));
-      expect(pruneConsumedChallenges(srv.service.ctx.db)).toBeGreaterThanOrEqual(1);
+      expect(await srv.service.store.challenges.prune(Date.now())).toBeGreaterThanOrEqual(1);
       const before = counts();
       gate.release(1);
       const second = await b;
@@ -127,25 +128,32 @@ describe('single use of a challenge under concurrency', () => {
 });
 
 describe('the expiry boundary of consumption and pruning', () => {
-  it('consumes up to the last millisecond before expiry, never at it, and keeps the nonce until it is past', () => {
-    const db = srv.service.ctx.db;
+  /** Consume `opened` with the clock at `now` (the store judges at its own clock, read at the commit). */
+  async function consumeAt(opened: OpenedChallenge, now: number): Promise<unknown> {
+    vi.useFakeTimers({ toFake: ['Date'], now });
+    try {
+      await srv.service.store.challenges.consume({ nonce: opened.nonce.toString('base64url'), expiresAt: opened.expiresAt });
+      return undefined;
+    } catch (err) {
+      return err;
+    } finally {
+      vi.useRealTimers();
+    }
+  }
+
+  it('consumes up to the last millisecond before expiry, never at it, and keeps the nonce until it is past', async () => {
+    const { challenges } = srv.service.store;
     const signer = new ChallengeSigner(randomBytes(32), 60_000);
     const t0 = 1_700_000_000_000;
     const last = signer.open(signer.issue('sgx', t0).challenge, 'sgx', t0);
-    consumeChallenge(db, last, last.expiresAt - 1);
+    expect(await consumeAt(last, last.expiresAt - 1)).toBeUndefined();
     // The row outlives every moment at which a consumption could still succeed.
-    expect(pruneConsumedChallenges(db, last.expiresAt)).toBe(0);
-    expect(() => consumeChallenge(db, last, last.expiresAt - 1)).toThrow(expect.objectContaining({ code: 'challenge_replayed' }));
+    expect(await challenges.prune(last.expiresAt)).toBe(0);
+    expect(await consumeAt(last, last.expiresAt - 1)).toMatchObject({ code: 'challenge_replayed' });
     const late = signer.open(signer.issue('sgx', t0).challenge, 'sgx', t0);
-    const err = (() => {
-      try {
-        consumeChallenge(db, late, late.expiresAt);
-      } catch (e) {
-        return e;
-      }
-    })();
+    const err = await consumeAt(late, late.expiresAt);
     expect(err).toBeInstanceOf(ChallengeError);
     expect((err as ChallengeError).code).toBe('challenge_expired');
-    expect(pruneConsumedChallenges(db, last.expiresAt + 1)).toBeGreaterThanOrEqual(1);
+    expect(await challenges.prune(last.expiresAt + 1)).toBeGreaterThanOrEqual(1);
   });
 });

@@ -4,7 +4,7 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DB_FILE } from '../../server/storage/db.ts';
+import { DB_FILE } from '../../server/storage/sqlite/connection.ts';
 import { removeDir, snpAttestBody, startChainServer } from './helpers.ts';
 
 describe('shutdown', () => {

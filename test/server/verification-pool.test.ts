@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../server/config.ts';
 import { startChainServer, snpAttestBody, stopServer } from './helpers.ts';
-import { NotDurableError } from '../../server/storage/group-commit.ts';
+import { asSqliteStore } from '../../server/storage/sqlite/index.ts';
+import { NotDurableError } from '../../server/storage/store.ts';
 import { toProblem } from '../../server/problem.ts';
 import { createVerifierPool, MAX_QUEUED_VERIFICATIONS, ServerBusyError, type VerifierPool } from '../../server/verification/pool.ts';
 import { CollateralUnavailableError, EvidenceFormatError } from '../../verifier/errors.ts';
@@ -165,7 +166,7 @@ describe('verifier pool', () => {
       expect(srv.service.ctx.attestationsInFlight).toBe(0);
 
       // After a failed WAL sync, nothing more is accepted and /readyz says why.
-      srv.service.ctx.commits.failure = new NotDurableError(new Error('EIO'));
+      asSqliteStore(srv.service.store).commits.failure = new NotDurableError(new Error('EIO'));
       const after = await snpAttestBody(srv, chain);
       const refused = await srv.call('POST', '/v1/attest', { body: after.body });
       expect(refused.status).toBe(503);

@@ -18,6 +18,9 @@
 // the connection's own setting.
 
 import type Database from 'better-sqlite3';
+import { NotDurableError } from '../store.ts';
+
+export { NotDurableError };
 
 interface Pending {
   work: () => unknown;
@@ -26,14 +29,6 @@ interface Pending {
 }
 
 type Outcome = { ok: true; value: unknown } | { ok: false; err: unknown };
-
-/** A batch committed but not known durable (its WAL sync failed), or refused after one was. */
-export class NotDurableError extends Error {
-  constructor(override readonly cause: unknown) {
-    super(`a commit could not be made durable: ${cause instanceof Error ? cause.message : String(cause)}`);
-    this.name = 'NotDurableError';
-  }
-}
 
 export interface GroupCommitOptions {
   /** Makes a committed batch durable (fdatasync of the WAL file); awaited before anyone is answered. */
