@@ -3,7 +3,6 @@
 
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
-import { appendAudit } from './audit/log.ts';
 import { scopeAllows, type Principal, type Scope } from './auth/api-tokens.ts';
 import type { ServiceContext } from './context.ts';
 import { ApiError, problemResponse } from './problem.ts';
@@ -62,7 +61,7 @@ export function requireScope(ctx: ServiceContext, scope: Scope): MiddlewareHandl
       const limit = ctx.config.rateLimit.authFailures;
       const counted = await ctx.store.rateLimits.take('auth-failure', address ?? 'unknown', limit, ctx.config.rateLimit.windowSeconds * 1000, Date.now());
       const audit = (details: Record<string, unknown>) =>
-        appendAudit(ctx.store.audit, { action: 'auth.failure', outcome: 'failure', actor, subject: `${c.req.method} ${c.req.path}`, clientAddress: address, details });
+        ctx.store.audit.append([{ action: 'auth.failure', outcome: 'failure', actor, subject: `${c.req.method} ${c.req.path}`, clientAddress: address, details }]);
       if (!counted.allowed) {
         // Past the limit only the first refusal of the window is recorded, saying so: the
         // log keeps the fact without letting an anonymous client grow it at will.

@@ -3,11 +3,8 @@
 // API shows them, queries, and verification of the whole chain from the genesis.
 
 import { canonicalJson } from '../../verifier/policy/canonical.ts';
-import type { AuditFilter, AuditInput, AuditPosition, AuditRow, AuditStorage } from '../storage/store.ts';
+import type { AuditFilter, AuditRow, AuditStorage } from '../storage/store.ts';
 import { canonicalRow, chainHash, GENESIS_HASH } from './chain.ts';
-
-export type { AuditInput } from '../storage/store.ts';
-export { GENESIS_HASH } from './chain.ts';
 
 export interface AuditEntry {
   seq: number;
@@ -21,11 +18,6 @@ export interface AuditEntry {
   details: Record<string, unknown>;
   prevHash: string;
   hash: string;
-}
-
-/** Append one entry in its own transaction; returns its place in the chain. */
-export function appendAudit(audit: AuditStorage, input: AuditInput): Promise<AuditPosition> {
-  return audit.append([input]);
 }
 
 function toEntry(row: AuditRow): AuditEntry {

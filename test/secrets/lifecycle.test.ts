@@ -99,8 +99,8 @@ describe('development seed', () => {
   it('seeds demo once, released only to simulated evidence, and never again after an update or delete', async () => {
     const s = srv!;
     const log = pino({ level: 'silent' });
-    expect(seedDevSecrets(s.service.ctx.secrets, log)).toBe(true);
-    expect(seedDevSecrets(s.service.ctx.secrets, log)).toBe(false);
+    expect(await seedDevSecrets(s.service.ctx.secrets, log)).toBe(true);
+    expect(await seedDevSecrets(s.service.ctx.secrets, log)).toBe(false);
     const key = teePair();
     const { body } = await snpAttestBody(s, chain, { jwk: key.jwk });
     const token = (await s.call('POST', '/v1/attest', { body })).body.token as string;
@@ -108,7 +108,7 @@ describe('development seed', () => {
     const r = await s.call('GET', `/v1/secrets/${DEMO_SECRET_NAME}`, { token });
     expect(await open(r.body, key.privateKey)).toBe(DEMO_SECRET_VALUE);
     await s.call('DELETE', `/v1/secrets/${DEMO_SECRET_NAME}`, { token: admin });
-    expect(seedDevSecrets(s.service.ctx.secrets, log)).toBe(false);
+    expect(await seedDevSecrets(s.service.ctx.secrets, log)).toBe(false);
     expect((await s.call('GET', '/v1/secrets', { token: admin })).body.secrets.map((x: any) => x.name)).not.toContain(DEMO_SECRET_NAME);
   });
 });

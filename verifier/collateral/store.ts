@@ -1,6 +1,6 @@
-// Where fetched collateral is kept between uses: the service's database
-// (server/storage/collateral-store.ts), a JSON file for the CLI (file-store.ts), or memory
-// (memory-store.ts). A store holds bytes, not trust: every document read back from it is
+// Where fetched collateral is kept between uses: the service's store (each engine of
+// server/storage/ keeps it, e.g. server/storage/sqlite/collateral.ts), a JSON file for the
+// CLI (file-store.ts), or memory (memory-store.ts). A store holds bytes, not trust: every document read back from it is
 // verified by the verifier on every use, exactly like one fresh from the vendor.
 
 import type { CollateralKind } from './document.ts';

@@ -6,7 +6,7 @@ import type Database from 'better-sqlite3';
 
 /**
  * fdatasync of the database's WAL file, on libuv's thread pool: what synchronous=FULL does
- * after each commit in WAL mode (server/storage/group-commit.ts). The descriptor is opened
+ * after each commit in WAL mode (group-commit.ts). The descriptor is opened
  * once, at start, on the file SQLite really uses (the database path resolved through links:
  * SQLite puts the WAL beside the real file); fsync acts on the file, whichever descriptor
  * names it, so a sync is one trip to the pool.
