@@ -16,6 +16,7 @@ import { ChallengeError, challengeReplayed, type OpenedChallenge } from './chall
 import type { ServiceContext } from './context.ts';
 import { issueEar, type PolicyId } from './ear.ts';
 import { prepareReleases, refusedReleasesAudit, type AttestReleases } from './secrets/attest-release.ts';
+import { readEpoch, type EpochReading } from './storage/epoch-cached.ts';
 import type { AuditInput } from './storage/store.ts';
 
 export const BINDING_CHECK_ID = 'binding.report-data';
@@ -84,9 +85,9 @@ export interface Appraisal {
   decision: PolicyDecision;
 }
 
-/** Appraise an already-verified result under `policy` with the current reference values. */
-export async function appraise(ctx: ServiceContext, policy: AppraisalPolicy, result: VerificationResult): Promise<PolicyDecision> {
-  return evaluateAppraisalPolicy(policy, result, await ctx.policies.context());
+/** Appraise an already-verified result under `policy` with the reference values (as of `reading`, else now). */
+export async function appraise(ctx: ServiceContext, policy: AppraisalPolicy, result: VerificationResult, reading?: EpochReading): Promise<PolicyDecision> {
+  return evaluateAppraisalPolicy(policy, result, await ctx.policies.context(reading));
 }
 
 /**
@@ -157,8 +158,11 @@ async function decide(ctx: ServiceContext, input: AttestInput, now: number): Pro
 
   // 3. The binding to this challenge and this TEE key, then the active policy.
   const binding = await bindingCheck(result, opened.nonce, input.teePublicKey);
-  const active = await ctx.policies.active();
-  const decision = await appraise(ctx, active.policy, result);
+  //    One reading of the configuration epoch serves the policy, the reference values, the
+  //    signing key and the releases of this attestation: one round trip to the store.
+  const reading = await readEpoch(ctx.store.configEpoch);
+  const active = await ctx.policies.active(reading);
+  const decision = await appraise(ctx, active.policy, result, reading);
   const policyId: PolicyId = { name: active.name, version: active.version, hash: active.hash };
 
   const allowed = result.verified && binding.ok && decision.allowed && decision.status !== 'contraindicated';
@@ -178,13 +182,14 @@ async function decide(ctx: ServiceContext, input: AttestInput, now: number): Pro
       ttlSeconds: ctx.config.tokenTtlSeconds,
       build: ctx.build,
       now,
+      configEpoch: reading,
     });
   }
 
   // 4. Secrets named in `release`, decided with the token just issued; nothing leaves the
   //    server before step 5 committed.
   const attestationId = randomUUID();
-  const releases = issued && input.release ? await prepareReleases(ctx, issued.token, input.release, attestationId, input.clientAddress, now) : undefined;
+  const releases = issued && input.release ? await prepareReleases(ctx, issued.token, input.release, attestationId, input.clientAddress, now, reading) : undefined;
 
   // 5. Record it: consume the challenge (authoritative single use, judged at the commit),
   //    store the attestation for replay, and append the audit entries, all or nothing.

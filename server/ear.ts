@@ -12,6 +12,7 @@ import type { Claims, Tee } from '../verifier/result.ts';
 import type { EarStatus } from '../verifier/policy/types.ts';
 import { signCompactJws } from './keys/sign-jws.ts';
 import type { SigningKeyStore } from './keys/signing-keys.ts';
+import type { EpochReading } from './storage/epoch-cached.ts';
 
 /** The EAR profile this service emits (draft-ietf-rats-ear section 3). */
 export const EAR_PROFILE = 'tag:github.com,2023:veraison/ear';
@@ -54,6 +55,8 @@ export interface IssueInput {
   ttlSeconds: number;
   build: string;
   now: number;
+  /** The request's reading of the configuration epoch, if it took one (server/storage/epoch-cached.ts). */
+  configEpoch?: EpochReading;
 }
 
 export async function issueEar(keys: SigningKeyStore, input: IssueInput): Promise<{ token: string; jti: string; expiresAt: number; kid: string }> {
@@ -77,6 +80,6 @@ export async function issueEar(keys: SigningKeyStore, input: IssueInput): Promis
     },
     cnf: { jwk: input.teePublicKey },
   };
-  const { jws, kid } = await signCompactJws(keys, 'JWT', payload);
+  const { jws, kid } = await signCompactJws(keys, 'JWT', payload, input.configEpoch);
   return { token: jws, jti, expiresAt: exp * 1000, kid };
 }

@@ -5,11 +5,12 @@
 // Whatever it signs is verified with jose (relying parties, tests, `tessera audit verify`).
 
 import { sign } from 'node:crypto';
+import type { EpochReading } from '../storage/epoch-cached.ts';
 import { SIGNING_ALG, type SigningKeyStore } from './signing-keys.ts';
 
-/** `payload` signed by the active key, with header {alg, kid, typ}; returns the JWS and the kid. */
-export async function signCompactJws(keys: SigningKeyStore, typ: string, payload: object): Promise<{ jws: string; kid: string }> {
-  const key = await keys.active();
+/** `payload` signed by the active key (as of `reading`, else now), with header {alg, kid, typ}; returns the JWS and the kid. */
+export async function signCompactJws(keys: SigningKeyStore, typ: string, payload: object, reading?: EpochReading): Promise<{ jws: string; kid: string }> {
+  const key = await keys.active(reading);
   const header = Buffer.from(JSON.stringify({ alg: SIGNING_ALG, kid: key.kid, typ })).toString('base64url');
   const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
   const signingInput = `${header}.${body}`;

@@ -11,7 +11,7 @@
 import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { decryptEnvelope, encryptEnvelope, parseEnvelope, serializeEnvelope } from '../crypto/envelope.ts';
-import { EpochCached } from '../storage/epoch-cached.ts';
+import { EpochCached, type EpochReading } from '../storage/epoch-cached.ts';
 import type { AuditInput, AuditOf, ConfigEpochStorage, PublicSigningKeyRow, SigningKeyRow, SigningKeyStorage } from '../storage/store.ts';
 
 export const SIGNING_ALG = 'ES256';
@@ -70,9 +70,9 @@ export class SigningKeyStore {
     return (await this.rows.createIfNoActive(row, audit(row.kid))) ? row.kid : undefined;
   }
 
-  /** The key to sign with now: read again only when the configuration epoch moved. */
-  active(): Promise<ActiveSigningKey> {
-    return this.cached.get();
+  /** The key to sign with now: read again only when the configuration epoch (`reading`, or read now) moved. */
+  active(reading?: EpochReading): Promise<ActiveSigningKey> {
+    return this.cached.get(reading);
   }
 
   /** The active row, decrypted unless it is still `previous`'s kid (decryption is the costly part). */

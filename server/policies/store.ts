@@ -8,7 +8,7 @@
 
 import { PolicyValidationError, parseAppraisalPolicy, policyHash, type AppraisalPolicy, type PolicyContext } from '../../verifier/policy/index.ts';
 import { ApiError } from '../problem.ts';
-import { EpochCached } from '../storage/epoch-cached.ts';
+import { EpochCached, type EpochReading } from '../storage/epoch-cached.ts';
 import type { ActivePolicyRow, ConfigEpochStorage, PolicyStorage, PolicyVersionRow, ReferenceValueStorage } from '../storage/store.ts';
 
 export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -125,9 +125,9 @@ export class PolicyStore {
     return { ...this.info(row, undefined), active: true };
   }
 
-  /** The active policy, parsed: read again only when the configuration epoch moved. */
-  active(): Promise<ActivePolicy> {
-    return this.activeCache.get();
+  /** The active policy, parsed: read again only when the configuration epoch (`reading`, or read now) moved. */
+  active(reading?: EpochReading): Promise<ActivePolicy> {
+    return this.activeCache.get(reading);
   }
 
   /** The active policy, parsed again only when another version is active than in `previous` (versions are immutable). */
@@ -170,9 +170,9 @@ export class PolicyStore {
     return (await this.refs.list()).map((r) => ({ name: r.name, count: r.values.length, updatedAt: new Date(r.updatedAt).toISOString() }));
   }
 
-  /** Every reference-value set, for policy evaluation: read again only when the configuration epoch moved. */
-  context(): Promise<PolicyContext> {
-    return this.refsCache.get();
+  /** Every reference-value set, for policy evaluation: read again only when the configuration epoch (`reading`, or read now) moved. */
+  context(reading?: EpochReading): Promise<PolicyContext> {
+    return this.refsCache.get(reading);
   }
 
   private async loadContext(): Promise<PolicyContext> {

@@ -8,6 +8,7 @@ import { z } from '@hono/zod-openapi';
 import { decodeJwt } from 'jose';
 import type { ServiceContext } from '../context.ts';
 import type { EarPayload } from '../ear.ts';
+import type { EpochReading } from '../storage/epoch-cached.ts';
 import type { AuditInput } from '../storage/store.ts';
 import { decideRelease, releaseAudit, subjectOf, type ReleaseDecision } from './release.ts';
 import { isSecretName } from './store.ts';
@@ -47,10 +48,10 @@ export interface PreparedReleases {
  * without recording anything yet: the caller records the entries (`audit`) with the
  * attestation, so the round trip costs one commit, and sends the JWEs only after it.
  */
-export async function prepareReleases(ctx: ServiceContext, token: string, names: readonly string[], attestationId: string, clientAddress: string | null, now: number): Promise<PreparedReleases> {
+export async function prepareReleases(ctx: ServiceContext, token: string, names: readonly string[], attestationId: string, clientAddress: string | null, now: number, reading?: EpochReading): Promise<PreparedReleases> {
   const subject = subjectOf(decodeJwt(token) as EarPayload);
   const decisions: ReleaseDecision[] = [];
-  for (const name of new Set(names)) decisions.push(await decideRelease(ctx, ctx.secrets, subject, name));
+  for (const name of new Set(names)) decisions.push(await decideRelease(ctx, ctx.secrets, subject, name, undefined, reading));
   const answer: AttestReleases = { secrets: {} };
   const denials: ReleaseDenial[] = [];
   for (const d of decisions) {

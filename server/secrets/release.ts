@@ -22,6 +22,7 @@ import { EnvelopeError } from '../crypto/envelope.ts';
 import { EAR_DEVELOPER, EAR_PROFILE, type EarPayload, type PolicyId } from '../ear.ts';
 import { SIGNING_ALG } from '../keys/signing-keys.ts';
 import { ApiError } from '../problem.ts';
+import type { EpochReading } from '../storage/epoch-cached.ts';
 import type { AuditInput } from '../storage/store.ts';
 import { isSecretName, releasePolicyOf, type SecretStore } from './store.ts';
 
@@ -160,7 +161,7 @@ export function encryptToTeeKey(value: Uint8Array, cnf: JWK): string {
  * Decide one release: the secret (version) exists, its release gates pass for this subject
  * (status, appraisal policy, CEL), and if so the JWE. Records nothing: releaseAudit builds its entry.
  */
-export async function decideRelease(ctx: ServiceContext, secrets: SecretStore, subject: ReleaseSubject, name: string, version?: number): Promise<ReleaseDecision> {
+export async function decideRelease(ctx: ServiceContext, secrets: SecretStore, subject: ReleaseSubject, name: string, version?: number, reading?: EpochReading): Promise<ReleaseDecision> {
   const notFound = (): ReleaseDecision => ({
     released: false,
     name,
@@ -190,7 +191,7 @@ export async function decideRelease(ctx: ServiceContext, secrets: SecretStore, s
   const outcome = evaluateReleasePolicy(
     policy,
     { claims: subject.claims, status: subject.status, policyId: `${subject.policy.name}@${subject.policy.version}` },
-    await ctx.policies.context(),
+    await ctx.policies.context(reading),
   );
   if (!outcome.ok) {
     return { released: false, name, version: info.version, status: 403, code: 'release_denied', detail: `Secret ${name} (version ${info.version}) is not released to this attestation result: ${outcome.detail}.`, failedRules: [outcome] };

@@ -14,6 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SimulatorChain } from '../../verifier/testing/simulated-chain.ts';
 import { SigningKeyStore } from '../../server/keys/signing-keys.ts';
 import { PolicyStore } from '../../server/policies/store.ts';
+import { readEpoch } from '../../server/storage/epoch-cached.ts';
 import { SqliteConfigEpoch } from '../../server/storage/sqlite/config-epoch.ts';
 import { DB_FILE, MIGRATIONS_DIR, type Db } from '../../server/storage/sqlite/connection.ts';
 import { openSqliteStore, type SqliteStore } from '../../server/storage/sqlite/index.ts';
@@ -127,11 +128,27 @@ describe('with no change, a call reads the epoch only', () => {
     expect(executed).toHaveLength(300);
     expect(new Set(executed)).toEqual(new Set(['SELECT n FROM config_epoch WHERE id = 1']));
 
+    // One reading shared by the lookups of a request (what an attestation does): one read in all.
+    executed.length = 0;
+    const reading = await readEpoch(store.configEpoch);
+    expect(await keys.active(reading)).toBe(key);
+    expect(await policies.active(reading)).toBe(policy);
+    expect(await policies.context(reading)).toBe(refs);
+    expect(executed).toEqual(['SELECT n FROM config_epoch WHERE id = 1']);
+
     // A write to a covered table (here through the other connection) makes the next call read again.
     await setupPolicies.putReferenceValues('web', ['bb'], 'test', null);
     executed.length = 0;
-    expect((await policies.context()).referenceValues.web).toEqual(['bb']);
+    const newer = await policies.context();
+    expect(newer.referenceValues.web).toEqual(['bb']);
     expect(executed.some((s) => s.includes('"reference_values"'))).toBe(true);
+
+    // A request still holding the older reading loads for itself, but does not push the
+    // newer entry out of the cache: the next current call is a hit again.
+    expect((await policies.context(reading)).referenceValues.web).toEqual(['bb']);
+    executed.length = 0;
+    expect(await policies.context()).toBe(newer);
+    expect(executed).toEqual(['SELECT n FROM config_epoch WHERE id = 1']);
   });
 });
 
