@@ -1,0 +1,123 @@
+// Attestation records on PostgreSQL, in group commit: the records that reach their commit
+// point in one turn of the event loop are written in one transaction, set-wise: one INSERT
+// consumes every challenge of the batch (the nonces it did not insert were consumed already,
+// by any replica: those records are refused alone, challenge_replayed), one inserts the
+// attestations of the winners, one appends all their audit entries under the audit lock, one
+// COMMIT. A handful of round trips per batch instead of several per record is what keeps one
+// replica near SQLite's throughput; no caller is answered before that COMMIT returned.
+
+import { and, asc, gte, lte } from 'drizzle-orm';
+import { challengeExpiredAtCommit, challengeReplayed } from '../../challenge.ts';
+import type { AttestationRecord, AttestationRow, AttestationStorage } from '../store.ts';
+import { appendIn } from './audit.ts';
+import { consumeManyIn } from './challenges.ts';
+import type { Database } from './database.ts';
+import { attestations } from './schema/attestations.ts';
+
+const INSERT = {
+  name: 'tessera_attestations_insert',
+  text: `INSERT INTO attestations (id, created_at, tee, status, policy_name, policy_version, policy_hash, claims_digest, token_jti, client_address, result)
+         SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::integer[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])`,
+};
+
+interface Pending {
+  rec: AttestationRecord;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+export class PostgresAttestations implements AttestationStorage {
+  private queue: Pending[] = [];
+  private scheduled = false;
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(private readonly pg: Database) {}
+
+  record(rec: AttestationRecord): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ rec, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        // After the I/O callbacks of this turn: every request that reached its commit point joins.
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Write what is queued now; resolves when every batch started so far has settled (shutdown). */
+  async drain(): Promise<void> {
+    this.flush();
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return;
+    const p = this.write(batch).finally(() => this.inFlight.delete(p));
+    this.inFlight.add(p);
+  }
+
+  private async write(batch: Pending[]): Promise<void> {
+    // Judged at the commit's clock, as on SQLite: a request that opened its challenge in
+    // time but reaches the commit after expiry is refused (the prune may have forgotten it).
+    const now = Date.now();
+    const candidates: Pending[] = [];
+    const seen = new Set<string>();
+    for (const item of batch) {
+      const { nonce, expiresAt } = item.rec.challenge;
+      if (now >= expiresAt) item.reject(challengeExpiredAtCommit(expiresAt));
+      // Twice in one batch: whether or not the first wins, this one is a replay.
+      else if (seen.has(nonce)) item.reject(challengeReplayed());
+      else {
+        seen.add(nonce);
+        candidates.push(item);
+      }
+    }
+    if (candidates.length === 0) return;
+    let winners: Pending[] = [];
+    try {
+      await this.pg.tx(async ({ client }) => {
+        const consumed = await consumeManyIn(
+          client,
+          candidates.map((c) => c.rec.challenge),
+          now,
+        );
+        winners = candidates.filter((c) => consumed.has(c.rec.challenge.nonce));
+        if (winners.length === 0) return;
+        const rows = winners.map((w) => w.rec.attestation);
+        const col = <K extends keyof AttestationRow>(k: K) => rows.map((r) => r[k]);
+        await client.query({
+          ...INSERT,
+          values: [col('id'), col('createdAt'), col('tee'), col('status'), col('policyName'), col('policyVersion'), col('policyHash'), col('claimsDigest'), col('tokenJti'), col('clientAddress'), col('result')],
+        });
+        await appendIn(
+          client,
+          winners.flatMap((w) => w.rec.audit),
+          now,
+        );
+      });
+    } catch (err) {
+      // Nothing of the batch is stored.
+      for (const c of candidates) c.reject(err);
+      return;
+    }
+    const won = new Set(winners);
+    for (const c of candidates) {
+      if (won.has(c)) c.resolve();
+      else c.reject(challengeReplayed());
+    }
+  }
+
+  async between(since: number, until: number, limit: number): Promise<Pick<AttestationRow, 'status' | 'result'>[]> {
+    return this.pg.run((db) =>
+      db
+        .select({ status: attestations.status, result: attestations.result })
+        .from(attestations)
+        .where(and(gte(attestations.createdAt, since), lte(attestations.createdAt, until)))
+        .orderBy(asc(attestations.createdAt))
+        .limit(limit),
+    );
+  }
+}
