@@ -54,6 +54,15 @@ export const configSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   port: z.number().int().min(0).max(65535).default(8080),
   dataDir: z.string().min(1).default('./data'),
+  /**
+   * A PostgreSQL database (postgres://user@host:5432/db) holding the state instead of SQLite
+   * in dataDir: what N replicas share. The password may be in the URL or in PGPASSWORD
+   * (pg reads the PG* variables); it is never logged.
+   */
+  database: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//i, 'expected a postgres:// URL')
+    .optional(),
   /** Development mode: trusts the simulator's roots, creates a KEK file. Never in production. */
   dev: z.boolean().default(false),
   /** File holding the base64 32-byte key-encryption key (alternative to TESSERA_KEK). */
@@ -96,6 +105,7 @@ const ENV: Record<string, { path: string[]; kind: Kind }> = {
   TESSERA_HOST: { path: ['host'], kind: 'string' },
   TESSERA_PORT: { path: ['port'], kind: 'int' },
   TESSERA_DATA_DIR: { path: ['dataDir'], kind: 'string' },
+  TESSERA_DATABASE_URL: { path: ['database'], kind: 'string' },
   TESSERA_DEV: { path: ['dev'], kind: 'bool' },
   TESSERA_KEK_FILE: { path: ['kekFile'], kind: 'string' },
   TESSERA_LOG_LEVEL: { path: ['logLevel'], kind: 'string' },

@@ -25,7 +25,7 @@ import { Metrics } from './metrics.ts';
 import { PolicyStore } from './policies/store.ts';
 import { seedDevSecrets } from './secrets/dev-seed.ts';
 import { SecretStore } from './secrets/store.ts';
-import { openStore } from './storage/open.ts';
+import { openStore, storeLocation, vendorsFor } from './storage/open.ts';
 import type { Store } from './storage/store.ts';
 import { createVerifierPool, type VerifierPool } from './verification/pool.ts';
 
@@ -95,7 +95,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   if (!config.dev && options.simulator) throw new StartupError('the simulator is only trusted in development mode');
 
   const kek = loadKek({ env, dataDir: config.dataDir, dev: config.dev, ...(config.kekFile ? { kekFile: config.kekFile } : {}) });
-  const store = await openStore(config);
+  const store = await openStore(config, { onConnectionError: (message) => log.warn({ store: 'postgres' }, message) });
   let verifier: VerifierPool | undefined;
   try {
     const keys = new SigningKeyStore(store.signingKeys, store.configEpoch, kek.key);
@@ -105,7 +105,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       challengeKey = await getOrCreateServerSecret(store.serverSecrets, kek.key, 'challenge-hmac', 32);
     } catch (err) {
       if (err instanceof EnvelopeError) {
-        throw new StartupError(`the key-encryption key from ${kek.source} does not open the keys stored in ${config.dataDir}: wrong KEK for this data directory`);
+        throw new StartupError(`the key-encryption key from ${kek.source} does not open the keys stored in ${storeLocation(config)}: wrong KEK for this database`);
       }
       throw err;
     }
@@ -140,10 +140,14 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       ...(config.collateral.offline
         ? {}
         : {
-            upstream: new VendorCollateralSource({
-              ...(config.collateral.kdsUrl ? { kds: { baseUrl: config.collateral.kdsUrl } } : {}),
-              ...(config.collateral.pcsUrl ? { pcs: { baseUrl: config.collateral.pcsUrl } } : {}),
-            }),
+            upstream: vendorsFor(
+              store,
+              new VendorCollateralSource({
+                ...(config.collateral.kdsUrl ? { kds: { baseUrl: config.collateral.kdsUrl } } : {}),
+                ...(config.collateral.pcsUrl ? { pcs: { baseUrl: config.collateral.pcsUrl } } : {}),
+              }),
+              config.collateral.maxNewDocumentsPerMinute,
+            ),
           }),
       offline: config.collateral.offline,
       now: () => new Date(),

@@ -7,6 +7,7 @@ import { loadConfig, ConfigError, type ConfigInput } from '../config.ts';
 import { KekError } from '../crypto/kek.ts';
 import { listen } from '../server.ts';
 import { createService, StartupError } from '../service.ts';
+import { storeLocation } from '../storage/open.ts';
 import { CliError } from './errors.ts';
 
 const DEV_BANNER = `
@@ -28,12 +29,14 @@ export function serveCommand(): Command {
     .description('Run the attestation service (exit 2 on a configuration or startup error).')
     .option('--config <file>', 'YAML or JSON configuration file')
     .option('--data <dir>', 'data directory (database, development KEK); default ./data')
+    .option('--database <url>', 'PostgreSQL database shared by replicas (postgres://user@host:5432/db) instead of SQLite in --data; env TESSERA_DATABASE_URL')
     .option('--host <host>', 'address to listen on; default 127.0.0.1')
     .addOption(new Option('--port <port>', 'port to listen on; default 8080').argParser(parsePort))
     .option('--dev', 'development mode: trust the simulator (never in production)')
-    .action(async (opts: { config?: string; data?: string; host?: string; port?: number; dev?: boolean }) => {
+    .action(async (opts: { config?: string; data?: string; database?: string; host?: string; port?: number; dev?: boolean }) => {
       const overrides: ConfigInput = {};
       if (opts.data !== undefined) overrides.dataDir = opts.data;
+      if (opts.database !== undefined) overrides.database = opts.database;
       if (opts.host !== undefined) overrides.host = opts.host;
       if (opts.port !== undefined) overrides.port = opts.port;
       if (opts.dev) overrides.dev = true;
@@ -57,7 +60,7 @@ export function serveCommand(): Command {
         log = service.ctx.log;
         if (config.dev) log.warn({ simulatorDir: defaultSimulatorDir() }, 'DEVELOPMENT MODE: trusting the simulator roots');
         running = await listen(service, config.host, config.port);
-        log.info({ url: running.url, dataDir: config.dataDir, dev: config.dev }, 'tessera listening');
+        log.info({ url: running.url, store: service.store.engine, at: storeLocation(config), dev: config.dev }, 'tessera listening');
       } catch (err) {
         if (err instanceof ConfigError || err instanceof KekError || err instanceof StartupError) throw new CliError(err.message);
         if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new CliError(`cannot listen: the address is already in use`);
