@@ -3,6 +3,7 @@
 // deployment (vendor-flight.ts). Implements the verifier's CollateralStore.
 
 import { asc, eq } from 'drizzle-orm';
+import type pg from 'pg';
 import { requestFromKey } from '../../../verifier/collateral/document.ts';
 import type { CollateralEntry, CollateralStore } from '../../../verifier/collateral/store.ts';
 import type { Database, Db } from './database.ts';
@@ -42,6 +43,9 @@ async function upsert(db: Db, e: CollateralEntry): Promise<void> {
 }
 
 export class PostgresCollateral implements CollateralStore {
+  /** Document locks kept until the fetched document is stored (releaseWhenStored). */
+  private readonly held = new Map<string, () => void>();
+
   constructor(private readonly pg: Database) {}
 
   async get(key: string): Promise<CollateralEntry | undefined> {
@@ -49,8 +53,12 @@ export class PostgresCollateral implements CollateralStore {
     return row ? toEntry(row) : undefined;
   }
 
-  put(e: CollateralEntry): Promise<void> {
-    return this.pg.run((db) => upsert(db, e));
+  async put(e: CollateralEntry): Promise<void> {
+    try {
+      await this.pg.run((db) => upsert(db, e));
+    } finally {
+      this.releaseHeld(e.key);
+    }
   }
 
   /** In one transaction: all of them or none. */
@@ -70,33 +78,65 @@ export class PostgresCollateral implements CollateralStore {
   }
 
   /**
-   * Run `work` holding the deployment-wide lock of document `key` (a session advisory lock on
-   * a connection of its own, released when `work` settles): of the replicas missing one
-   * document at once, one fetches while the others wait, then find it in the cache.
+   * Take the deployment-wide lock of document `key` (a session advisory lock on a connection
+   * of its own, waiting while another process holds it); resolves with its release. Of the
+   * replicas missing one document at once, one fetches while the others wait, then find it
+   * in the cache (vendor-flight.ts).
    */
-  async withDocumentLock<T>(key: string, work: () => Promise<T>): Promise<T> {
-    let client;
+  async lockDocument(key: string): Promise<() => Promise<void>> {
+    let client: pg.PoolClient;
     try {
       client = await this.pg.pool.connect();
     } catch (err) {
       throw this.pg.map(err);
     }
-    let broken: unknown;
     try {
+      await client.query({ name: 'tessera_doc_lock', text: 'SELECT pg_advisory_lock($1, hashtext($2))', values: [COLLATERAL_LOCK_CLASS, key] });
+    } catch (err) {
+      client.release(true);
+      throw this.pg.map(err);
+    }
+    let released = false;
+    return async () => {
+      if (released) return;
+      released = true;
       try {
-        await client.query('SELECT pg_advisory_lock($1, hashtext($2))', [COLLATERAL_LOCK_CLASS, key]);
-      } catch (err) {
-        broken = err;
-        throw this.pg.map(err);
+        await client.query({ name: 'tessera_doc_unlock', text: 'SELECT pg_advisory_unlock($1, hashtext($2))', values: [COLLATERAL_LOCK_CLASS, key] });
+        client.release();
+      } catch {
+        // Closing the connection ends its session, which releases the lock.
+        client.release(true);
       }
-      try {
-        return await work();
-      } finally {
-        await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [COLLATERAL_LOCK_CLASS, key]).catch((err: unknown) => (broken = err));
-      }
+    };
+  }
+
+  /**
+   * Keep the lock `release` frees until this process stores document `key` (the caching
+   * source writes it after checking it, once the vendor's answer is back), or `maxMs` have
+   * passed (it refused the answer): the replicas waiting on the lock then find it stored.
+   */
+  releaseWhenStored(key: string, release: () => Promise<void>, maxMs: number): void {
+    const timer = setTimeout(() => this.releaseHeld(key), maxMs);
+    timer.unref();
+    this.held.set(key, () => {
+      clearTimeout(timer);
+      void release();
+    });
+  }
+
+  private releaseHeld(key: string): void {
+    const release = this.held.get(key);
+    this.held.delete(key);
+    release?.();
+  }
+
+  /** Run `work` holding the lock of document `key`. */
+  async withDocumentLock<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const release = await this.lockDocument(key);
+    try {
+      return await work();
     } finally {
-      // A connection whose unlock failed is closed, which releases the lock with the session.
-      client.release(broken === undefined ? undefined : true);
+      await release();
     }
   }
 }

@@ -88,5 +88,9 @@ export function openPool(target: PostgresTarget, onIdleError: (err: Error) => vo
     application_name: 'tessera',
   });
   pool.on('error', onIdleError);
+  // A connection lost while checked out (a transaction open, a document lock held) emits
+  // `error` on its client: without a listener that ends the process. The query in progress,
+  // or the next one, fails instead, and the holder destroys the connection.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }

@@ -12,6 +12,9 @@ import { CollateralUnavailableError } from '../../../verifier/errors.ts';
 import type { RateLimitStorage } from '../store.ts';
 import type { PostgresCollateral } from './collateral.ts';
 
+/** How long the document lock outlives a fetch whose answer the caching source did not store (it refused it). */
+const HOLD_UNTIL_STORED_MS = 5000;
+
 export interface VendorFlightOptions {
   collateral: PostgresCollateral;
   rateLimits: RateLimitStorage;
@@ -27,13 +30,16 @@ export function deploymentVendorFlight(upstream: CollateralSource, options: Vend
     const req = normalizeRequest(request);
     const key = documentKey(req);
     const asked = now();
-    return options.collateral.withDocumentLock(key, async () => {
+    const release = await options.collateral.lockDocument(key);
+    let doc: CollateralDocument;
+    try {
       const stored = await options.collateral.get(key);
       // Stored by another replica while this one waited for the lock: that is the vendor's answer.
       if (stored && stored.fetchedAt.getTime() >= asked) {
-        const doc: CollateralDocument = { bytes: stored.bytes, source: stored.source };
-        if (stored.issuerChain !== undefined) doc.issuerChain = stored.issuerChain;
-        return doc;
+        await release();
+        const cached: CollateralDocument = { bytes: stored.bytes, source: stored.source };
+        if (stored.issuerChain !== undefined) cached.issuerChain = stored.issuerChain;
+        return cached;
       }
       if (!stored && options.maxNewDocumentsPerMinute > 0) {
         const d = await options.rateLimits.take('collateral-new-documents', 'deployment', options.maxNewDocumentsPerMinute, 60_000, now());
@@ -44,8 +50,15 @@ export function deploymentVendorFlight(upstream: CollateralSource, options: Vend
           );
         }
       }
-      return fetchDocument(upstream, req);
-    });
+      doc = await fetchDocument(upstream, req);
+    } catch (err) {
+      await release();
+      throw err;
+    }
+    // The caching source checks the answer, then stores it: the lock is held until then, so
+    // a replica that waited finds the document stored, not a cache still missing it.
+    options.collateral.releaseWhenStored(key, release, HOLD_UNTIL_STORED_MS);
+    return doc;
   };
   return {
     snpVcek: (r) => fetchOnce({ kind: 'snp-vcek', ...r }),
