@@ -91,7 +91,8 @@ export class PostgresCollateral implements CollateralStore {
       throw this.pg.map(err);
     }
     try {
-      await client.query({ name: 'tessera_doc_lock', text: 'SELECT pg_advisory_lock($1, hashtext($2))', values: [COLLATERAL_LOCK_CLASS, key] });
+      // The holder may be waiting for a slow vendor (timeouts and retries): wait longer than a statement usually may.
+      await client.query({ name: 'tessera_doc_lock', text: 'SELECT pg_advisory_lock($1, hashtext($2))', values: [COLLATERAL_LOCK_CLASS, key], query_timeout: 120_000 } as pg.QueryConfig);
     } catch (err) {
       client.release(true);
       throw this.pg.map(err);

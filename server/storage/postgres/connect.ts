@@ -10,6 +10,8 @@ import pg from 'pg';
 export const DEFAULT_POOL_SIZE = 10;
 /** How long a request waits for a connection (the pool busy, or the server not answering). */
 export const CONNECT_TIMEOUT_MS = 5000;
+/** How long one statement may go unanswered before the database counts as unavailable (a partition, a hung server). */
+export const QUERY_TIMEOUT_MS = 15_000;
 
 export interface PostgresTarget {
   /** The URL as given, for the driver only. */
@@ -84,6 +86,9 @@ export function openPool(target: PostgresTarget, onIdleError: (err: Error) => vo
     max: target.poolSize,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     idleTimeoutMillis: 30_000,
+    query_timeout: QUERY_TIMEOUT_MS,
+    // A peer that vanished (no FIN, no RST) is noticed by TCP keepalive, not only by the next query.
+    keepAlive: true,
     // Each connection tells the server who it is (pg_stat_activity), never a secret.
     application_name: 'tessera',
   });

@@ -22,7 +22,8 @@ export async function migratePostgres(pg: Database): Promise<number> {
   }
   let broken: unknown;
   try {
-    await client.query('SELECT pg_advisory_lock($1, $2)', [LOCK_CLASS, MIGRATION_LOCK]);
+    // Another replica may be migrating: wait for it (longer than a statement usually may).
+    await client.query({ text: 'SELECT pg_advisory_lock($1, $2)', values: [LOCK_CLASS, MIGRATION_LOCK], query_timeout: 300_000 } as pg.QueryConfig);
     try {
       const before = await appliedCount(client);
       await migrate(drizzle(client), { migrationsFolder: MIGRATIONS_DIR });
