@@ -102,4 +102,28 @@ describe('three replicas on one PostgreSQL database', () => {
     expect((await call(url(0), 'DELETE', `/v1/tokens/${made.body.id}`, { token: r.admin })).status).toBeLessThan(300);
     expect((await call(url(1), 'GET', '/v1/audit?limit=1', { token })).status).toBe(401);
   }, 60_000);
+
+  it('releases on replica 3 a secret created on replica 1', async () => {
+    const name = `s-${randomBytes(3).toString('hex')}`;
+    expect((await call(url(0), 'PUT', `/v1/secrets/${name}`, { token: r.admin, body: { value: 'made-on-one' } })).status).toBe(201);
+    const outcome = await call(url(2), 'POST', '/v1/attest', { body: { ...(await attestBody(2)), release: [name] } });
+    expect(outcome.status, outcome.text).toBe(200);
+    expect(Object.keys(outcome.body.secrets ?? {})).toEqual([name]);
+    const fetched = await call(url(2), 'GET', `/v1/secrets/${name}`, { token: outcome.body.token });
+    expect(fetched.status, fetched.text).toBe(200);
+  }, 60_000);
+
+  it('decides on replica 1 with a policy activated on replica 2, from the next request', async () => {
+    const pinned = { name: 'pinned', tees: ['sev-snp', 'tdx'], snp: { allowDebug: false, measurements: ['ab'.repeat(48)] }, tdx: { allowDebug: false, acceptedTcbStatuses: ['UpToDate'], mrtd: ['ab'.repeat(48)] } };
+    expect((await call(url(1), 'PUT', '/v1/policies/pinned', { token: r.admin, body: pinned })).status).toBe(201);
+    expect((await call(url(1), 'POST', '/v1/policies/pinned/activate', { token: r.admin, body: {} })).status).toBe(200);
+    try {
+      const denied = await call(url(0), 'POST', '/v1/attest', { body: await attestBody(0) });
+      expect(denied.status, denied.text).toBe(403);
+      expect(denied.text).toContain('snp.measurements');
+    } finally {
+      expect((await call(url(2), 'POST', '/v1/policies/default/activate', { token: r.admin, body: {} })).status).toBe(200);
+    }
+    expect((await call(url(0), 'POST', '/v1/attest', { body: await attestBody(0) })).status).toBe(200);
+  }, 60_000);
 });
