@@ -29,14 +29,15 @@ interface Pending {
 export class PostgresAttestations implements AttestationStorage {
   private queue: Pending[] = [];
   private scheduled = false;
-  private readonly inFlight = new Set<Promise<void>>();
+  /** The batch being written: one at a time per process, the next one filling meanwhile. */
+  private writing: Promise<void> | undefined;
 
   constructor(private readonly pg: Database) {}
 
   record(rec: AttestationRecord): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ rec, resolve, reject });
-      if (!this.scheduled) {
+      if (!this.scheduled && this.writing === undefined) {
         this.scheduled = true;
         // After the I/O callbacks of this turn: every request that reached its commit point joins.
         setImmediate(() => this.flush());
@@ -44,19 +45,29 @@ export class PostgresAttestations implements AttestationStorage {
     });
   }
 
-  /** Write what is queued now; resolves when every batch started so far has settled (shutdown). */
+  /** Write what is queued now; resolves when nothing is queued or being written (shutdown). */
   async drain(): Promise<void> {
     this.flush();
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    while (this.writing !== undefined) await this.writing;
   }
 
+  /**
+   * Start writing what is queued, unless a batch is being written: then what arrives waits
+   * for it and goes in the next batch. Batches of one process would otherwise only queue on
+   * the audit lock, each holding a pooled connection; one at a time, each batch takes all
+   * that arrived during the previous commit (group commit proper), and the pool stays free
+   * for the reads of the requests being decided.
+   */
   private flush(): void {
     this.scheduled = false;
+    if (this.writing !== undefined) return;
     const batch = this.queue;
     this.queue = [];
     if (batch.length === 0) return;
-    const p = this.write(batch).finally(() => this.inFlight.delete(p));
-    this.inFlight.add(p);
+    this.writing = this.write(batch).finally(() => {
+      this.writing = undefined;
+      if (this.queue.length > 0) this.flush();
+    });
   }
 
   private async write(batch: Pending[]): Promise<void> {
