@@ -95,8 +95,9 @@ describe('tessera db', () => {
       ['audit', 'verify', '--database', url],
       ['db', 'migrate', '--database', url],
       ['db', 'copy', '--from', dir, '--to', url],
+      ['serve', '--database', url, '--port', '0'],
     ]) {
-      const run = await runTessera(args);
+      const run = await runTessera(args, { env: { ...process.env, TESSERA_KEK: randomBytes(32).toString('base64') }, timeout: 60_000 });
       expect(run.code, args.join(' ')).toBe(2);
       expect(run.stderr, args.join(' ')).toMatch(/^tessera: /);
       secretFree(run, url);
