@@ -151,6 +151,24 @@ describe('PostgreSQL engine across replicas', () => {
   });
 });
 
+describe('PostgreSQL durability', () => {
+  it('commits with synchronous_commit on even where the database defaults to off', async () => {
+    const url = await pgs.fresh();
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    await admin.query(`ALTER DATABASE ${new URL(url).pathname.slice(1)} SET synchronous_commit = off`);
+    await admin.end();
+    const [store] = await stores(url, 1);
+    try {
+      expect((await store!.database.pool.query<{ synchronous_commit: string }>('SHOW synchronous_commit')).rows[0]!.synchronous_commit).toBe('off');
+      const inTx = await store!.database.tx(async ({ client }) => (await client.query<{ synchronous_commit: string }>('SHOW synchronous_commit')).rows[0]!.synchronous_commit);
+      expect(inTx).toBe('on');
+    } finally {
+      await closeAll([store!]);
+    }
+  });
+});
+
 describe('PostgreSQL outages', () => {
   it('answers StoreUnavailableError when its connections are terminated, and recovers by itself', async () => {
     const url = await pgs.fresh();

@@ -55,7 +55,9 @@ export class Database {
     }
     let broken: unknown;
     try {
-      await client.query('BEGIN');
+      // Durable at COMMIT whatever the server's or role's default (a 200 means committed and
+      // on disk); one round trip with the BEGIN.
+      await client.query('BEGIN; SET LOCAL synchronous_commit TO on');
       const value = await work({ client, db: drizzle(client, { schema }) });
       await client.query('COMMIT');
       return value;
