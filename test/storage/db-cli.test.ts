@@ -33,6 +33,10 @@ async function sqliteDeployment(): Promise<string> {
   await store.policies.putVersion({ name: 'default', hash: 'h', source: 'rules: []', format: 'yaml', createdAt: 1000, createdBy: 'system' }, () => ({ action: 'policy.create', outcome: 'success', actor: 'system' }));
   await store.policies.activate('default', undefined, 1000, () => ({ action: 'policy.activate', outcome: 'success', actor: 'system' }));
   await store.collateral.put({ key: 'snp-crl/Milan/vcek', kind: 'snp-crl', bytes: new Uint8Array([0, 1, 255]), source: 'amd-kds', fetchedAt: new Date(1000), nextUpdate: new Date(9000), immutable: false });
+  await store.secrets.put('db', (version) => ({
+    row: { createdAt: 1000, createdBy: 'admin', description: null, labels: { env: 'prod' }, releasePolicy: null, acceptPolicies: null, acceptStatuses: ['affirming'], value: `{"sealed":${version}}`, size: 5, deletedAt: null, deletedBy: null },
+    audit: { action: 'secret.put', outcome: 'success', actor: 'admin', subject: 'db' },
+  }));
   for (let i = 0; i < 30; i++) {
     const id = randomBytes(8).toString('hex');
     await store.attestations.record({
@@ -65,18 +69,19 @@ describe('tessera db', () => {
     const before = await runTessera(['audit', 'verify', '--data', data, '--json']);
     expect(before.code).toBe(0);
     const sourceHead = (JSON.parse(before.stdout) as { head: { seq: number; hash: string } }).head;
-    expect(sourceHead.seq).toBe(34);
+    expect(sourceHead.seq).toBe(35);
 
     const copy = await runTessera(['db', 'copy', '--from', data, '--to', url]);
     expect(copy.stderr).toBe('');
     expect(copy.code).toBe(0);
-    expect(copy.stdout).toContain(`audit chain intact on the copy: 34 entries, head 34 ${sourceHead.hash}`);
+    expect(copy.stdout).toContain(`audit chain intact on the copy: 35 entries, head 35 ${sourceHead.hash}`);
     expect(copy.stdout).toMatch(/attestations 30/);
+    expect(copy.stdout).toMatch(/secret_versions 1, .*collateral_documents 1/);
     secretFree(copy, url);
 
     const after = await runTessera(['audit', 'verify', '--database', url, '--json']);
     expect(after.code).toBe(0);
-    expect(JSON.parse(after.stdout)).toMatchObject({ ok: true, checked: 34, head: sourceHead });
+    expect(JSON.parse(after.stdout)).toMatchObject({ ok: true, checked: 35, head: sourceHead });
     const tokens = await runTessera(['tokens', 'list', '--database', url, '--json']);
     expect(tokens.code).toBe(0);
     expect(tokens.stdout).toContain('a'.repeat(16));
@@ -86,7 +91,7 @@ describe('tessera db', () => {
     expect(twice.stderr).toMatch(/not empty \(audit_log, .*\)/);
     secretFree(twice, url);
     const still = await runTessera(['audit', 'verify', '--database', url, '--json']);
-    expect(JSON.parse(still.stdout)).toMatchObject({ ok: true, checked: 34 });
+    expect(JSON.parse(still.stdout)).toMatchObject({ ok: true, checked: 35 });
   });
 
   it('answers an unreachable database with a clear error (exit 2), never the password', async () => {
