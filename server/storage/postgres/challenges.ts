@@ -2,7 +2,7 @@
 // replicas consuming one nonce, exactly one INSERT ... ON CONFLICT DO NOTHING inserts a row
 // (a concurrent one waits on the uncommitted key, then does nothing): judged at commit.
 
-import { eq, lt } from 'drizzle-orm';
+import { lt } from 'drizzle-orm';
 import type pg from 'pg';
 import { challengeExpiredAtCommit, challengeReplayed } from '../../challenge.ts';
 import type { ChallengeStorage, ChallengeUse } from '../store.ts';
@@ -31,8 +31,9 @@ export class PostgresChallenges implements ChallengeStorage {
   constructor(private readonly pg: Database) {}
 
   async isConsumed(nonce: string): Promise<boolean> {
-    const rows = await this.pg.run((db) => db.select({ n: consumedChallenges.nonce }).from(consumedChallenges).where(eq(consumedChallenges.nonce, nonce)));
-    return rows.length > 0;
+    // On every attestation: a named (server-side prepared) statement, no query building.
+    const { rowCount } = await this.pg.run(() => this.pg.pool.query({ name: 'tessera_is_consumed', text: 'SELECT 1 FROM consumed_challenges WHERE nonce = $1', values: [nonce] }));
+    return (rowCount ?? 0) > 0;
   }
 
   consume(use: ChallengeUse): Promise<void> {
