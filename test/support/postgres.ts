@@ -79,8 +79,13 @@ export async function startEmbedded(): Promise<EmbeddedServer> {
     onLog: () => {},
     onError: () => {},
   });
-  await server.initialise();
-  await server.start();
+  try {
+    await server.initialise();
+    await server.start();
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   let running = true;
   const halt = async () => {
     if (!running) return;
