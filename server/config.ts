@@ -46,6 +46,17 @@ const collateralSchema = z.strictObject({
   maxNewDocumentsPerMinute: z.number().int().min(0).default(120),
 });
 
+const authSchema = z.strictObject({
+  /**
+   * Accept TESSERA_ADMIN_TOKEN, the bootstrap admin credential that lives only in the
+   * environment and cannot be revoked or expire. Set to false in production once a stored,
+   * expiring admin token exists (`tessera tokens create --scope admin --expires-in-days N`):
+   * the service then refuses to start while the variable is still set, so a forgotten copy
+   * of it in a manifest is found at the next deploy instead of staying a working credential.
+   */
+  allowEnvAdminToken: z.boolean().default(true),
+});
+
 function defaultVerifyThreads(): number {
   return Math.max(1, Math.min(4, availableParallelism() - 1));
 }
@@ -78,6 +89,7 @@ export const configSchema = z.strictObject({
   crl: z.enum(['require', 'prefer', 'off']).default('prefer'),
   rateLimit: rateLimitSchema.default({ windowSeconds: 60, challenge: 600, attest: 600, authFailures: 60 }),
   collateral: collateralSchema.default({ offline: false, maxStalenessHours: 24, acceptFromEvidence: false, maxNewDocumentsPerMinute: 120 }),
+  auth: authSchema.default({ allowEnvAdminToken: true }),
 });
 
 export type ServiceConfig = z.infer<typeof configSchema>;
@@ -116,6 +128,7 @@ const ENV: Record<string, { path: string[]; kind: Kind }> = {
   TESSERA_COLLATERAL_MAX_NEW_PER_MINUTE: { path: ['collateral', 'maxNewDocumentsPerMinute'], kind: 'int' },
   TESSERA_KDS_URL: { path: ['collateral', 'kdsUrl'], kind: 'string' },
   TESSERA_PCS_URL: { path: ['collateral', 'pcsUrl'], kind: 'string' },
+  TESSERA_ALLOW_ENV_ADMIN_TOKEN: { path: ['auth', 'allowEnvAdminToken'], kind: 'bool' },
 };
 
 /** Secrets read from the environment elsewhere (server/crypto/kek.ts, server/service.ts), never configuration. */

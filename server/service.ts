@@ -123,6 +123,14 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     if (envAdmin !== undefined && envAdmin !== '' && envAdmin.length < 32) {
       throw new StartupError('TESSERA_ADMIN_TOKEN must be at least 32 characters of random text');
     }
+    if (envAdmin && !config.auth.allowEnvAdminToken) {
+      throw new StartupError(
+        'TESSERA_ADMIN_TOKEN is set, but auth.allowEnvAdminToken is false: remove the variable from this environment and use a stored admin token (tessera tokens create --scope admin --expires-in-days N)',
+      );
+    }
+    if (envAdmin && !config.dev) {
+      log.warn('TESSERA_ADMIN_TOKEN is accepted as an admin credential; it cannot be revoked or expire. Replace it with a stored admin token and set auth.allowEnvAdminToken: false (README "Retiring the bootstrap admin token")');
+    }
     if (!envAdmin && !(await store.apiTokens.any())) {
       // Only when no token exists, checked again in the creating transaction: replicas starting together make one.
       const first = await createFirstApiToken(store.apiTokens, { name: 'initial-admin', scope: 'admin' }, (info) => ({
