@@ -108,6 +108,9 @@ export async function verifyResultToken(ctx: ServiceContext, token: string, now:
   return subjectOf(payload);
 }
 
+/** Evaluated in place of the gates of a secret that does not exist (decideRelease). */
+const ABSENT_SECRET_POLICY: ReleasePolicy = releasePolicyOf({ releasePolicy: 'claims.tee == "none"', acceptPolicies: null, acceptStatuses: ['affirming', 'warning', 'contraindicated'] });
+
 export type ReleaseDecision =
   | { released: true; name: string; version: number; jwe: string }
   | { released: false; name: string; version: number | null; status: 403 | 404 | 503; code: string; detail: string; failedRules: RuleOutcome[] };
@@ -173,7 +176,13 @@ export async function decideRelease(ctx: ServiceContext, secrets: SecretStore, s
   });
   if (!isSecretName(name)) return notFound();
   const found = await secrets.find(name, version);
-  if (!found) return notFound();
+  if (!found) {
+    // The same work as a secret whose gates are evaluated (one compiled policy, one CEL
+    // evaluation over this subject), so the time to the answer does not tell a guest that
+    // the name is free: see guestDenial.
+    evaluateReleasePolicy(ABSENT_SECRET_POLICY, { claims: subject.claims, status: subject.status, policyId: `${subject.policy.name}@${subject.policy.version}` }, await ctx.policies.context(reading));
+    return notFound();
+  }
   const { info } = found;
   let policy: ReleasePolicy;
   try {
@@ -209,6 +218,35 @@ export async function decideRelease(ctx: ServiceContext, secrets: SecretStore, s
   } finally {
     value.fill(0);
   }
+}
+
+/** A refusal as the attested guest sees it. */
+export interface GuestDenial {
+  status: 403 | 503;
+  code: string;
+  detail: string;
+  name: string;
+  version: number | null;
+  failedRules: RuleOutcome[];
+}
+
+/**
+ * What the attested guest is told of a refusal. A missing secret (or version) and one whose
+ * release gates refuse this result give the same status, code and body (no version, no
+ * failed rules), so a guest cannot learn which names exist by asking for them; the audit
+ * entry (releaseAudit) keeps the real reason for the operator. secret_unavailable is only
+ * reached once the gates passed, so it tells the guest nothing it may not know.
+ */
+export function guestDenial(d: Extract<ReleaseDecision, { released: false }>): GuestDenial {
+  if (d.status === 503) return { status: 503, code: d.code, detail: d.detail, name: d.name, version: d.version, failedRules: [] };
+  return {
+    status: 403,
+    code: 'release_denied',
+    detail: `Secret ${d.name} is not released to this attestation result: it does not exist, or its release gates refuse this result (the operator's audit log says which).`,
+    name: d.name,
+    version: null,
+    failedRules: [],
+  };
 }
 
 /** The audit entry of one decision. `subject` is null when the token itself was refused. */
