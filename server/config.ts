@@ -57,6 +57,17 @@ const authSchema = z.strictObject({
   allowEnvAdminToken: z.boolean().default(true),
 });
 
+const auditHeadsSchema = z.strictObject({
+  /** Append each signed head to `<directory>/audit-heads.jsonl` (server/audit/head-export.ts). */
+  directory: z.string().min(1).optional(),
+  /** POST each signed head, as JSON, to this URL. */
+  url: z.url().optional(),
+  /** Minutes between exports (the first is at start). Export is on when directory or url is set. */
+  intervalMinutes: z.number().positive().max(24 * 60).default(15),
+  /** Bound on one POST to `url`, seconds. */
+  timeoutSeconds: z.number().int().min(1).max(300).default(10),
+});
+
 function defaultVerifyThreads(): number {
   return Math.max(1, Math.min(4, availableParallelism() - 1));
 }
@@ -90,6 +101,8 @@ export const configSchema = z.strictObject({
   rateLimit: rateLimitSchema.default({ windowSeconds: 60, challenge: 600, attest: 600, authFailures: 60 }),
   collateral: collateralSchema.default({ offline: false, maxStalenessHours: 24, acceptFromEvidence: false, maxNewDocumentsPerMinute: 120 }),
   auth: authSchema.default({ allowEnvAdminToken: true }),
+  /** Exported signed audit heads, the log's witness (off unless directory or url is set). */
+  auditHeads: auditHeadsSchema.default({ intervalMinutes: 15, timeoutSeconds: 10 }),
 });
 
 export type ServiceConfig = z.infer<typeof configSchema>;
@@ -129,6 +142,9 @@ const ENV: Record<string, { path: string[]; kind: Kind }> = {
   TESSERA_KDS_URL: { path: ['collateral', 'kdsUrl'], kind: 'string' },
   TESSERA_PCS_URL: { path: ['collateral', 'pcsUrl'], kind: 'string' },
   TESSERA_ALLOW_ENV_ADMIN_TOKEN: { path: ['auth', 'allowEnvAdminToken'], kind: 'bool' },
+  TESSERA_AUDIT_HEADS_DIR: { path: ['auditHeads', 'directory'], kind: 'string' },
+  TESSERA_AUDIT_HEADS_URL: { path: ['auditHeads', 'url'], kind: 'string' },
+  TESSERA_AUDIT_HEADS_INTERVAL_MINUTES: { path: ['auditHeads', 'intervalMinutes'], kind: 'int' },
 };
 
 /** Secrets read from the environment elsewhere (server/crypto/kek.ts, server/service.ts), never configuration. */

@@ -13,6 +13,7 @@ import { DEFAULT_APPRAISAL_POLICY } from '../verifier/policy/index.ts';
 import { PRODUCTION_ANCHORS } from '../verifier/production-anchors.ts';
 import type { TrustDomain } from './trust.ts';
 import { createApp } from './app.ts';
+import { startHeadExporter, type HeadExporter } from './audit/head-export.ts';
 import { createFirstApiToken, TokenVerifier } from './auth/api-tokens.ts';
 import { ChallengeSigner } from './challenge.ts';
 import type { ServiceConfig } from './config.ts';
@@ -54,6 +55,8 @@ export interface Service {
   ctx: ServiceContext;
   app: ReturnType<typeof createApp>;
   store: Store;
+  /** The audit head exporter, when auditHeads.directory or auditHeads.url is set. */
+  headExporter?: HeadExporter;
   /** Stop the timers, write what is queued and release the store. */
   close(): Promise<void>;
 }
@@ -203,13 +206,28 @@ export async function createService(options: ServiceOptions): Promise<Service> {
         }, 10 * 60_000);
     refresh?.unref();
 
+    const { auditHeads } = config;
+    const headExporter =
+      auditHeads.directory !== undefined || auditHeads.url !== undefined
+        ? startHeadExporter({
+            audit: store.audit,
+            keys: ctx.keys,
+            targets: { ...(auditHeads.directory ? { directory: auditHeads.directory } : {}), ...(auditHeads.url ? { url: auditHeads.url } : {}), timeoutMs: auditHeads.timeoutSeconds * 1000 },
+            intervalMs: auditHeads.intervalMinutes * 60_000,
+            log,
+            count: (target, outcome) => ctx.metrics.auditHeadExports.inc({ target, outcome }),
+          })
+        : undefined;
+
     const app = createApp(ctx);
     return {
       ctx,
       app,
       store,
+      ...(headExporter ? { headExporter } : {}),
       async close() {
         clearInterval(prune);
+        await headExporter?.stop();
         if (refresh) clearInterval(refresh);
         // Writes what is queued first: nothing queued is dropped.
         await store.close();
