@@ -1,4 +1,3 @@
-/* eslint-disable @typescript-eslint/no-explicit-any -- response bodies are JSON checked field by field */
 // Retiring the bootstrap admin credential (issue 16 item 3): TESSERA_ADMIN_TOKEN is replaced
 // by a stored, expiring, revocable admin token, and `auth.allowEnvAdminToken: false` makes
 // the service refuse to start while the variable is still set.
