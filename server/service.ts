@@ -27,7 +27,7 @@ import { PolicyStore } from './policies/store.ts';
 import { seedDevSecrets } from './secrets/dev-seed.ts';
 import { SecretStore } from './secrets/store.ts';
 import { openStore } from './storage/open.ts';
-import type { Store } from './storage/store.ts';
+import { StoreCorruptError, type Store } from './storage/store.ts';
 import { createVerifierPool, type VerifierPool } from './verification/pool.ts';
 
 export class StartupError extends Error {
@@ -107,8 +107,8 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       await keys.checkKek();
       challengeKey = await getOrCreateServerSecret(store.serverSecrets, kek.key, 'challenge-hmac', 32);
     } catch (err) {
-      if (err instanceof EnvelopeError) {
-        throw new StartupError(`the key-encryption key from ${kek.source} does not open the keys stored in ${config.dataDir}: wrong KEK for this data directory`);
+      if (err instanceof EnvelopeError || err instanceof StoreCorruptError) {
+        throw new StartupError(`the key-encryption key from ${kek.source} does not open the keys stored in ${config.dataDir}: wrong KEK for this data directory (or the stored keys were altered: tessera db check)`);
       }
       throw err;
     }

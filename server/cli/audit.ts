@@ -16,7 +16,7 @@ export function auditCommand(): Command {
   withDataOptions(
     audit
       .command('verify')
-      .description('Verify the whole chain and name the first broken link (exit 0 intact, 1 broken).')
+      .description('Verify the whole chain and name the first broken link (exit 0 intact, 1 broken). The other stored records (sealed keys and secrets, decoded rows): tessera db check.')
       .option('--head <file>', 'a signed head (the `signed` of GET /v1/audit/head): the log must still hold that entry with that hash')
       .option('--heads <file>', 'exported heads (audit-heads.jsonl, one JSON line each): the log must hold every one; names the first it contradicts')
       .option('--json', 'print JSON'),

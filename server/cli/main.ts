@@ -8,6 +8,7 @@ import { keysCommand } from './keys.ts';
 import { tokensCommand } from './tokens.ts';
 import { auditCommand } from './audit.ts';
 import { collateralCommand } from './collateral.ts';
+import { addDbCheck } from './db-check.ts';
 
 const program = new Command('tessera')
   .description('Attestation service for confidential computing (AMD SEV-SNP, Intel TDX and SGX).')
@@ -21,6 +22,7 @@ program.addCommand(keysCommand());
 program.addCommand(tokensCommand());
 program.addCommand(auditCommand());
 program.addCommand(collateralCommand());
+program.addCommand(addDbCheck(new Command('db').description('The database: integrity checks.').exitOverride()));
 
 try {
   await program.parseAsync(process.argv);

@@ -113,7 +113,7 @@ const releaseRoute = createRoute({
     401: problem('token_missing, token_invalid, token_unknown_key or token_expired'),
     403: problem('Not released to this result (release_denied): the secret or version does not exist, or its release gates refuse the result. Both look the same to the guest; the audit entry says which'),
     429: problem('Rate limited'),
-    503: problem('The stored value does not open with the KEK this server holds (secret_unavailable; the operator sees why in the log)'),
+    503: problem('The release gates passed but the stored value does not open (store_corrupt: damaged, copied from another row, or sealed under another KEK; the operator sees which record in the log and the audit), or the database is unreachable (store_unavailable)'),
   },
 });
 
