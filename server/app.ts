@@ -8,6 +8,8 @@ import { bodyLimit } from './body-limit.ts';
 import type { ServiceContext } from './context.ts';
 import { newRouter } from './http.ts';
 import { problemResponse, toProblem } from './problem.ts';
+import { reportCorruption } from './audit/corruption.ts';
+import { StoreCorruptError } from './storage/store.ts';
 import { attestationRoutes } from './routes/attestation.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { mountDocs } from './routes/docs.ts';
@@ -61,6 +63,7 @@ export function createApp(ctx: ServiceContext) {
     const p = toProblem(err);
     if (p.bug) ctx.log.error({ requestId: c.get('requestId'), err }, 'unhandled error');
     // Not a bug, but the operator must see it: the message names the cause, never a credential.
+    else if (err instanceof StoreCorruptError) reportCorruption(ctx, err, `${c.req.method} ${c.req.routePath}`);
     else if (p.code === 'store_unavailable') ctx.log.warn({ requestId: c.get('requestId'), err: (err as Error).message }, 'the store is unavailable');
     const res = problemResponse(c, p.status, p.code, p.detail, p.extensions);
     if (p.retryAfterSeconds !== undefined) res.headers.set('retry-after', String(p.retryAfterSeconds));

@@ -46,6 +46,28 @@ const collateralSchema = z.strictObject({
   maxNewDocumentsPerMinute: z.number().int().min(0).default(120),
 });
 
+const authSchema = z.strictObject({
+  /**
+   * Accept TESSERA_ADMIN_TOKEN, the bootstrap admin credential that lives only in the
+   * environment and cannot be revoked or expire. Set to false in production once a stored,
+   * expiring admin token exists (`tessera tokens create --scope admin --expires-in-days N`):
+   * the service then refuses to start while the variable is still set, so a forgotten copy
+   * of it in a manifest is found at the next deploy instead of staying a working credential.
+   */
+  allowEnvAdminToken: z.boolean().default(true),
+});
+
+const auditHeadsSchema = z.strictObject({
+  /** Append each signed head to `<directory>/audit-heads.jsonl` (server/audit/head-export.ts). */
+  directory: z.string().min(1).optional(),
+  /** POST each signed head, as JSON, to this URL. */
+  url: z.url().optional(),
+  /** Minutes between exports (the first is at start). Export is on when directory or url is set. */
+  intervalMinutes: z.number().positive().max(24 * 60).default(15),
+  /** Bound on one POST to `url`, seconds. */
+  timeoutSeconds: z.number().int().min(1).max(300).default(10),
+});
+
 function defaultVerifyThreads(): number {
   return Math.max(1, Math.min(4, availableParallelism() - 1));
 }
@@ -87,6 +109,9 @@ export const configSchema = z.strictObject({
   crl: z.enum(['require', 'prefer', 'off']).default('prefer'),
   rateLimit: rateLimitSchema.default({ windowSeconds: 60, challenge: 600, attest: 600, authFailures: 60 }),
   collateral: collateralSchema.default({ offline: false, maxStalenessHours: 24, acceptFromEvidence: false, maxNewDocumentsPerMinute: 120 }),
+  auth: authSchema.default({ allowEnvAdminToken: true }),
+  /** Exported signed audit heads, the log's witness (off unless directory or url is set). */
+  auditHeads: auditHeadsSchema.default({ intervalMinutes: 15, timeoutSeconds: 10 }),
 });
 
 export type ServiceConfig = z.infer<typeof configSchema>;
@@ -126,6 +151,10 @@ const ENV: Record<string, { path: string[]; kind: Kind }> = {
   TESSERA_COLLATERAL_MAX_NEW_PER_MINUTE: { path: ['collateral', 'maxNewDocumentsPerMinute'], kind: 'int' },
   TESSERA_KDS_URL: { path: ['collateral', 'kdsUrl'], kind: 'string' },
   TESSERA_PCS_URL: { path: ['collateral', 'pcsUrl'], kind: 'string' },
+  TESSERA_ALLOW_ENV_ADMIN_TOKEN: { path: ['auth', 'allowEnvAdminToken'], kind: 'bool' },
+  TESSERA_AUDIT_HEADS_DIR: { path: ['auditHeads', 'directory'], kind: 'string' },
+  TESSERA_AUDIT_HEADS_URL: { path: ['auditHeads', 'url'], kind: 'string' },
+  TESSERA_AUDIT_HEADS_INTERVAL_MINUTES: { path: ['auditHeads', 'intervalMinutes'], kind: 'int' },
 };
 
 /** Secrets read from the environment elsewhere (server/crypto/kek.ts, server/service.ts), never configuration. */

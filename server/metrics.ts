@@ -26,6 +26,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly auditHeadExports = new Counter({
+    name: 'tessera_audit_head_exports_total',
+    help: 'Signed audit heads exported, by target (file, url) and outcome (ok, failed)',
+    labelNames: ['target', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
   constructor(collateralMetrics?: () => CollateralMetrics) {
     collectDefaultMetrics({ register: this.registry, prefix: 'tessera_' });
     if (collateralMetrics) {

@@ -9,7 +9,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { CollateralUnavailableError, EvidenceFormatError } from '../verifier/errors.ts';
 import { PolicyValidationError } from '../verifier/policy/types.ts';
 import { ChallengeError } from './challenge.ts';
-import { NotDurableError, StoreUnavailableError } from './storage/store.ts';
+import { NotDurableError, StoreCorruptError, StoreUnavailableError } from './storage/store.ts';
 import { ServerBusyError } from './verification/pool.ts';
 
 export const PROBLEM_TYPE_BASE = 'https://tessera.dev/problems/';
@@ -93,6 +93,17 @@ export function toProblem(err: unknown): ProblemAnswer {
       extensions: {},
       bug: false,
       retryAfterSeconds: STORE_RETRY_AFTER_SECONDS,
+    };
+  }
+  if (err instanceof StoreCorruptError) {
+    // The record's name goes to the operator (server/audit/corruption.ts), never to the
+    // caller: for a guest it could tell which names exist.
+    return {
+      status: 503,
+      code: 'store_corrupt',
+      detail: 'A stored record this request needs is damaged and cannot be used; the operator has been told which. Other requests are served.',
+      extensions: {},
+      bug: false,
     };
   }
   if (err instanceof NotDurableError) {

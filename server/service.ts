@@ -13,6 +13,7 @@ import { DEFAULT_APPRAISAL_POLICY } from '../verifier/policy/index.ts';
 import { PRODUCTION_ANCHORS } from '../verifier/production-anchors.ts';
 import type { TrustDomain } from './trust.ts';
 import { createApp } from './app.ts';
+import { startHeadExporter, type HeadExporter } from './audit/head-export.ts';
 import { createFirstApiToken, TokenVerifier } from './auth/api-tokens.ts';
 import { ChallengeSigner } from './challenge.ts';
 import type { ServiceConfig } from './config.ts';
@@ -26,7 +27,7 @@ import { PolicyStore } from './policies/store.ts';
 import { seedDevSecrets } from './secrets/dev-seed.ts';
 import { SecretStore } from './secrets/store.ts';
 import { openStore, storeLocation, vendorsFor } from './storage/open.ts';
-import type { Store } from './storage/store.ts';
+import { StoreCorruptError, type Store } from './storage/store.ts';
 import { createVerifierPool, type VerifierPool } from './verification/pool.ts';
 
 export class StartupError extends Error {
@@ -54,6 +55,8 @@ export interface Service {
   ctx: ServiceContext;
   app: ReturnType<typeof createApp>;
   store: Store;
+  /** The audit head exporter, when auditHeads.directory or auditHeads.url is set. */
+  headExporter?: HeadExporter;
   /** Stop the timers, write what is queued and release the store. */
   close(): Promise<void>;
 }
@@ -104,8 +107,8 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       await keys.checkKek();
       challengeKey = await getOrCreateServerSecret(store.serverSecrets, kek.key, 'challenge-hmac', 32);
     } catch (err) {
-      if (err instanceof EnvelopeError) {
-        throw new StartupError(`the key-encryption key from ${kek.source} does not open the keys stored in ${storeLocation(config)}: wrong KEK for this database`);
+      if (err instanceof EnvelopeError || err instanceof StoreCorruptError) {
+        throw new StartupError(`the key-encryption key from ${kek.source} does not open the keys stored in ${storeLocation(config)}: wrong KEK for this database (or the stored keys were altered: tessera db check)`);
       }
       throw err;
     }
@@ -122,6 +125,14 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     const envAdmin = env.TESSERA_ADMIN_TOKEN;
     if (envAdmin !== undefined && envAdmin !== '' && envAdmin.length < 32) {
       throw new StartupError('TESSERA_ADMIN_TOKEN must be at least 32 characters of random text');
+    }
+    if (envAdmin && !config.auth.allowEnvAdminToken) {
+      throw new StartupError(
+        'TESSERA_ADMIN_TOKEN is set, but auth.allowEnvAdminToken is false: remove the variable from this environment and use a stored admin token (tessera tokens create --scope admin --expires-in-days N)',
+      );
+    }
+    if (envAdmin && !config.dev) {
+      log.warn('TESSERA_ADMIN_TOKEN is accepted as an admin credential; it cannot be revoked or expire. Replace it with a stored admin token and set auth.allowEnvAdminToken: false (README "Retiring the bootstrap admin token")');
     }
     if (!envAdmin && !(await store.apiTokens.any())) {
       // Only when no token exists, checked again in the creating transaction: replicas starting together make one.
@@ -199,13 +210,28 @@ export async function createService(options: ServiceOptions): Promise<Service> {
         }, 10 * 60_000);
     refresh?.unref();
 
+    const { auditHeads } = config;
+    const headExporter =
+      auditHeads.directory !== undefined || auditHeads.url !== undefined
+        ? startHeadExporter({
+            audit: store.audit,
+            keys: ctx.keys,
+            targets: { ...(auditHeads.directory ? { directory: auditHeads.directory } : {}), ...(auditHeads.url ? { url: auditHeads.url } : {}), timeoutMs: auditHeads.timeoutSeconds * 1000 },
+            intervalMs: auditHeads.intervalMinutes * 60_000,
+            log,
+            count: (target, outcome) => ctx.metrics.auditHeadExports.inc({ target, outcome }),
+          })
+        : undefined;
+
     const app = createApp(ctx);
     return {
       ctx,
       app,
       store,
+      ...(headExporter ? { headExporter } : {}),
       async close() {
         clearInterval(prune);
+        await headExporter?.stop();
         if (refresh) clearInterval(refresh);
         // Writes what is queued first: nothing queued is dropped.
         await store.close();

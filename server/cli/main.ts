@@ -9,6 +9,7 @@ import { tokensCommand } from './tokens.ts';
 import { auditCommand } from './audit.ts';
 import { collateralCommand } from './collateral.ts';
 import { dbCommand } from './db.ts';
+import { addDbCheck } from './db-check.ts';
 
 const program = new Command('tessera')
   .description('Attestation service for confidential computing (AMD SEV-SNP, Intel TDX and SGX).')
@@ -22,7 +23,7 @@ program.addCommand(keysCommand());
 program.addCommand(tokensCommand());
 program.addCommand(auditCommand());
 program.addCommand(collateralCommand());
-program.addCommand(dbCommand());
+program.addCommand(addDbCheck(dbCommand()));
 
 try {
   await program.parseAsync(process.argv);

@@ -10,7 +10,9 @@
 
 import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, type JWK } from 'jose';
-import { decryptEnvelope, encryptEnvelope, parseEnvelope, serializeEnvelope } from '../crypto/envelope.ts';
+import { decryptEnvelope, encryptEnvelope, EnvelopeError, parseEnvelope, serializeEnvelope } from '../crypto/envelope.ts';
+import { decodeJson } from '../storage/decode.ts';
+import { StoreCorruptError } from '../storage/store.ts';
 import { EpochCached, type EpochReading } from '../storage/epoch-cached.ts';
 import type { AuditInput, AuditOf, ConfigEpochStorage, PublicSigningKeyRow, SigningKeyRow, SigningKeyStorage } from '../storage/store.ts';
 
@@ -49,7 +51,7 @@ async function newKeyRow(kek: Buffer, now: number): Promise<SigningKeyRow> {
   };
 }
 
-const toPublic = (r: PublicSigningKeyRow): PublicSigningKey => ({ kid: r.kid, createdAt: r.createdAt, retiredAt: r.retiredAt, publishUntil: r.publishUntil, jwk: JSON.parse(r.publicJwk) as JWK });
+const toPublic = (r: PublicSigningKeyRow): PublicSigningKey => ({ kid: r.kid, createdAt: r.createdAt, retiredAt: r.retiredAt, publishUntil: r.publishUntil, jwk: decodeJson<JWK>(`signing_keys ${r.kid}`, 'public_jwk', r.publicJwk) });
 
 export class SigningKeyStore {
   private readonly cached: EpochCached<ActiveSigningKey>;
@@ -80,7 +82,13 @@ export class SigningKeyStore {
     const row = await this.rows.active();
     if (!row) throw new Error('no active signing key');
     if (previous?.kid === row.kid) return previous;
-    const pkcs8 = decryptEnvelope(this.kek, parseEnvelope(row.privateKey), signingKeyContext(row.kid));
+    let pkcs8: Buffer;
+    try {
+      pkcs8 = decryptEnvelope(this.kek, parseEnvelope(row.privateKey), signingKeyContext(row.kid));
+    } catch (err) {
+      if (err instanceof EnvelopeError) throw new StoreCorruptError(`signing_keys ${row.kid}`, `its private key does not open under this server's KEK (${err.message})`);
+      throw err;
+    }
     try {
       return { kid: row.kid, privateKey: createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }) };
     } finally {

@@ -8,7 +8,7 @@ import { PolicyValidationError } from '../../verifier/policy/index.ts';
 import type { ServiceContext } from '../context.ts';
 import { actorOf, newRouter, parseVersion, rateLimit, requireScope, type AppEnv } from '../http.ts';
 import { ApiError, problemResponse } from '../problem.ts';
-import { decideRelease, releaseAudit, verifyResultToken } from '../secrets/release.ts';
+import { decideRelease, guestDenial, releaseAudit, verifyResultToken, type GuestDenial } from '../secrets/release.ts';
 import { isSecretName, MAX_SECRET_BYTES } from '../secrets/store.ts';
 import { bearerSecurity, problem, adminAuthResponses } from './schemas.ts';
 
@@ -111,10 +111,9 @@ const releaseRoute = createRoute({
     200: { description: 'The secret, as a compact JWE', content: { 'application/jose': { schema: z.string() } } },
     400: problem('Bad name or version'),
     401: problem('token_missing, token_invalid, token_unknown_key or token_expired'),
-    403: problem('The release policy refused this result (release_denied, failedRules)'),
-    404: problem('No such secret or version (secret_not_found)'),
+    403: problem('Not released to this result (release_denied): the secret or version does not exist, or its release gates refuse the result. Both look the same to the guest; the audit entry says which'),
     429: problem('Rate limited'),
-    503: problem('The stored value does not open with the KEK this server holds (secret_unavailable; the operator sees why in the log)'),
+    503: problem('The release gates passed but the stored value does not open (store_corrupt: damaged, copied from another row, or sealed under another KEK; the operator sees which record in the log and the audit), or the database is unreachable (store_unavailable)'),
   },
 });
 
@@ -208,13 +207,13 @@ export function secretRoutes(ctx: ServiceContext) {
     const d = await decideRelease(ctx, ctx.secrets, subject, name, version);
     // Recorded before the answer leaves: no release without its audit entry.
     await ctx.store.audit.append([releaseAudit({ ...d, via: 'secret-get' }, subject, clientAddress)]);
-    if (!d.released) return deny(c, d) as never;
+    if (!d.released) return deny(c, guestDenial(d)) as never;
     return c.body(d.jwe, 200, { 'content-type': 'application/jose', 'cache-control': 'no-store' });
   });
 
   return r;
 }
 
-function deny(c: Context<AppEnv>, d: { status: 403 | 404 | 503; code: string; detail: string; name: string; version: number | null; failedRules: unknown[] }): Response {
+function deny(c: Context<AppEnv>, d: GuestDenial): Response {
   return problemResponse(c, d.status, d.code, d.detail, { secret: d.name, version: d.version, ...(d.failedRules.length > 0 ? { failedRules: d.failedRules } : {}) });
 }

@@ -10,7 +10,7 @@ import type { ServiceContext } from '../context.ts';
 import type { EarPayload } from '../ear.ts';
 import type { EpochReading } from '../storage/epoch-cached.ts';
 import type { AuditInput } from '../storage/store.ts';
-import { decideRelease, releaseAudit, subjectOf, type ReleaseDecision } from './release.ts';
+import { decideRelease, guestDenial, releaseAudit, subjectOf, type ReleaseDecision } from './release.ts';
 import { isSecretName } from './store.ts';
 
 export const MAX_RELEASE_NAMES = 16;
@@ -56,7 +56,10 @@ export async function prepareReleases(ctx: ServiceContext, token: string, names:
   const denials: ReleaseDenial[] = [];
   for (const d of decisions) {
     if (d.released) answer.secrets[d.name] = d.jwe;
-    else denials.push({ name: d.name, version: d.version, code: d.code, detail: d.detail, ...(d.failedRules.length > 0 ? { failedRules: d.failedRules } : {}) });
+    else {
+      const g = guestDenial(d);
+      denials.push({ name: g.name, version: g.version, code: g.code, detail: g.detail, ...(g.failedRules.length > 0 ? { failedRules: g.failedRules } : {}) });
+    }
   }
   if (denials.length > 0) answer.releaseDenials = denials;
   return { answer, audit: decisions.map((d) => releaseAudit({ ...d, via: 'attest', attestationId }, subject, clientAddress, now)) };

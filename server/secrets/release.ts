@@ -18,12 +18,12 @@ import { canonicalJson } from '../../verifier/policy/canonical.ts';
 import { evaluateReleasePolicy, PolicyValidationError, type EarStatus, type ReleasePolicy, type RuleOutcome } from '../../verifier/policy/index.ts';
 import type { Claims, Tee } from '../../verifier/result.ts';
 import type { ServiceContext } from '../context.ts';
-import { EnvelopeError } from '../crypto/envelope.ts';
 import { EAR_DEVELOPER, EAR_PROFILE, type EarPayload, type PolicyId } from '../ear.ts';
 import { SIGNING_ALG } from '../keys/signing-keys.ts';
 import { ApiError } from '../problem.ts';
 import type { EpochReading } from '../storage/epoch-cached.ts';
-import type { AuditInput } from '../storage/store.ts';
+import { StoreCorruptError, type AuditInput } from '../storage/store.ts';
+import { reportCorruption } from '../audit/corruption.ts';
 import { isSecretName, releasePolicyOf, type SecretStore } from './store.ts';
 
 export const JWE_ALG = 'ECDH-ES+A256KW';
@@ -108,6 +108,9 @@ export async function verifyResultToken(ctx: ServiceContext, token: string, now:
   return subjectOf(payload);
 }
 
+/** Evaluated in place of the gates of a secret that does not exist (decideRelease). */
+const ABSENT_SECRET_POLICY: ReleasePolicy = releasePolicyOf({ releasePolicy: 'claims.tee == "none"', acceptPolicies: null, acceptStatuses: ['affirming', 'warning', 'contraindicated'] });
+
 export type ReleaseDecision =
   | { released: true; name: string; version: number; jwe: string }
   | { released: false; name: string; version: number | null; status: 403 | 404 | 503; code: string; detail: string; failedRules: RuleOutcome[] };
@@ -172,8 +175,23 @@ export async function decideRelease(ctx: ServiceContext, secrets: SecretStore, s
     failedRules: [],
   });
   if (!isSecretName(name)) return notFound();
-  const found = await secrets.find(name, version);
-  if (!found) return notFound();
+  let found: Awaited<ReturnType<SecretStore['find']>>;
+  try {
+    found = await secrets.find(name, version);
+  } catch (err) {
+    if (!(err instanceof StoreCorruptError)) throw err;
+    // Its gates cannot be read, so this is a refusal (fail closed), shown to the guest like
+    // any other (guestDenial: no oracle); the audit entry and the log say store_corrupt.
+    reportCorruption(ctx, err, 'secret release');
+    return { released: false, name, version: version ?? null, status: 403, code: 'store_corrupt', detail: `Secret ${name}: its stored metadata is corrupt (${err.record}).`, failedRules: [] };
+  }
+  if (!found) {
+    // The same work as a secret whose gates are evaluated (one compiled policy, one CEL
+    // evaluation over this subject), so the time to the answer does not tell a guest that
+    // the name is free: see guestDenial.
+    evaluateReleasePolicy(ABSENT_SECRET_POLICY, { claims: subject.claims, status: subject.status, policyId: `${subject.policy.name}@${subject.policy.version}` }, await ctx.policies.context(reading));
+    return notFound();
+  }
   const { info } = found;
   let policy: ReleasePolicy;
   try {
@@ -200,15 +218,46 @@ export async function decideRelease(ctx: ServiceContext, secrets: SecretStore, s
   try {
     value = found.open();
   } catch (err) {
-    if (!(err instanceof EnvelopeError)) throw err;
-    ctx.log.error({ secret: name, version: info.version }, 'a stored secret does not open with the KEK this server holds (KEK rotated while it ran?)');
-    return { released: false, name, version: info.version, status: 503, code: 'secret_unavailable', detail: `Secret ${name} cannot be decrypted by this server right now; the operator can see why in its log.`, failedRules: [] };
+    if (!(err instanceof StoreCorruptError)) throw err;
+    // Reached only once the gates passed: telling this guest the secret exists tells it nothing new.
+    reportCorruption(ctx, err, 'secret release');
+    return { released: false, name, version: info.version, status: 503, code: 'store_corrupt', detail: `Secret ${name} is stored but cannot be opened by this server (damaged, copied from another row, or sealed under another KEK); the operator has been told.`, failedRules: [] };
   }
   try {
     return { released: true, name, version: info.version, jwe: encryptToTeeKey(value, subject.cnf) };
   } finally {
     value.fill(0);
   }
+}
+
+/** A refusal as the attested guest sees it (a 503 is store_corrupt: the gates passed, the value does not open). */
+export interface GuestDenial {
+  status: 403 | 503;
+  code: string;
+  detail: string;
+  name: string;
+  version: number | null;
+  failedRules: RuleOutcome[];
+}
+
+/**
+ * What the attested guest is told of a refusal. A missing secret (or version) and one whose
+ * release gates refuse this result give the same status, code and body (no version, no
+ * failed rules), so a guest cannot learn which names exist by asking for them; the audit
+ * entry (releaseAudit) keeps the real reason for the operator. store_corrupt (503) is only
+ * reached once the gates passed, so it tells the guest nothing it may not know; a
+ * secret whose metadata is corrupt is refused like a forbidden one (its gates cannot be read).
+ */
+export function guestDenial(d: Extract<ReleaseDecision, { released: false }>): GuestDenial {
+  if (d.status === 503) return { status: 503, code: d.code, detail: d.detail, name: d.name, version: d.version, failedRules: [] };
+  return {
+    status: 403,
+    code: 'release_denied',
+    detail: `Secret ${d.name} is not released to this attestation result: it does not exist, or its release gates refuse this result (the operator's audit log says which).`,
+    name: d.name,
+    version: null,
+    failedRules: [],
+  };
 }
 
 /** The audit entry of one decision. `subject` is null when the token itself was refused. */

@@ -5,7 +5,8 @@
 // as good as the secret to anyone who can guess it).
 
 import { compileReleasePolicy, type EarStatus, type ReleasePolicy } from '../../verifier/policy/index.ts';
-import { decryptEnvelope, encryptEnvelope, parseEnvelope, serializeEnvelope } from '../crypto/envelope.ts';
+import { decryptEnvelope, encryptEnvelope, EnvelopeError, parseEnvelope, serializeEnvelope } from '../crypto/envelope.ts';
+import { StoreCorruptError } from '../storage/store.ts';
 import type { SecretStorage, SecretVersionMeta } from '../storage/store.ts';
 
 /** Names: no slashes, no leading dot, no `..`: safe as a URL segment and as a file name (the agent writes one file per name). */
@@ -130,13 +131,24 @@ export class SecretStore {
   /**
    * A live version (the one asked for, or the newest), read once: its metadata now, its value
    * only when `open()` is called (after the release gates passed). open() throws
-   * EnvelopeError when the KEK does not open it; the caller wipes the value after use.
+   * StoreCorruptError when the KEK does not open it (the row was altered, copied from
+   * another row, or sealed under another KEK); the caller wipes the value after use.
    */
   async find(name: string, version?: number): Promise<{ info: SecretVersionInfo; open(): Buffer } | undefined> {
     const row = await this.rows.findLive(name, version);
     if (!row || row.value === null) return undefined;
     const sealed = row.value;
-    return { info: toInfo(row), open: () => decryptEnvelope(this.kek, parseEnvelope(sealed), secretContext(row.name, row.version)) };
+    return {
+      info: toInfo(row),
+      open: () => {
+        try {
+          return decryptEnvelope(this.kek, parseEnvelope(sealed), secretContext(row.name, row.version));
+        } catch (err) {
+          if (err instanceof EnvelopeError) throw new StoreCorruptError(`secret_versions ${row.name} v${row.version}`, `its value does not open under this server's KEK (${err.message})`);
+          throw err;
+        }
+      },
+    };
   }
 
   /**

@@ -35,6 +35,23 @@ export class NotDurableError extends Error {
   }
 }
 
+/**
+ * A stored row that no longer decodes or opens (metadata that is not the JSON this version
+ * writes, a sealed envelope that is malformed or does not open under the KEK): someone with
+ * write access to the database changed it. Answered 503 store_corrupt, naming the record in
+ * the log and the audit; the rest of the store keeps serving. `record` names the row
+ * (`secret_versions db-password v2`), never its content.
+ */
+export class StoreCorruptError extends Error {
+  constructor(
+    readonly record: string,
+    detail: string,
+  ) {
+    super(`stored record ${record} is corrupt: ${detail}`);
+    this.name = 'StoreCorruptError';
+  }
+}
+
 // Audit -----------------------------------------------------------------------------------
 
 /** One audit entry to append; seq, prevHash and hash are computed at the append (server/audit/chain.ts). */
@@ -232,6 +249,8 @@ export interface SealedRecordStorage {
    * throws, nothing changes and the error is rethrown.
    */
   resealAll(reseal: (record: SealedRecord) => string, audit: AuditOf<{ secretVersions: number; signingKeys: number; serverSecrets: number }>): Promise<{ secretVersions: number; signingKeys: number; serverSecrets: number }>;
+  /** Every sealed record as stored (live secret versions, signing keys, server secrets), for `tessera db check`. */
+  list(): Promise<SealedRecord[]>;
 }
 
 // Policies and reference values -----------------------------------------------------------

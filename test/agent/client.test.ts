@@ -194,7 +194,7 @@ describe('problem messages', () => {
   });
 
   it('has a hint for every code the server defines', () => {
-    for (const code of ['challenge_expired', 'challenge_replayed', 'challenge_forged', 'challenge_malformed', 'challenge_tee_mismatch', 'evidence_invalid', 'evidence_missing', 'evidence_collateral_refused', 'request_invalid', 'tee_public_key_invalid', 'collateral_unavailable', 'no_active_policy', 'policy_not_found', 'attestation_denied', 'rate_limited', 'server_busy', 'database_unavailable', 'token_missing', 'token_invalid', 'token_expired', 'token_unknown_key', 'release_denied', 'secret_not_found', 'secret_name_invalid', 'secret_unavailable', 'body_too_large', 'malformed_json', 'unsupported_media_type', 'internal_error']) {
+    for (const code of ['challenge_expired', 'challenge_replayed', 'challenge_forged', 'challenge_malformed', 'challenge_tee_mismatch', 'evidence_invalid', 'evidence_missing', 'evidence_collateral_refused', 'request_invalid', 'tee_public_key_invalid', 'collateral_unavailable', 'no_active_policy', 'policy_not_found', 'attestation_denied', 'rate_limited', 'server_busy', 'database_unavailable', 'token_missing', 'token_invalid', 'token_expired', 'token_unknown_key', 'release_denied', 'secret_not_found', 'secret_name_invalid', 'store_corrupt', 'store_unavailable', 'body_too_large', 'malformed_json', 'unsupported_media_type', 'internal_error']) {
       expect(formatProblem(400, code, 'x'), code).toContain('hint:');
     }
   });

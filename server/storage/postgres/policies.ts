@@ -3,6 +3,7 @@
 // told to the audit); triggers move the configuration epoch with every row written
 // (migrations/postgres/0002), so another replica applies the change from its next request.
 
+import { decodeJson } from '../decode.ts';
 import { and, desc, eq, max } from 'drizzle-orm';
 import type { ActivePolicyRow, AuditOf, PolicyStorage, PolicyVersionRow, ReferenceValuesRow, ReferenceValueStorage } from '../store.ts';
 import { appendIn } from './audit.ts';
@@ -73,7 +74,7 @@ export class PostgresPolicies implements PolicyStorage {
 }
 
 type ValuesRow = typeof referenceValues.$inferSelect;
-const toValues = (r: ValuesRow): ReferenceValuesRow => ({ name: r.name, values: JSON.parse(r.values) as string[], updatedAt: r.updatedAt, updatedBy: r.updatedBy });
+const toValues = (r: ValuesRow): ReferenceValuesRow => ({ name: r.name, values: decodeJson<string[]>(`reference_values ${r.name}`, 'values', r.values), updatedAt: r.updatedAt, updatedBy: r.updatedBy });
 
 export class PostgresReferenceValues implements ReferenceValueStorage {
   constructor(private readonly pg: Database) {}

@@ -38,4 +38,14 @@ export class PostgresSealedRecords implements SealedRecordStorage {
       return counts;
     });
   }
+
+  list(): Promise<SealedRecord[]> {
+    return this.pg.run(async (db) => [
+      ...(await db.select({ name: secretVersions.name, version: secretVersions.version, value: secretVersions.value }).from(secretVersions).where(isNotNull(secretVersions.value))).map(
+        (r): SealedRecord => ({ kind: 'secret-version', name: r.name, version: r.version, sealed: r.value! }),
+      ),
+      ...(await db.select({ kid: signingKeys.kid, privateKey: signingKeys.privateKey }).from(signingKeys)).map((r): SealedRecord => ({ kind: 'signing-key', kid: r.kid, sealed: r.privateKey })),
+      ...(await db.select().from(serverSecrets)).map((r): SealedRecord => ({ kind: 'server-secret', name: r.name, sealed: r.value })),
+    ]);
+  }
 }

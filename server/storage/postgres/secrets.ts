@@ -4,6 +4,7 @@
 // recycle them (README "Running replicas on PostgreSQL"): it is sealed under the KEK.
 
 import { and, asc, desc, eq, isNull, max } from 'drizzle-orm';
+import { decodeJson } from '../decode.ts';
 import type { AuditInput, AuditOf, SecretStorage, SecretVersionMeta, SecretVersionRow } from '../store.ts';
 import { appendIn } from './audit.ts';
 import type { Database } from './database.ts';
@@ -11,12 +12,14 @@ import { secretVersions } from './schema/secrets.ts';
 
 type Row = typeof secretVersions.$inferSelect;
 
+const recordOf = (r: { name: string; version: number }) => `secret_versions ${r.name} v${r.version}`;
+
 function fromRow(r: Row): SecretVersionRow {
   return {
     ...r,
-    labels: JSON.parse(r.labels) as Record<string, string>,
-    acceptPolicies: r.acceptPolicies === null ? null : (JSON.parse(r.acceptPolicies) as string[]),
-    acceptStatuses: JSON.parse(r.acceptStatuses) as string[],
+    labels: decodeJson<Record<string, string>>(recordOf(r), 'labels', r.labels),
+    acceptPolicies: r.acceptPolicies === null ? null : decodeJson<string[]>(recordOf(r), 'accept_policies', r.acceptPolicies),
+    acceptStatuses: decodeJson<string[]>(recordOf(r), 'accept_statuses', r.acceptStatuses),
   };
 }
 

@@ -1,6 +1,7 @@
 // Appraisal policy versions (immutable rows), the active one, and reference-value sets, on
 // SQLite. Triggers move the configuration epoch with every write (migrations/sqlite/0004).
 
+import { decodeJson } from '../decode.ts';
 import { and, desc, eq, max } from 'drizzle-orm';
 import type { ActivePolicyRow, AuditOf, PolicyStorage, PolicyVersionRow, ReferenceValuesRow, ReferenceValueStorage } from '../store.ts';
 import { appendEntries } from './audit.ts';
@@ -88,7 +89,7 @@ export class SqlitePolicies implements PolicyStorage {
 }
 
 type ValuesRow = typeof referenceValues.$inferSelect;
-const toValues = (r: ValuesRow): ReferenceValuesRow => ({ name: r.name, values: JSON.parse(r.values) as string[], updatedAt: r.updatedAt, updatedBy: r.updatedBy });
+const toValues = (r: ValuesRow): ReferenceValuesRow => ({ name: r.name, values: decodeJson<string[]>(`reference_values ${r.name}`, 'values', r.values), updatedAt: r.updatedAt, updatedBy: r.updatedBy });
 
 export class SqliteReferenceValues implements ReferenceValueStorage {
   constructor(private readonly db: Db) {}

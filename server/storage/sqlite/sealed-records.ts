@@ -41,4 +41,26 @@ export class SqliteSealedRecords implements SealedRecordStorage {
         .immediate(),
     );
   }
+
+  list(): Promise<SealedRecord[]> {
+    const db = this.db;
+    return run(() => [
+      ...db
+        .select({ name: secretVersions.name, version: secretVersions.version, value: secretVersions.value })
+        .from(secretVersions)
+        .where(isNotNull(secretVersions.value))
+        .all()
+        .map((r): SealedRecord => ({ kind: 'secret-version', name: r.name, version: r.version, sealed: r.value! })),
+      ...db
+        .select({ kid: signingKeys.kid, privateKey: signingKeys.privateKey })
+        .from(signingKeys)
+        .all()
+        .map((r): SealedRecord => ({ kind: 'signing-key', kid: r.kid, sealed: r.privateKey })),
+      ...db
+        .select()
+        .from(serverSecrets)
+        .all()
+        .map((r): SealedRecord => ({ kind: 'server-secret', name: r.name, sealed: r.value })),
+    ]);
+  }
 }
