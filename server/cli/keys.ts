@@ -4,6 +4,7 @@
 import { Command } from 'commander';
 import { EnvelopeError } from '../crypto/envelope.ts';
 import { StoreCorruptError } from '../storage/store.ts';
+import { storeLocation } from '../storage/open.ts';
 import { allPublicKeys, SigningKeyStore } from '../keys/signing-keys.ts';
 import { rotateSigningKey } from '../routes/keys.ts';
 import { rotateKekCommand } from '../secrets/rotate-kek-command.ts';
@@ -29,7 +30,7 @@ export function keysCommand(): Command {
       try {
         await keys.checkKek();
       } catch (err) {
-        if (err instanceof EnvelopeError || err instanceof StoreCorruptError) throw new CliError(`the KEK does not open the keys stored in ${config.dataDir}: wrong KEK for this data directory`);
+        if (err instanceof EnvelopeError || err instanceof StoreCorruptError) throw new CliError(`the KEK does not open the keys stored in ${storeLocation(config)}: wrong KEK for this database`);
         throw err;
       }
       const r = await rotateSigningKey({ keys, config }, 'cli', null, opts.revokePrevious === true);

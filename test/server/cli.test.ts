@@ -88,7 +88,7 @@ describe('tessera tokens, keys and audit', () => {
     // A wrong KEK is refused, naming the problem, without a stack trace.
     const wrong = await run(process.execPath, [BIN, 'keys', 'rotate', '--data', srv.dataDir], { env: { PATH: process.env.PATH, TESSERA_KEK: Buffer.alloc(32, 1).toString('base64') } }).catch((e) => e);
     expect(wrong.code).toBe(2);
-    expect(wrong.stderr).toMatch(/^tessera: the KEK does not open the keys stored in .*: wrong KEK for this data directory\n$/);
+    expect(wrong.stderr).toMatch(/^tessera: the KEK does not open the keys stored in .*: wrong KEK for this database\n$/);
   });
 
   it('verifies the audit chain offline, and exits 1 naming the first broken link', async () => {

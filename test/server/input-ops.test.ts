@@ -195,7 +195,7 @@ describe('restart', () => {
     }
 
     const config = loadConfig({ env: {}, overrides: { dataDir, logLevel: 'silent' } });
-    await expect(createService({ config, env: { TESSERA_KEK: randomBytes(32).toString('base64') } })).rejects.toThrow(/wrong KEK for this data directory/);
+    await expect(createService({ config, env: { TESSERA_KEK: randomBytes(32).toString('base64') } })).rejects.toThrow(/wrong KEK for this database/);
     await expect(createService({ config, env: {} })).rejects.toThrow(/no key-encryption key/);
     removeDir(dataDir);
   });
