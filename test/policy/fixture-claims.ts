@@ -39,7 +39,35 @@ export function snpCase(name: string): SnpCase {
     if (k === 'policy_decoded' || k === 'policy') continue;
     snp[camel(k)] = v && typeof v === 'object' ? tcbComponents(v as Json) : v;
   }
-  snp.policy = { raw: f.policy, smt: pol.smt, migrateMa: pol.migrate_ma, debug: pol.debug, singleSocket: pol.single_socket };
+  snp.policy = {
+    raw: f.policy,
+    abiMinor: pol.abi_minor,
+    abiMajor: pol.abi_major,
+    smt: pol.smt,
+    migrateMa: pol.migrate_ma,
+    debug: pol.debug,
+    singleSocket: pol.single_socket,
+  };
+  // PLATFORM_INFO and KEY_INFO bits, and the firmware versions, read here from case.json's
+  // hex and "major.minor.build" text (ABI 56860 rev 1.58, ATTESTATION_REPORT at 40h, 48h, 1E8h).
+  const info = BigInt(f.platform_info as string);
+  const bit = (n: number): boolean => ((info >> BigInt(n)) & 1n) === 1n;
+  snp.platformInfo = {
+    raw: f.platform_info,
+    smtEnabled: bit(0),
+    tsmeEnabled: bit(1),
+    eccEnabled: bit(2),
+    raplDisabled: bit(3),
+    ciphertextHidingEnabled: bit(4),
+    aliasCheckComplete: bit(5),
+  };
+  snp.keyInfo = { raw: f.key_info, authorKeyEn: f.author_key_en === 1, maskChipKey: f.mask_chip_key === 1, signingKey: f.signing_key };
+  const version = (v: unknown): Json => {
+    const [major, minor, build] = String(v).split('.').map(Number);
+    return { major, minor, build };
+  };
+  snp.currentVersion = version(f.current_version);
+  snp.committedVersion = version(f.committed_version);
   const claims: Claims = {
     tee: 'sev-snp',
     measurement: f.measurement as string,

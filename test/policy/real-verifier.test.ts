@@ -30,12 +30,25 @@ function strictSnpPolicy(name: string) {
   const reported = f.reported_tcb as Record<string, number>;
   const { raw: _raw, ...minTcb } = reported;
   const pol = f.policy_decoded as Record<string, boolean>;
+  const info = BigInt(f.platform_info as string);
+  const bit = (n: number): boolean => ((info >> BigInt(n)) & 1n) === 1n;
+  const [major, minor, build] = String(f.committed_version).split('.').map(Number);
   return parseAppraisalPolicy({
     tees: ['sev-snp'],
     snp: {
       measurements: [f.measurement],
       allowDebug: pol.debug,
       allowSmt: pol.smt,
+      minPolicyAbi: { major: pol.abi_major, minor: pol.abi_minor },
+      platformInfo: {
+        smtEnabled: bit(0),
+        tsmeEnabled: bit(1),
+        eccEnabled: bit(2),
+        raplDisabled: bit(3),
+        ciphertextHidingEnabled: bit(4),
+        aliasCheckComplete: bit(5),
+      },
+      minFirmware: { major, minor, build },
       minTcb,
       vmpl: [f.vmpl],
       hostData: [f.host_data],

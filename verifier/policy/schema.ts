@@ -87,6 +87,38 @@ const snpMinTcbSchema = z
   });
 export type SnpMinTcb = z.output<typeof snpMinTcbSchema>;
 
+/**
+ * Required values of the PLATFORM_INFO bits (ATTESTATION_REPORT at 40h; AMD SEV-SNP ABI
+ * 56860 rev 1.58, Table 23 "ATTESTATION_REPORT Structure" and the PLATFORM_INFO field
+ * table): each key set is one rule, the bit must be what it says. go-sev-guest's
+ * `PlatformInfo` maximum is the `false` case (a feature the policy does not allow must be
+ * off); `true` requires a feature (ECC, the BadRAM alias check). Bits newer firmware sets
+ * that the ABI revision we read does not name are not here (see platform-info.ts).
+ */
+const snpPlatformInfoSchema = z
+  .strictObject({
+    /** Bit 0 SMT_EN: SMT is enabled on the host. */
+    smtEnabled: z.boolean().optional(),
+    /** Bit 1 TSME_EN: transparent SME is enabled. */
+    tsmeEnabled: z.boolean().optional(),
+    /** Bit 2 ECC_EN: the platform uses ECC memory. */
+    eccEnabled: z.boolean().optional(),
+    /** Bit 3 RAPL_DIS: the RAPL power-measurement interface is disabled. */
+    raplDisabled: z.boolean().optional(),
+    /** Bit 4 CIPHERTEXT_HIDING_DRAM_EN: ciphertext hiding for DRAM is enabled. */
+    ciphertextHidingEnabled: z.boolean().optional(),
+    /** Bit 5 ALIAS_CHECK_COMPLETE: the firmware checked for memory aliasing (BadRAM, AMD-SB-3015). */
+    aliasCheckComplete: z.boolean().optional(),
+  })
+  // Only for an otherwise valid object: a misspelt key is reported as such, not also as "no bit".
+  .refine((t) => Object.keys(t).length > 0, { message: 'expected at least one PLATFORM_INFO bit', when: (p) => p.issues.length === 0 });
+export type SnpPlatformInfoRequirement = z.output<typeof snpPlatformInfoSchema>;
+
+/** An ABI version major.minor (each one byte, as in the guest policy and the report's firmware versions). */
+const abiVersionSchema = z.strictObject({ major: u8, minor: u8 });
+/** A firmware version major.minor.build (CURRENT_* / COMMITTED_* at 1E8h-1EEh, one byte each). */
+const firmwareVersionSchema = z.strictObject({ major: u8, minor: u8, build: u8 });
+
 const snpSchema = z.strictObject({
   /** Allowed launch MEASUREMENT values (48 bytes). */
   measurements: allowedHex(48).optional(),
@@ -96,6 +128,16 @@ const snpSchema = z.strictObject({
   allowMigrationAgent: z.boolean().optional(),
   /** Guest policy SMT (bit 16). When false, a guest whose policy allows SMT is denied. No default (SMT allowed). */
   allowSmt: z.boolean().optional(),
+  /** Minimum guest policy ABI_MAJOR.ABI_MINOR (bits 15:8, 7:0): the firmware ABI the guest owner demanded at launch. */
+  minPolicyAbi: abiVersionSchema.optional(),
+  /** Require guest policy SINGLE_SOCKET (bit 20): the guest may run on one socket only. Only `true` is a check. */
+  requireSingleSocket: z.boolean().optional(),
+  /** Required PLATFORM_INFO bits. */
+  platformInfo: snpPlatformInfoSchema.optional(),
+  /** Minimum firmware version, held against CURRENT and COMMITTED major.minor.build (compared in that order). */
+  minFirmware: firmwareVersionSchema.optional(),
+  /** Require KEY_INFO AUTHOR_KEY_EN: an ID block signed by an author key; needs `authorKeyDigests`. Only `true` is a check. */
+  requireAuthorKey: z.boolean().optional(),
   /** Minimum REPORTED_TCB per component: one set for every product, or one per product. */
   minTcb: snpMinTcbSchema.optional(),
   /** Allowed VMPLs: a list, or `{ max: n }`. */
@@ -120,6 +162,12 @@ const snpSchema = z.strictObject({
   products: z.array(z.enum(SNP_PRODUCTS)).min(1).optional(),
   /** Allowed report signers. */
   signers: z.array(z.enum(['VCEK', 'VLEK'])).min(1).optional(),
+}).superRefine((p, ctx) => {
+  // As go-sev-guest RequireAuthorKey (which implies RequireIDBlock): an author key only
+  // means something when it is one the policy trusts.
+  if (p.requireAuthorKey === true && p.authorKeyDigests === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['requireAuthorKey'], message: 'requireAuthorKey needs authorKeyDigests: the author keys the policy trusts' });
+  }
 });
 
 const rtmrSchema = z.strictObject({

@@ -6,17 +6,105 @@
 
 import type { Claims } from '../result.ts';
 import type { PolicyContext, RuleOutcome } from './types.ts';
-import type { SnpMinTcb, SnpPolicy, SnpTcbMinimum } from './schema.ts';
+import type { SnpMinTcb, SnpPlatformInfoRequirement, SnpPolicy, SnpTcbMinimum } from './schema.ts';
 import { SNP_PRODUCTS } from '../snp/product.ts';
 import { allowedHexRule, fail, forbiddenUnlessAllowed, intValue, minimumRule, pass, reportField } from './outcome.ts';
 
 /** The guest policy bits, as the SNP verifier decoded them into `claims.snp.policy` (abi/policy.ts GuestPolicy). */
-function guestPolicyBits(snp: Record<string, unknown> | undefined): { smt?: boolean; migrateMa?: boolean } {
-  const p = reportField(snp, 'policy');
-  if (!p || typeof p !== 'object' || Array.isArray(p)) return {};
-  const o = p as Record<string, unknown>;
+function guestPolicyBits(snp: Record<string, unknown> | undefined): {
+  smt?: boolean;
+  migrateMa?: boolean;
+  singleSocket?: boolean;
+  abiMajor?: number;
+  abiMinor?: number;
+} {
+  const o = plainObject(reportField(snp, 'policy'));
+  if (!o) return {};
   const bit = (name: string): boolean | undefined => (typeof o[name] === 'boolean' ? (o[name] as boolean) : undefined);
-  return { smt: bit('smt'), migrateMa: bit('migrateMa') };
+  return { smt: bit('smt'), migrateMa: bit('migrateMa'), singleSocket: bit('singleSocket'), abiMajor: intValue(o.abiMajor), abiMinor: intValue(o.abiMinor) };
+}
+
+/** A required boolean property (a bit that must be set, or clear); a missing claim fails. */
+function requiredBit(id: string, what: string, required: boolean, found: unknown): RuleOutcome {
+  if (typeof found !== 'boolean') return fail(id, `${what} is not in the claims`, required, null);
+  const state = (b: boolean): string => (b ? 'set' : 'clear');
+  return found === required
+    ? pass(id, `${what} is ${state(found)}`, required, found)
+    : fail(id, `${what} is ${state(found)}; the policy requires it ${state(required)}`, required, found);
+}
+
+/**
+ * Minimum guest policy ABI. ABI_MAJOR.ABI_MINOR (AMD SEV-SNP ABI 56860 rev 1.58, Table 9
+ * "GUEST_POLICY Structure", bits 15:0) is the lowest firmware ABI the guest owner let the
+ * guest launch on; a minimum here refuses guests launched with a looser demand. As
+ * go-sev-guest validatePolicy, compared as (major << 8 | minor).
+ */
+function minPolicyAbiRule(min: { major: number; minor: number }, bits: ReturnType<typeof guestPolicyBits>): RuleOutcome {
+  const id = 'snp.minPolicyAbi';
+  const expected = { min };
+  const { abiMajor: major, abiMinor: minor } = bits;
+  if (major === undefined || minor === undefined) return fail(id, 'the guest policy ABI version is not in the claims', expected, null);
+  const found = { major, minor };
+  const ok = major * 256 + minor >= min.major * 256 + min.minor;
+  const text = `guest policy ABI ${major}.${minor}`;
+  return ok ? pass(id, `${text} is at least ${min.major}.${min.minor}`, expected, found) : fail(id, `${text} is below the minimum ${min.major}.${min.minor}`, expected, found);
+}
+
+type Version3 = { major: number; minor: number; build: number };
+
+function firmwareVersion(v: unknown): Version3 | undefined {
+  const o = plainObject(v);
+  const major = intValue(o?.major);
+  const minor = intValue(o?.minor);
+  const build = intValue(o?.build);
+  return major === undefined || minor === undefined || build === undefined ? undefined : { major, minor, build };
+}
+
+const versionText = (v: Version3): string => `${v.major}.${v.minor}.${v.build}`;
+const versionKey = (v: Version3): number => (v.major * 256 + v.minor) * 256 + v.build;
+
+/**
+ * Minimum firmware version, against CURRENT_MAJOR/MINOR/BUILD (the running firmware) and
+ * COMMITTED_MAJOR/MINOR/BUILD (what the platform cannot be rolled back below), ABI 56860
+ * rev 1.58 Table 23 "ATTESTATION_REPORT Structure" at 1E8h-1EEh. Compared as one version,
+ * major then minor then build: go-sev-guest MinimumVersion/MinimumBuild compare the API
+ * version and the build separately (CURRENT only), which refuses 1.57.1 for a minimum
+ * build 29; a build number only orders releases of one API version.
+ */
+function minFirmwareRule(min: Version3, snp: Record<string, unknown> | undefined): RuleOutcome {
+  const id = 'snp.minFirmware';
+  const expected = { min };
+  const current = firmwareVersion(reportField(snp, 'currentVersion'));
+  const committed = firmwareVersion(reportField(snp, 'committedVersion'));
+  const found = { current: current ?? null, committed: committed ?? null };
+  const low: string[] = [];
+  for (const [name, v] of [['CURRENT', current], ['COMMITTED', committed]] as const) {
+    if (v === undefined) low.push(`the ${name} firmware version is not in the claims`);
+    else if (versionKey(v) < versionKey(min)) low.push(`${name} ${versionText(v)} < ${versionText(min)}`);
+  }
+  return low.length === 0
+    ? pass(id, `CURRENT and COMMITTED firmware are at least ${versionText(min)}`, expected, found)
+    : fail(id, `the firmware is below the minimum: ${low.join(', ')}`, expected, found);
+}
+
+const PLATFORM_INFO_BITS = [
+  { key: 'smtEnabled', name: 'PLATFORM_INFO SMT_EN (bit 0)' },
+  { key: 'tsmeEnabled', name: 'PLATFORM_INFO TSME_EN (bit 1)' },
+  { key: 'eccEnabled', name: 'PLATFORM_INFO ECC_EN (bit 2)' },
+  { key: 'raplDisabled', name: 'PLATFORM_INFO RAPL_DIS (bit 3)' },
+  { key: 'ciphertextHidingEnabled', name: 'PLATFORM_INFO CIPHERTEXT_HIDING_DRAM_EN (bit 4)' },
+  { key: 'aliasCheckComplete', name: 'PLATFORM_INFO ALIAS_CHECK_COMPLETE (bit 5)' },
+] as const satisfies readonly { key: keyof SnpPlatformInfoRequirement; name: string }[];
+
+/** One rule per PLATFORM_INFO bit the policy names (abi/platform-info.ts decodes them; ABI 56860 rev 1.58, Table 23 at 40h). */
+function platformInfoRules(required: SnpPlatformInfoRequirement, snp: Record<string, unknown> | undefined): RuleOutcome[] {
+  const info = plainObject(reportField(snp, 'platformInfo'));
+  const out: RuleOutcome[] = [];
+  for (const b of PLATFORM_INFO_BITS) {
+    const want = required[b.key];
+    if (want !== undefined) out.push(requiredBit(`snp.platformInfo.${b.key}`, b.name, want, info?.[b.key]));
+  }
+  return out;
 }
 
 const TCB_COMPONENTS = ['bootloader', 'tee', 'snp', 'microcode', 'fmc'] as const satisfies readonly (keyof SnpTcbMinimum)[];
@@ -39,7 +127,7 @@ const CHECKED_TCBS = [
   { key: 'launch', name: 'LAUNCH_TCB', field: 'launchTcb' },
 ] as const;
 
-function tcbObject(v: unknown): Record<string, unknown> | undefined {
+function plainObject(v: unknown): Record<string, unknown> | undefined {
   return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 }
 
@@ -64,7 +152,7 @@ function minTcbRule(policyMin: SnpMinTcb, claims: Claims): RuleOutcome {
   const found: Record<string, unknown> = {};
   const low: string[] = [];
   for (const tcb of CHECKED_TCBS) {
-    const values = tcb.key === 'reported' ? tcbObject(claims.tcb.reported) : tcbObject(reportField(claims.snp, tcb.field));
+    const values = tcb.key === 'reported' ? plainObject(claims.tcb.reported) : plainObject(reportField(claims.snp, tcb.field));
     const seen: Record<string, number | null> = {};
     for (const c of TCB_COMPONENTS) {
       const m = min[c];
@@ -124,12 +212,24 @@ export function validateSnp(policy: SnpPolicy, claims: Claims, ctx: PolicyContex
   const bits = guestPolicyBits(snp);
   out.push(forbiddenUnlessAllowed('snp.allowMigrationAgent', 'guest policy MIGRATE_MA', policy.allowMigrationAgent ?? false, bits.migrateMa));
   if (policy.allowSmt !== undefined) out.push(forbiddenUnlessAllowed('snp.allowSmt', 'guest policy SMT', policy.allowSmt, bits.smt));
+  if (policy.minPolicyAbi) out.push(minPolicyAbiRule(policy.minPolicyAbi, bits));
+  // GUEST_POLICY SINGLE_SOCKET, ABI 56860 rev 1.58 table "Guest Policy Structure", bit 20 (go-sev-guest GuestPolicy.SingleSocket).
+  if (policy.requireSingleSocket === true) out.push(requiredBit('snp.requireSingleSocket', 'guest policy SINGLE_SOCKET (bit 20)', true, bits.singleSocket));
+  if (policy.platformInfo) out.push(...platformInfoRules(policy.platformInfo, snp));
+  if (policy.minFirmware) out.push(minFirmwareRule(policy.minFirmware, snp));
   if (policy.minTcb) out.push(minTcbRule(policy.minTcb, claims));
   out.push(vmplRule(policy.vmpl ?? GUEST_VMPLS, snp));
   if (policy.hostData) out.push(allowedHexRule('snp.hostData', 'HOST_DATA', policy.hostData, reportField(snp, 'hostData'), ctx));
   if (policy.familyId) out.push(allowedHexRule('snp.familyId', 'FAMILY_ID', policy.familyId, reportField(snp, 'familyId'), ctx));
   if (policy.imageId) out.push(allowedHexRule('snp.imageId', 'IMAGE_ID', policy.imageId, reportField(snp, 'imageId'), ctx));
   if (policy.idKeyDigests) out.push(allowedHexRule('snp.idKeyDigests', 'ID_KEY_DIGEST', policy.idKeyDigests, reportField(snp, 'idKeyDigest'), ctx));
+  if (policy.requireAuthorKey === true) {
+    // KEY_INFO bit 0 AUTHOR_KEY_EN (ABI 56860 rev 1.58, Table 23 at 48h): the ID key was
+    // signed by an author key, whose digest AUTHOR_KEY_DIGEST then is (zeros otherwise).
+    // The schema makes `authorKeyDigests` come with it, so that key is also a trusted one.
+    const keyInfo = plainObject(reportField(snp, 'keyInfo'));
+    out.push(requiredBit('snp.requireAuthorKey', 'KEY_INFO AUTHOR_KEY_EN (bit 0)', true, keyInfo?.authorKeyEn));
+  }
   if (policy.authorKeyDigests) {
     out.push(allowedHexRule('snp.authorKeyDigests', 'AUTHOR_KEY_DIGEST', policy.authorKeyDigests, reportField(snp, 'authorKeyDigest'), ctx));
   }

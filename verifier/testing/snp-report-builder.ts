@@ -59,6 +59,8 @@ export interface SnpReportOptions {
   cpuid?: { family: number; model: number; stepping: number };
   /** CURRENT_* and COMMITTED_* firmware versions. Default 1.55.29. */
   firmware?: { major: number; minor: number; build: number };
+  /** COMMITTED_* alone, for provisional firmware (installed, not committed). Default `firmware`. */
+  committedFirmware?: { major: number; minor: number; build: number };
 }
 
 export interface BuiltSnpReport {
@@ -139,9 +141,10 @@ export function buildSnpReport(chain: SimulatorChain, options: SnpReportOptions 
   r[0x1e8] = fw.build; // CURRENT_BUILD, CURRENT_MINOR, CURRENT_MAJOR
   r[0x1e9] = fw.minor;
   r[0x1ea] = fw.major;
-  r[0x1ec] = fw.build; // COMMITTED_BUILD, COMMITTED_MINOR, COMMITTED_MAJOR
-  r[0x1ed] = fw.minor;
-  r[0x1ee] = fw.major;
+  const committed = options.committedFirmware ?? fw;
+  r[0x1ec] = committed.build; // COMMITTED_BUILD, COMMITTED_MINOR, COMMITTED_MAJOR
+  r[0x1ed] = committed.minor;
+  r[0x1ee] = committed.major;
   encodeSnpTcb(options.launchTcb ?? tcb).copy(r, 0x1f0);
   if (!options.maskChipKey) signSnpReport(r, chain);
   return {
