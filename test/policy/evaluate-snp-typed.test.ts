@@ -10,6 +10,7 @@ import { verifyEvidence } from '../../verifier/verify-evidence.ts';
 import { createSimulatorChain, type SimulatorChain } from '../../verifier/testing/simulated-chain.ts';
 import { simulatorAnchors, simulatorCollateralSource } from '../../verifier/testing/simulator-anchors.ts';
 import { buildSnpReport, type SnpReportOptions } from '../../verifier/testing/snp-report-builder.ts';
+import { loadCase as loadSnpCase } from '../snp/cases.ts';
 import { evaluate, NO_REFS, rule, snpCase, withClaims } from './fixture-claims.ts';
 
 const turin = snpCase('turin-v5-mstav'); // policy 0x3001f (ABI 0.31), PLATFORM_INFO 0x65, firmware 1.55.65
@@ -147,6 +148,28 @@ describe('typed SEV-SNP fields on real claims', () => {
 });
 
 const decisionFree = { snp: {} };
+
+describe('typed SEV-SNP fields on the real verifier output', () => {
+  it('milan-v2-vlek-aws-constellation (provisional firmware): minFirmware, and the README CEL for committed == current', async () => {
+    const c = loadSnpCase('milan-v2-vlek-aws-constellation');
+    const result = await verifyEvidence({ tee: 'sev-snp', report: c.report, certificates: c.certificates }, { at: c.at, crl: 'off' });
+    expect(result.verified, JSON.stringify(result.checks.filter((x) => !x.ok))).toBe(true);
+    const d = evaluateAppraisalPolicy(
+      parseAppraisalPolicy({
+        snp: { minFirmware: { major: 1, minor: 55, build: 20 }, platformInfo: { smtEnabled: true, tsmeEnabled: true, aliasCheckComplete: false } },
+        rules: [{ name: 'committed-is-current', expr: 'claims.snp.committedTcb.raw == claims.snp.currentTcb.raw' }],
+      }),
+      result,
+      NO_REFS,
+    );
+    expect(rule(d, 'snp.minFirmware')).toMatchObject({
+      ok: false,
+      found: { current: { major: 1, minor: 55, build: 20 }, committed: { major: 1, minor: 55, build: 18 } },
+    });
+    expect(d.rules.filter((r) => r.id.startsWith('snp.platformInfo.')).every((r) => r.ok)).toBe(true);
+    expect(rule(d, 'rules.committed-is-current')).toMatchObject({ ok: false });
+  });
+});
 
 describe('typed SEV-SNP fields: the schema', () => {
   const issues = (doc: unknown): string[] => {

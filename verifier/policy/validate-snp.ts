@@ -1,8 +1,9 @@
 // The declarative SEV-SNP part of an appraisal policy, checked against the claims.
 // Field meanings: AMD SEV-SNP ABI spec (AMD 56860), ATTESTATION_REPORT structure and
 // "Guest Policy Structure"; the set of checks follows google/go-sev-guest validate
-// (Options: measurement, policy bits, minimum TCB, VMPL, host data, family/image id,
-// id/author key digests, minimum guest SVN, product).
+// (Options: measurement, policy bits and ABI, minimum TCB, minimum firmware version,
+// PLATFORM_INFO, VMPL, host data, family/image id, id/author key digests and
+// RequireAuthorKey, minimum guest SVN, product; README maps every Options field).
 
 import type { Claims } from '../result.ts';
 import type { PolicyContext, RuleOutcome } from './types.ts';
