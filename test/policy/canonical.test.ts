@@ -55,6 +55,18 @@ describe('policyHash', () => {
     expect(policyHash(c)).not.toBe(policyHash(d));
   });
 
+  it('existing policies keep their hashes when fields are added to the schema (pinned before tdx|sgx.allowTrailingBytes)', () => {
+    // Defaults are not filled in, so a new optional field leaves every stored policy's hash as it was.
+    expect(policyHash(parseAppraisalPolicy(DEFAULT_APPRAISAL_POLICY))).toBe('e0dfde0524ac43ddb9ebab9fdbec71639177cad2b14e5262fc3ca09168ace7f1');
+    const tdxSgx = { tdx: { allowDebug: false, allowMigratable: false, requireSeptVeDisable: true, acceptedTcbStatuses: ['UpToDate'] }, sgx: { allowDebug: false } };
+    expect(policyHash(parseAppraisalPolicy(tdxSgx))).toBe('e58d600ed364a5036bd12944dbc3f0031aaae22312a0bd4d4135b8b9a97b19d7');
+    // Setting the new field, either way, is a different policy.
+    const strict = parseAppraisalPolicy({ ...tdxSgx, tdx: { ...tdxSgx.tdx, allowTrailingBytes: false } });
+    const lenient = parseAppraisalPolicy({ ...tdxSgx, tdx: { ...tdxSgx.tdx, allowTrailingBytes: true } });
+    expect(new Set([policyHash(strict), policyHash(lenient), policyHash(parseAppraisalPolicy(tdxSgx))]).size).toBe(3);
+    expect(canonicalPolicyJson(strict)).toContain('"allowTrailingBytes":false');
+  });
+
   it('property: stable under key reordering and a YAML round trip', () => {
     const base = parseAppraisalPolicy(DEFAULT_APPRAISAL_POLICY);
     const docs = [base, parseAppraisalPolicy(YAML_DOC)];

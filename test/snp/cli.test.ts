@@ -46,8 +46,10 @@ describe('tessera verify snp', () => {
     const result = JSON.parse(r.stdout) as VerificationResult;
     expect(result.verified).toBe(false);
     expect(result.product).toBe('Milan');
-    const pinned = result.checks.find((c) => c.id === 'snp.chain.ark-pinned')!;
-    expect(pinned).toMatchObject({ ok: false, expected: '69d063b45344d26a2e94e1f4210de49ef555308287d4c174445c95639a540bcd' });
+    // The Genoa ARK sent is the one that signed the Genoa ASK: the chain is Genoa's, and the
+    // Milan report is refused against it, naming both products.
+    const mismatch = result.checks.find((c) => c.id === 'snp.chain.anchor-product')!;
+    expect(mismatch).toMatchObject({ ok: false, expected: { product: 'Genoa', by: 'ARK-Genoa', sha256: '4c6598d19c18719c5dfd4a7d335f674e5bfe1d8f800cea2cf270c10d103db2f1' }, found: { product: 'Milan' } });
     expect(result.collateral.map((c) => c.source)).toContain('input');
   });
 

@@ -120,9 +120,14 @@ describe('malformed and mismatched certificates', () => {
     const genoa = loadCase('genoa-v3-mstav');
     const r = verifySnpReport(milan3.report, { certificates: { vcek: genoa.signer } }, { at: milan3.at });
     expect(r.product).toBe('Milan');
-    expect(failed(r)).toEqual(
-      expect.arrayContaining(['snp.binding.product', 'snp.chain.signer-signed-by-intermediate', 'snp.binding.hwid', 'snp.report.signature']),
-    );
+    // The embedded Genoa ASK is the one that signed it, so the chain is Genoa's (a sound
+    // chain), and the Milan claim of the report is refused against its ARK by name.
+    expect(failed(r)).toEqual(expect.arrayContaining(['snp.chain.anchor-product', 'snp.binding.product', 'snp.binding.hwid', 'snp.report.signature']));
+    expect(failed(r)).not.toContain('snp.chain.signer-signed-by-intermediate');
+    expect(r.checks.find((c) => c.id === 'snp.chain.anchor-product')).toMatchObject({
+      expected: { product: 'Genoa', by: 'ARK-Genoa' },
+      found: { product: 'Milan', from: "The report's CPUID (family 0x19 model 0x1 stepping 0x1)" },
+    });
   });
 
   it('a VLEK handed in as a VCEK fails the signer-kind binding', () => {
@@ -196,10 +201,12 @@ describe('report versions and fields, on simulator-signed reports', () => {
     expect(r.warnings.some((w) => w.includes('version 4'))).toBe(true);
   });
 
-  it('a CPUID of no known product fails snp.product, and the chain is not judged without one', () => {
+  it('a CPUID of no known product fails snp.product; the chain is still judged, its ARK naming the product', () => {
     const r = verify(buildSnpReport(chain, { cpuid: { family: 0x17, model: 0x31, stepping: 0 } }).report);
     expect(failed(r)).toEqual(['snp.product']);
-    expect(r.product).toBeUndefined();
+    // The anchor is chosen by the ARK that signed the ASK, not by the product claimed.
+    expect(r.product).toBe('Milan');
+    expect(r.checks.find((c) => c.id === 'snp.chain.anchor-product')?.ok).toBe(true);
     expect(r.checks.find((c) => c.id === 'snp.product')?.found).toBe('family 0x17 model 0x31 stepping 0x0');
   });
 

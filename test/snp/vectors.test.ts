@@ -22,7 +22,8 @@ const MUST_FAIL: Record<string, string[]> = {
   'neg-milan-report-imageid-trustee': ['snp.report.signature'],
   'neg-milan-reported-tcb-trustee': ['snp.report.signature', 'snp.binding.tcb'],
   'neg-milan-vcek-corrupt-virtee': ['snp.chain.signer-signed-by-intermediate'],
-  'neg-milan-vcek-genoa-ask-mstav': ['snp.chain.ark-pinned', 'snp.chain.intermediate-kind', 'snp.chain.intermediate-signed-by-ark'],
+  // The Genoa ASK and ARK make the chain Genoa's; the Milan report and VCEK claim Milan.
+  'neg-milan-vcek-genoa-ask-mstav': ['snp.chain.anchor-product', 'snp.chain.signer-signed-by-intermediate'],
   'neg-milan-vcek-via-asvk-trustee': ['snp.chain.intermediate-kind', 'snp.chain.signer-signed-by-intermediate'],
   'neg-milan-vlek-key-mismatch-constellation': ['snp.report.signature'],
   'neg-milan-vlek-sig-r-byte-constellation': ['snp.report.signature'],
@@ -32,6 +33,7 @@ const MUST_PASS: Record<string, string[]> = {
   'neg-milan-vcek-corrupt-virtee': ['snp.report.signature', 'snp.binding.tcb', 'snp.binding.hwid'],
   'neg-milan-vlek-key-mismatch-constellation': ['snp.chain.signer-signed-by-intermediate', 'snp.binding.tcb'],
   'neg-milan-ark-is-ask-mstav': ['snp.report.signature', 'snp.chain.intermediate-signed-by-ark'],
+  'neg-milan-vcek-genoa-ask-mstav': ['snp.chain.intermediate-signed-by-ark', 'snp.chain.ark-pinned', 'snp.chain.intermediate-kind'],
 };
 
 function ids(c: SnpCase, ok: boolean): string[] {

@@ -117,7 +117,9 @@ function verifySnp(request: Extract<CollateralRequest, { kind: 'snp-vcek' | 'snp
   const vcek = parseCertificateDer(entry.bytes, 'VCEK certificate');
   if (!anchor.askDer) return no(`no ASK is pinned for ${request.product}`);
   const ask = parseCertificateDer(anchor.askDer, `ASK-${request.product}`);
-  const chain = checkChain({ product: request.product, kind: 'VCEK', signer: vcek, intermediate: ask, intermediateSupplied: false, anchor, anchors: anchors.amd, at });
+  // Only this anchor: a cached VCEK must chain to the product it was fetched for.
+  const claimed = { product: request.product, from: `The KDS request for ${request.product}` };
+  const chain = checkChain({ kind: 'VCEK', signer: vcek, intermediate: ask, intermediateSupplied: false, claimed, anchors: [anchor], at });
   const failed = chain.checks.filter((c) => !c.ok);
   if (failed.length > 0) return no(failed.map((c) => c.detail.replace(/\.$/, '')).join('; '));
   // The key says which chip and TCB this VCEK is for; the certificate must say the same

@@ -199,6 +199,12 @@ const tdxSchema = z.strictObject({
   /** Allowed MRSERVICETD values (TD 1.5 reports only). */
   mrServiceTd: allowedHex(48).optional(),
   minTcbEvaluationDataNumber: u32.optional(),
+  /**
+   * Bytes after the quote's end (unsigned; the Linux quote interfaces pad with zeros).
+   * Unset: accepted, as Intel's QVL accepts them since DCAP 1.18; the verifier warns.
+   * false: a quote with any is denied (rule tdx.allowTrailingBytes, found = the count).
+   */
+  allowTrailingBytes: z.boolean().optional(),
 });
 
 const sgxSchema = z.strictObject({
@@ -215,6 +221,8 @@ const sgxSchema = z.strictObject({
   acceptedTcbStatuses: tcbStatusList.optional(),
   /** Accepted, but the result is `warning`. */
   warnTcbStatuses: tcbStatusList.optional(),
+  /** As tdx.allowTrailingBytes: SGX quotes go through the same parser. */
+  allowTrailingBytes: z.boolean().optional(),
 });
 
 /** AR4SI trustworthiness claims a rule may speak for (draft-ietf-rats-ar4si, section 2.3). */

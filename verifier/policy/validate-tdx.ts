@@ -35,6 +35,25 @@ function rtmrValue(tdx: Record<string, unknown> | undefined, index: number): unk
   return Array.isArray(list) ? list[index] : undefined;
 }
 
+/**
+ * `<tee>.allowTrailingBytes`, applied only when the policy sets it. The count is
+ * `claims.<tee>.quote.trailingBytes` (verifier/tdx/claims.ts): bytes the buffer held after
+ * the quote's end (signed region + 4 + signature data size), covered by no signature.
+ * Intel's QVL accepts them since DCAP 1.18 (Quote::parse refuses only signature data
+ * longer than what remains; before, it required the buffer to end there), so unset means
+ * accept; false denies a quote with any, and fails closed when the count is not in the claims.
+ */
+function trailingBytesRule(prefix: 'tdx' | 'sgx', allowed: boolean, section: Record<string, unknown> | undefined): RuleOutcome {
+  const id = `${prefix}.allowTrailingBytes`;
+  const quote = reportField(section, 'quote');
+  const n = intValue(quote && typeof quote === 'object' ? reportField(quote as Record<string, unknown>, 'trailingBytes') : undefined);
+  if (allowed) return pass(id, `bytes after the quote's end are allowed by the policy (found ${n ?? 'no count'})`, 'any', n ?? null);
+  if (n === undefined) return fail(id, "the count of bytes after the quote's end is not in the claims", 0, null);
+  return n === 0
+    ? pass(id, "no bytes follow the quote's end", 0, 0)
+    : fail(id, `${n} unsigned bytes follow the quote's end, and the policy does not allow trailing bytes`, 0, n);
+}
+
 export function validateTdx(policy: TdxPolicy, claims: Claims, ctx: PolicyContext): RuleOutcome[] {
   const tdx = claims.tdx;
   const out: RuleOutcome[] = [];
@@ -84,6 +103,7 @@ export function validateTdx(policy: TdxPolicy, claims: Claims, ctx: PolicyContex
   if (policy.minTcbEvaluationDataNumber !== undefined) {
     out.push(minimumRule('tdx.minTcbEvaluationDataNumber', 'TCB evaluation data number', policy.minTcbEvaluationDataNumber, claims.tcb.evaluationDataNumber));
   }
+  if (policy.allowTrailingBytes !== undefined) out.push(trailingBytesRule('tdx', policy.allowTrailingBytes, tdx));
   return out;
 }
 
@@ -101,5 +121,6 @@ export function validateSgx(policy: SgxPolicy, claims: Claims, ctx: PolicyContex
   if (policy.minIsvSvn !== undefined) out.push(minimumRule('sgx.minIsvSvn', 'ISVSVN', policy.minIsvSvn, reportField(sgx, 'isvSvn')));
   out.push(forbiddenUnlessAllowed('sgx.allowDebug', 'ATTRIBUTES.DEBUG', policy.allowDebug ?? false, claims.debug));
   out.push(...tcbStatusRules('sgx', claims.tcb.status, policy.acceptedTcbStatuses ?? DEFAULT_ACCEPTED_TCB_STATUSES, policy.warnTcbStatuses));
+  if (policy.allowTrailingBytes !== undefined) out.push(trailingBytesRule('sgx', policy.allowTrailingBytes, sgx));
   return out;
 }

@@ -18,7 +18,7 @@ export const NO_CLAIM = 0;
 // or do (debug, migration agent, SMT, VMPL, host data, TD attributes, owner config):
 // configuration. The platform's genuineness and patch level: hardware.
 const EXECUTABLES = /^(snp\.(measurements|familyId|imageId|idKeyDigests|authorKeyDigests|requireAuthorKey|minGuestSvn)|tdx\.(mrtd|rtmr\.\d|mrServiceTd)|sgx\.(mrenclave|mrsigner|isvProdId|minIsvSvn))$/;
-const CONFIGURATION = /^(snp\.(allowDebug|allowMigrationAgent|allowSmt|minPolicyAbi|requireSingleSocket|vmpl|hostData)|tdx\.(allowDebug|allowMigratable|requireSeptVeDisable|mrConfigId|mrOwner|mrOwnerConfig)|sgx\.allowDebug)$/;
+const CONFIGURATION = /^(snp\.(allowDebug|allowMigrationAgent|allowSmt|minPolicyAbi|requireSingleSocket|vmpl|hostData)|tdx\.(allowDebug|allowMigratable|requireSeptVeDisable|mrConfigId|mrOwner|mrOwnerConfig|allowTrailingBytes)|sgx\.(allowDebug|allowTrailingBytes))$/;
 const HARDWARE = /^(tee|snp\.(minTcb|minFirmware|platformInfo\.[A-Za-z]+|products|signers)|tdx\.(acceptedTcbStatuses|warnTcbStatuses|forbiddenAdvisories|minTcbEvaluationDataNumber)|sgx\.(acceptedTcbStatuses|warnTcbStatuses))$/;
 
 /** The claims a declarative rule speaks for. CEL rules carry theirs (see evaluate). */

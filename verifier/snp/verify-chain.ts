@@ -1,8 +1,13 @@
 // The certificate chain of an SEV-SNP report: VCEK -> ASK -> ARK, or VLEK -> ASVK -> ARK
 // (AMD 57230 "VCEK Certificate and KDS Interface Specification"; ASVK: SEV-SNP ABI
-// spec §3.3 "VLEK"). The ARK is the product's pinned anchor, never the one that came with
-// the evidence. A chain handed in must be the right one: a root that is not the pinned
-// ARK, or an intermediate of another product or of the other signer kind, fails a check
+// spec §3.3 "VLEK"). The ARK is a pinned anchor, never the one that came with the evidence,
+// and which one is decided by the key that signed the ASK/ASVK in use, not by the product
+// the evidence names; that claim must then agree (snp.chain.anchor-product). go-sev-guest
+// (verify/verify.go) instead picks the roots by product line (DefaultRootCerts[product],
+// the VCEK issuer CN must be "SEV-<Platform>") and fails the chain if they did not sign it:
+// the same refusal, but without naming which product the chain really is. A chain handed
+// in must be the right one: a root that is not the ARK in use, or an intermediate of
+// another product or of the other signer kind, fails a check
 // (it is not silently replaced by the right one: the sender got something wrong, and an
 // operator should see it). Every AMD signature in the chain is RSASSA-PSS with SHA-384
 // (MGF1-SHA-384, salt 48): AMD issues nothing else, so anything else is refused.
@@ -86,8 +91,14 @@ export function identifyIntermediate(cert: Certificate, anchors: readonly AmdAnc
   return { ...(product ? { product } : {}), kind: m[1] ? 'VLEK' : 'VCEK' };
 }
 
-export interface ChainInput {
+/** The product the evidence claims, and where the claim comes from (for messages). */
+export interface ClaimedProduct {
   product: SnpProduct;
+  /** e.g. "the report's CPUID", "the VCEK's productName Milan-B0". */
+  from: string;
+}
+
+export interface ChainInput {
   kind: SignerKind;
   signer: Certificate;
   intermediate: Certificate;
@@ -95,7 +106,8 @@ export interface ChainInput {
   intermediateSupplied: boolean;
   /** A root that came with the evidence: compared with the pinned ARK, never trusted. */
   suppliedRoot?: Certificate;
-  anchor: AmdAnchor;
+  /** What the evidence says it is; undefined when it names no known product. */
+  claimed?: ClaimedProduct;
   anchors: readonly AmdAnchor[];
   at: Date;
 }
@@ -105,51 +117,118 @@ const intermediateName = (kind: SignerKind): string => (kind === 'VCEK' ? 'ASK' 
 /** The CN of a subject or issuer DN string, for short messages (the full DN goes in expected/found). */
 const cn = (dn: string): string => /(?:^|, )CN=([^,]*)/.exec(dn)?.[1] ?? dn;
 
-/** The chain checks, in order. Pure apart from the signature caches of verifier/x509. */
-export function checkChain(input: ChainInput): { checks: Check[]; ark: Certificate } {
-  const { product, kind, signer, intermediate, anchor, at } = input;
+const arkOf = (a: AmdAnchor): Certificate => anchorCertificate(a.arkDer, `ARK-${a.product}`);
+
+/** The anchors with those of `first` in front: the claimed product's ARK is tried first, so the common case costs one (cached) signature check. */
+function inOrder(anchors: readonly AmdAnchor[], first: SnpProduct | undefined): AmdAnchor[] {
+  return first === undefined ? [...anchors] : [...anchors.filter((a) => a.product === first), ...anchors.filter((a) => a.product !== first)];
+}
+
+/**
+ * The anchor whose pinned ARK signed `intermediate`: the trust anchor is chosen by the key
+ * that signed the ASK/ASVK in use, never by the product the evidence names (that claim is
+ * then held against the anchor's product). AMD KDS (57230, "cert_chain") serves each
+ * product's ASK and ASVK under that product's own ARK, so at most one pinned product ARK
+ * signs a genuine intermediate; a simulator ARK (development mode) has its own key.
+ */
+export function anchorOfIntermediate(intermediate: Certificate, anchors: readonly AmdAnchor[], first?: SnpProduct): AmdAnchor | undefined {
+  return inOrder(anchors, first).find((a) => isIssuedBy(intermediate, arkOf(a)));
+}
+
+/**
+ * With no intermediate supplied: the embedded ASK (VCEK) or ASVK (VLEK) of the anchor whose
+ * intermediate signed `signer`, else undefined.
+ */
+export function embeddedIntermediateOf(signer: Certificate, kind: SignerKind, anchors: readonly AmdAnchor[], first?: SnpProduct): Certificate | undefined {
+  for (const a of inOrder(anchors, first)) {
+    const der = kind === 'VCEK' ? a.askDer : a.asvkDer;
+    if (!der) continue;
+    const cert = anchorCertificate(der, `${intermediateName(kind)}-${a.product}`);
+    if (isIssuedBy(signer, cert)) return cert;
+  }
+  return undefined;
+}
+
+const pinnedList = (anchors: readonly AmdAnchor[]) =>
+  anchors.map((a) => ({ ark: `ARK-${a.product}`, sha256: arkOf(a).sha256, ...(a.simulated ? { simulated: true } : {}) }));
+
+/**
+ * The chain checks, in order. The anchor is the one whose ARK signed the intermediate; the
+ * checks that need it (snp.chain.anchor-product, revocation) are left out when no pinned
+ * ARK signed it. Pure apart from the signature caches of verifier/x509.
+ */
+export function checkChain(input: ChainInput): { checks: Check[]; anchor?: AmdAnchor; ark?: Certificate } {
+  const { kind, signer, intermediate, claimed, anchors, at } = input;
   const checks: Check[] = [];
-  const ark = anchorCertificate(anchor.arkDer, `ARK-${product}`);
   const iName = intermediateName(kind);
+  const anchor = anchorOfIntermediate(intermediate, anchors, claimed?.product);
+  const ark = anchor ? arkOf(anchor) : undefined;
 
   if (input.suppliedRoot) {
     const root = input.suppliedRoot;
-    const ok = root.sha256 === ark.sha256;
+    // The root sent must be the ARK in use; with none in use, at least a pinned one.
+    const candidates = anchor ? [anchor] : anchors;
+    const ok = candidates.some((a) => arkOf(a).sha256 === root.sha256);
+    const which = anchor ? `the pinned ARK-${anchor.product}` : 'a pinned ARK';
     checks.push({
       id: 'snp.chain.ark-pinned',
       ok,
       detail: ok
-        ? `The supplied root is the pinned ARK-${product}.`
-        : `The supplied root (${cn(root.subject)}) is not the pinned ARK-${product}; a root sent with the evidence is never trusted.`,
-      ...(ok ? {} : { expected: ark.sha256, found: root.sha256 }),
+        ? `The supplied root is ${which}.`
+        : `The supplied root (${cn(root.subject)}) is not ${which}${anchor ? `, the ARK that signed the ${iName}` : ''}; a root sent with the evidence is never trusted.`,
+      ...(ok ? {} : { expected: ark ? ark.sha256 : candidates.map((a) => arkOf(a).sha256), found: root.sha256 }),
     });
   }
 
   if (input.intermediateSupplied) {
-    const id = identifyIntermediate(intermediate, input.anchors);
-    const ok = id.product === product && id.kind === kind;
+    const id = identifyIntermediate(intermediate, anchors);
+    const product = anchor?.product ?? claimed?.product;
+    const ok = id.kind === kind && (product === undefined || id.product === product);
     const describe = (i: IntermediateIdentity): string =>
       i.kind === undefined ? 'not an AMD ASK or ASVK' : `${intermediateName(i.kind)} of ${i.product ?? 'an unknown product'}`;
+    const want = `${iName}${product ? ` of ${product}` : ''}`;
     checks.push({
       id: 'snp.chain.intermediate-kind',
       ok,
       detail: ok
-        ? `The supplied intermediate is the ${iName} of ${product}, as a ${kind} needs.`
-        : `A ${kind} for ${product} must be issued by the ${iName} of ${product}, but the supplied intermediate (${cn(intermediate.subject)}) is ${describe(id)}.`,
-      ...(ok ? {} : { expected: `${iName} of ${product}`, found: describe(id) }),
+        ? `The supplied intermediate is the ${want}, as a ${kind} needs.`
+        : `A ${kind} must be issued by the ${want}, but the supplied intermediate (${cn(intermediate.subject)}) is ${describe(id)}.`,
+      ...(ok ? {} : { expected: want, found: describe(id) }),
     });
   }
 
-  const iSigned = isIssuedBy(intermediate, ark);
-  checks.push({
-    id: 'snp.chain.intermediate-signed-by-ark',
-    ok: iSigned,
-    detail: iSigned
-      ? `The ${iName} (${cn(intermediate.subject)}) is signed by the pinned ARK-${product}.`
-      : `The ${iName} (${cn(intermediate.subject)}) is not signed by the pinned ARK-${product}.`,
-    ...(iSigned ? {} : { expected: `issued by ${ark.subject}`, found: `issuer ${intermediate.issuer}` }),
-  });
+  checks.push(
+    anchor
+      ? {
+          id: 'snp.chain.intermediate-signed-by-ark',
+          ok: true,
+          detail: `The ${iName} (${cn(intermediate.subject)}) is signed by the pinned ARK-${anchor.product}: the chain is ${anchor.product}'s${anchor.simulated ? ' (a SIMULATED root)' : ''}.`,
+        }
+      : {
+          id: 'snp.chain.intermediate-signed-by-ark',
+          ok: false,
+          detail: `The ${iName} (${cn(intermediate.subject)}, issuer ${cn(intermediate.issuer)}) is signed by none of the pinned ARKs (${anchors.map((a) => `ARK-${a.product}`).join(', ') || 'none configured'}): it is forged, altered, or from a root this verifier does not trust.`,
+          expected: { signedByOneOf: pinnedList(anchors) },
+          found: { issuer: intermediate.issuer, sha256: intermediate.sha256 },
+        },
+  );
 
+  if (anchor) {
+    // The claim is held against the ARK, not the other way round: a Genoa VCEK presented
+    // with Milan's ASK, or a Milan chain claimed to be Genoa, is refused here by name.
+    const ok = claimed === undefined || claimed.product === anchor.product;
+    checks.push({
+      id: 'snp.chain.anchor-product',
+      ok,
+      detail:
+        claimed === undefined
+          ? `The evidence names no product; the ARK that signed the ${iName} makes it ${anchor.product}.`
+          : ok
+            ? `${claimed.from} names ${claimed.product}, the product of the ARK that signed the ${iName}.`
+            : `${claimed.from} names ${claimed.product}, but the ${iName} in use is signed by ARK-${anchor.product}: the evidence and its chain are of different products.`,
+      ...(ok ? {} : { expected: { product: anchor.product, by: `ARK-${anchor.product}`, sha256: ark!.sha256 }, found: { product: claimed!.product, from: claimed!.from } }),
+    });
+  }
   const sSigned = isIssuedBy(signer, intermediate);
   checks.push({
     id: 'snp.chain.signer-signed-by-intermediate',
@@ -184,7 +263,7 @@ export function checkChain(input: ChainInput): { checks: Check[]; ark: Certifica
   for (const [name, cert] of [
     [kind, signer],
     [iName, intermediate],
-    [`ARK-${product}`, ark],
+    ...(anchor && ark ? ([[`ARK-${anchor.product}`, ark]] as const) : []),
   ] as const) {
     if (!isValidAt(cert, at)) expired.push(`${name} valid ${cert.notBefore.toISOString()} to ${cert.notAfter.toISOString()}`);
   }
@@ -197,5 +276,5 @@ export function checkChain(input: ChainInput): { checks: Check[]; ark: Certifica
         : `Not valid at ${at.toISOString()}: ${expired.join('; ')}.`,
     ...(expired.length === 0 ? {} : { expected: `valid at ${at.toISOString()}`, found: expired }),
   });
-  return { checks, ark };
+  return { checks, ...(anchor && ark ? { anchor, ark } : {}) };
 }

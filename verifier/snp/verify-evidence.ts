@@ -7,7 +7,8 @@
 // verifyEvidence() (verifier/verify-evidence.ts) runs the two in turn.
 // Order of the checks: product, chain, report signature, binding, revocation. All of them
 // run (a denial lists every failure), except those that need something an earlier step
-// could not establish (no product -> no anchor -> no chain).
+// could not establish (no pinned ARK signed the intermediate -> no anchor product, no CRL).
+// The anchor is the one whose ARK signed the ASK/ASVK in use, not the product claimed.
 
 import { CollateralUnavailableError } from '../errors.ts';
 import type { AmdAnchor } from '../anchors.ts';
@@ -15,7 +16,7 @@ import type { CollateralDocument, SnpTcbParts } from '../collateral/source.ts';
 import type { CrlMode, SnpCertificates, SnpEvidence, VerifyOptions } from '../evidence.ts';
 import { PRODUCTION_ANCHORS } from '../production-anchors.ts';
 import type { Check, CollateralUse, VerificationResult } from '../result.ts';
-import { parseCertificateDer, parseCertificates, type Certificate } from '../x509/certificate.ts';
+import { parseCertificateDer, parseCertificates } from '../x509/certificate.ts';
 import { parseCrl } from '../x509/crl.ts';
 import { parseReport, type SnpReport } from './abi/report.ts';
 import { decodeTcb, tcbParts } from './abi/tcb.ts';
@@ -24,7 +25,7 @@ import { amdExtensions } from './extensions.ts';
 import type { SnpProduct } from './product.ts';
 import { describeCpuid, productFromCpuid, productFromName, reportCpuid } from './product-of.ts';
 import { checkHwIdBinding, checkProductBinding, checkSignerKind, checkTcbBinding, chipIdMasked } from './verify-binding.ts';
-import { anchorCertificate, checkChain, identifyIntermediate, type SignerKind } from './verify-chain.ts';
+import { anchorCertificate, checkChain, embeddedIntermediateOf, type ClaimedProduct, type SignerKind } from './verify-chain.ts';
 import { checkCrl } from './verify-crl.ts';
 import { checkReportSignature } from './verify-signature.ts';
 
@@ -107,12 +108,15 @@ export function verifySnpReport(input: Uint8Array | SnpReport, material: SnpMate
   const suppliedIntermediate = iDer ? parseCertificateDer(iDer, 'intermediate certificate') : undefined;
   const suppliedRoot = certs.ark ? parseCertificateDer(certs.ark, 'root certificate') : undefined;
 
-  // Product: CPUID when the report has it, else the signer certificate, else the intermediate.
-  let product: SnpProduct | undefined;
+  // The product the evidence claims: the report's CPUID (v3+), else the signer's
+  // productName. It does not pick the anchor: the ARK that signed the intermediate does
+  // (verify-chain.ts), and the claim must agree with it (snp.chain.anchor-product).
+  let claimed: ClaimedProduct | undefined;
   const cpuid = reportCpuid(report);
+  const cpuidProduct = cpuid ? productFromCpuid(cpuid) : undefined;
   if (cpuid) {
-    product = productFromCpuid(cpuid);
-    if (!product) {
+    if (cpuidProduct) claimed = { product: cpuidProduct, from: `The report's CPUID (${describeCpuid(cpuid)})` };
+    else {
       checks.push({
         id: 'snp.product',
         ok: false,
@@ -123,89 +127,77 @@ export function verifySnpReport(input: Uint8Array | SnpReport, material: SnpMate
     }
   } else {
     if (report.cpuid) warnings.push(`The report is version ${report.version} but its CPUID fields are zero; the product was taken from the ${suppliedKind}.`);
-    product = productFromName(ext.productName) ?? (suppliedIntermediate ? identifyIntermediate(suppliedIntermediate, anchors).product : undefined);
-    if (!product) {
-      checks.push({
-        id: 'snp.product',
-        ok: false,
-        detail: `The report names no product (no CPUID fields), and the ${suppliedKind} names no known product (productName ${ext.productName ?? 'absent'}).`,
-        expected: 'Milan, Genoa or Turin',
-        found: ext.productName ?? null,
-      });
-    }
+    const named = productFromName(ext.productName);
+    if (named) claimed = { product: named, from: `The ${suppliedKind}'s productName ${ext.productName}` };
   }
 
-  let simulated = false;
-  let ark: Certificate | undefined;
-  if (product) {
-    const anchor = anchors.find((a) => a.product === product);
-    if (!anchor) {
-      checks.push({
-        id: 'snp.chain.anchor',
-        ok: false,
-        detail: `No trust anchor is configured for ${product}.`,
-        expected: `an ARK for ${product}`,
-        found: 'none',
-      });
-    } else {
-      simulated = anchor.simulated === true;
-      let intermediate = suppliedIntermediate;
-      let iSource = src(iSlot);
-      if (!intermediate) {
-        const embedded = suppliedKind === 'VCEK' ? anchor.askDer : anchor.asvkDer;
-        if (!embedded) {
-          throw new CollateralUnavailableError(
-            suppliedKind === 'VCEK' ? 'ask' : 'asvk',
-            `The ${suppliedKind === 'VCEK' ? 'ASK' : 'ASVK'} of ${product} is needed and was neither supplied nor embedded.`,
-          );
-        }
-        intermediate = anchorCertificate(embedded, `${product} intermediate`);
-        iSource = { source: 'embedded' };
-      }
-      const chain = checkChain({
-        product,
-        kind: suppliedKind,
-        signer,
-        intermediate,
-        intermediateSupplied: suppliedIntermediate !== undefined,
-        ...(suppliedRoot ? { suppliedRoot } : {}),
-        anchor,
-        anchors,
-        at: options.at,
-      });
-      ark = chain.ark;
-      checks.push(...chain.checks);
-      use(suppliedKind === 'VCEK' ? 'ask' : 'asvk', intermediate, iSource);
-      use('ark', ark, { source: 'embedded' });
-      if (suppliedRoot && suppliedRoot.sha256 !== ark.sha256) use('supplied-root', suppliedRoot, src('ark'));
-
-      // Revocation, against the pinned ARK.
-      const crl = material.crl ? parseCrl(material.crl, 'AMD CRL') : undefined;
-      if (crl) collateral.push({ kind: 'crl', sha256: crl.sha256, source: src('crl').source, ...(src('crl').stale ? { stale: true } : {}) });
-      const revocation = checkCrl({
-        ...(crl ? { crl } : {}),
-        ...(src('crl').stale ? { stale: true } : {}),
-        mode: options.crl ?? 'prefer',
-        ark,
-        product,
-        subjects: [
-          [suppliedKind, signer],
-          [suppliedKind === 'VCEK' ? 'ASK' : 'ASVK', intermediate],
-        ],
-        at: options.at,
-      });
-      checks.push(...revocation.checks);
-      warnings.push(...revocation.warnings);
+  // The intermediate in use: the one supplied, else the embedded ASK/ASVK that signed the
+  // signer (else the claimed product's, or any, so the chain checks say what is wrong).
+  let intermediate = suppliedIntermediate;
+  let iSource = src(iSlot);
+  if (!intermediate) {
+    const embeddedDer = (a: (typeof anchors)[number]) => (suppliedKind === 'VCEK' ? a.askDer : a.asvkDer);
+    const fallback = anchors.find((a) => a.product === claimed?.product && embeddedDer(a)) ?? anchors.find((a) => embeddedDer(a));
+    intermediate =
+      embeddedIntermediateOf(signer, suppliedKind, anchors, claimed?.product) ??
+      (fallback ? anchorCertificate(embeddedDer(fallback)!, `${suppliedKind === 'VCEK' ? 'ASK' : 'ASVK'}-${fallback.product}`) : undefined);
+    if (!intermediate) {
+      throw new CollateralUnavailableError(
+        suppliedKind === 'VCEK' ? 'ask' : 'asvk',
+        `The ${suppliedKind === 'VCEK' ? 'ASK' : 'ASVK'}${claimed ? ` of ${claimed.product}` : ''} is needed and was neither supplied nor embedded.`,
+      );
     }
+    iSource = { source: 'embedded' };
+  }
+
+  const chain = checkChain({
+    kind: suppliedKind,
+    signer,
+    intermediate,
+    intermediateSupplied: suppliedIntermediate !== undefined,
+    ...(suppliedRoot ? { suppliedRoot } : {}),
+    ...(claimed ? { claimed } : {}),
+    anchors,
+    at: options.at,
+  });
+  checks.push(...chain.checks);
+  use(suppliedKind === 'VCEK' ? 'ask' : 'asvk', intermediate, iSource);
+  // The product the report is read as (TCB layout, claims): the signed claim, else (no
+  // claim) the product of the ARK that signed the chain. When the two differ the result
+  // is refused anyway (snp.chain.anchor-product names both).
+  const product: SnpProduct | undefined = claimed?.product ?? chain.anchor?.product;
+  const simulated = chain.anchor?.simulated === true;
+  const ark = chain.ark;
+  if (ark) {
+    use('ark', ark, { source: 'embedded' });
+    if (suppliedRoot && suppliedRoot.sha256 !== ark.sha256) use('supplied-root', suppliedRoot, src('ark'));
+
+    // Revocation, against the ARK in use.
+    const crl = material.crl ? parseCrl(material.crl, 'AMD CRL') : undefined;
+    if (crl) collateral.push({ kind: 'crl', sha256: crl.sha256, source: src('crl').source, ...(src('crl').stale ? { stale: true } : {}) });
+    const revocation = checkCrl({
+      ...(crl ? { crl } : {}),
+      ...(src('crl').stale ? { stale: true } : {}),
+      mode: options.crl ?? 'prefer',
+      ark,
+      product: chain.anchor!.product,
+      subjects: [
+        [suppliedKind, signer],
+        [suppliedKind === 'VCEK' ? 'ASK' : 'ASVK', intermediate],
+      ],
+      at: options.at,
+    });
+    checks.push(...revocation.checks);
+    warnings.push(...revocation.warnings);
+  } else if (suppliedRoot) {
+    use('supplied-root', suppliedRoot, src('ark'));
   }
 
   checks.push(checkReportSignature(report, signer.publicKey, suppliedKind));
 
   checks.push(checkSignerKind(report, suppliedKind));
-  if (product) {
-    checks.push(checkTcbBinding(decodeTcb(report.reportedTcb, product), ext, product, suppliedKind));
-    if (cpuid) checks.push(checkProductBinding(product, ext, suppliedKind));
-  }
+  if (product) checks.push(checkTcbBinding(decodeTcb(report.reportedTcb, product), ext, product, suppliedKind));
+  if (cpuidProduct) checks.push(checkProductBinding(cpuidProduct, ext, suppliedKind));
   const hw = checkHwIdBinding(report, ext, suppliedKind);
   if (hw) checks.push(hw);
   else if (suppliedKind === 'VCEK') warnings.push('CHIP_ID is masked (all zeros, SNP_CONFIG MASK_CHIP_ID): the VCEK could not be tied to a chip by its hwID.');

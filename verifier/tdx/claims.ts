@@ -1,6 +1,8 @@
 // The normalised claims of an Intel quote (DESIGN.md "Claims"): measurement = MRTD (TDX) or
 // MRENCLAVE (SGX), REPORT_DATA, the debug bit, the TCB outcome, the platform, and every
-// report field by name (lower-case hex; SVNs and ids as numbers).
+// report field by name (lower-case hex; SVNs and ids as numbers), and under `quote` the
+// quote's own length and the count of unsigned bytes that followed it in the buffer, so a
+// policy (tdx.allowTrailingBytes, sgx.allowTrailingBytes, or CEL) can judge them.
 
 import type { Claims, TcbClaims } from '../result.ts';
 import type { IntelQuote } from './abi/quote.ts';
@@ -56,6 +58,11 @@ export function sgxFields(r: SgxReportBody): Record<string, unknown> {
   };
 }
 
+/** `claims.tdx.quote` / `claims.sgx.quote`: not report fields, but facts of the buffer the quote came in. */
+export function quoteFields(quote: IntelQuote): { length: number; trailingBytes: number } {
+  return { length: quote.length, trailingBytes: quote.trailingBytes };
+}
+
 export function intelClaims(quote: IntelQuote, pck: PckExtension | undefined, tcb: TcbClaims, simulated: boolean): Claims {
   const body = quote.body;
   const platform = { ...(pck ? { fmspc: pck.fmspc } : {}), signer: 'PCK' };
@@ -72,15 +79,15 @@ export function intelClaims(quote: IntelQuote, pck: PckExtension | undefined, tc
           debug: sgxDebug(body.report.attributes),
           tcb: tcbClaims,
           platform,
-          sgx: sgxFields(body.report),
+          sgx: { ...sgxFields(body.report), quote: quoteFields(quote) },
         }
-      : tdxClaims(body.report, tcbClaims, platform);
+      : tdxClaims(body.report, tcbClaims, platform, quoteFields(quote));
   return simulated ? { ...base, simulated: true } : base;
 }
 
-function tdxClaims(td: TdReport, tcb: TcbClaims, platform: { fmspc?: string; signer: string }): Claims {
+function tdxClaims(td: TdReport, tcb: TcbClaims, platform: { fmspc?: string; signer: string }, quote: ReturnType<typeof quoteFields>): Claims {
   const attrs = decodeTdAttributes(td.tdAttributes);
-  const tdx = tdxFields(td, attrs);
+  const tdx: Record<string, unknown> = { ...tdxFields(td, attrs), quote };
   return {
     tee: 'tdx',
     measurement: tdx.mrTd as string,

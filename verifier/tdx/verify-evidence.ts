@@ -190,8 +190,11 @@ export function verifyIntelQuote(quoteBytes: Uint8Array | IntelQuote, collateral
   const warnings: string[] = [];
   const used: CollateralUse[] = [];
 
+  // Accepted here as Intel's QVL accepts them (DCAP 1.18 and later, Quote::parse); whether
+  // to accept them is the policy's call (tdx|sgx.allowTrailingBytes), on the count the
+  // claims carry (claims.<tee>.quote.trailingBytes).
   if (quote.trailingBytes > 0) {
-    warnings.push(`${quote.trailingBytes} bytes follow the quote's end (offset ${quote.length}); they were ignored and are not covered by any signature.`);
+    warnings.push(`${quote.trailingBytes} bytes follow the quote's end (offset ${quote.length}); they were ignored and are not covered by any signature (a policy may refuse them: ${p}.allowTrailingBytes).`);
   }
 
   // Parse everything first: malformed input is an EvidenceFormatError, not a finding.

@@ -8,7 +8,8 @@
 //
 // The signed region is everything before the signature data size. The quote ends at
 // signed_end + 4 + size; the Linux quote interfaces hand out bigger zero-padded buffers, so
-// bytes after the end are tolerated, counted and never signature-checked.
+// bytes after the end are tolerated (as Intel's QVL does since DCAP 1.18), counted and never
+// signature-checked; the count goes into the claims, and a policy may refuse them.
 
 import { EvidenceFormatError } from '../../errors.ts';
 import { parseCertificationDataV3, parseCertificationDataV4, type QeCertification } from './certification-data.ts';
