@@ -367,6 +367,31 @@ export async function refreshSimulatorCollateral(chain: SimulatorChain, now: Dat
   return { amd, intel, collateralNextUpdate: until };
 }
 
+/**
+ * The same simulated AMD chain with another chip: a fresh VCEK for `chipId` at `tcb`, issued
+ * by the chain's ASK, as AMD KDS issues one per chip and TCB. The simulator's own vendor
+ * knows only the chain's first chip, so a second chip's VCEK must come from elsewhere (the
+ * evidence, or a KDS): tests use it to exercise the collateral path with a valid chain.
+ */
+export async function withAnotherSimulatedChip(chain: SimulatorChain, chipId: Uint8Array, tcb: SnpTcbParts = chain.amd.tcb): Promise<SimulatorChain> {
+  if (chipId.length !== 64) throw new RangeError('chipId must be 64 bytes');
+  const vcekKey = ecKey('P-384');
+  const [askPair, vcekPair] = await Promise.all([webPair(chain.amd.askKey, RSA_PSS_SHA384), webPair(vcekKey, { name: 'ECDSA', namedCurve: 'P-384' })]);
+  const ask = new x509.X509Certificate(chain.amd.ask);
+  const vcek = await issue({
+    subject: `${AMD_DN}, CN=SEV-VCEK`,
+    issuer: ask.subject,
+    subjectKey: vcekPair,
+    issuerKey: askPair,
+    signingAlgorithm: RSA_PSS_SIGN,
+    notBefore: ask.notBefore,
+    notAfter: new Date(ask.notBefore.getTime() + 7 * YEAR_MS),
+    serialNumber: '00',
+    extensions: vcekExtensions(tcb, chipId),
+  });
+  return { ...chain, amd: { ...chain.amd, vcek, vcekKey, chipId: Buffer.from(chipId), tcb: { ...tcb } } };
+}
+
 /** Generate a fresh simulated AMD and Intel chain, with collateral current at `now`. */
 export async function createSimulatorChain(options: CreateSimulatorChainOptions): Promise<SimulatorChain> {
   const now = options.now;
