@@ -1,4 +1,3 @@
-/* eslint-disable @typescript-eslint/no-explicit-any -- response bodies are JSON checked field by field */
 // The collateral cache across three `tessera serve` replicas on one PostgreSQL database: a
 // document none of them has is fetched from the vendor once for the whole deployment, and
 // `collateral.maxNewDocumentsPerMinute` bounds the deployment, not each replica.
