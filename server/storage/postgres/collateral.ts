@@ -4,28 +4,11 @@
 
 import { asc, eq } from 'drizzle-orm';
 import type pg from 'pg';
-import { requestFromKey } from '../../../verifier/collateral/document.ts';
 import type { CollateralEntry, CollateralStore } from '../../../verifier/collateral/store.ts';
 import type { Database, Db } from './database.ts';
 import { COLLATERAL_LOCK_CLASS } from './locks.ts';
 import { collateralDocuments } from './schema/collateral.ts';
-
-type Row = typeof collateralDocuments.$inferSelect;
-
-function toEntry(row: Row): CollateralEntry | undefined {
-  let kind: CollateralEntry['kind'];
-  try {
-    // A row whose key this version does not make is ignored rather than served under a wrong name.
-    kind = requestFromKey(row.key).kind;
-  } catch {
-    return undefined;
-  }
-  if (kind !== row.kind) return undefined;
-  const entry: CollateralEntry = { key: row.key, kind, bytes: new Uint8Array(row.bytes), source: row.source, fetchedAt: new Date(row.fetchedAt), immutable: row.immutable };
-  if (row.issuerChain !== null) entry.issuerChain = row.issuerChain;
-  if (row.nextUpdate !== null) entry.nextUpdate = new Date(row.nextUpdate);
-  return entry;
-}
+import { collateralEntryFromRow } from '../rows/collateral-documents.ts';
 
 async function upsert(db: Db, e: CollateralEntry): Promise<void> {
   const row = {
@@ -50,7 +33,7 @@ export class PostgresCollateral implements CollateralStore {
 
   async get(key: string): Promise<CollateralEntry | undefined> {
     const row = (await this.pg.run((db) => db.select().from(collateralDocuments).where(eq(collateralDocuments.key, key))))[0];
-    return row ? toEntry(row) : undefined;
+    return row ? collateralEntryFromRow(row) : undefined;
   }
 
   async put(e: CollateralEntry): Promise<void> {
@@ -70,7 +53,7 @@ export class PostgresCollateral implements CollateralStore {
 
   async list(): Promise<CollateralEntry[]> {
     const rows = await this.pg.run((db) => db.select().from(collateralDocuments).orderBy(asc(collateralDocuments.key)));
-    return rows.map(toEntry).filter((e): e is CollateralEntry => e !== undefined);
+    return rows.map(collateralEntryFromRow).filter((e): e is CollateralEntry => e !== undefined);
   }
 
   async delete(key: string): Promise<void> {

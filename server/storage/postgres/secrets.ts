@@ -4,33 +4,11 @@
 // recycle them (README "Running replicas on PostgreSQL"): it is sealed under the KEK.
 
 import { and, asc, desc, eq, isNull, max } from 'drizzle-orm';
-import { decodeJson } from '../decode.ts';
 import type { AuditInput, AuditOf, SecretStorage, SecretVersionMeta, SecretVersionRow } from '../store.ts';
 import { appendIn } from './audit.ts';
 import type { Database } from './database.ts';
 import { secretVersions } from './schema/secrets.ts';
-
-type Row = typeof secretVersions.$inferSelect;
-
-const recordOf = (r: { name: string; version: number }) => `secret_versions ${r.name} v${r.version}`;
-
-function fromRow(r: Row): SecretVersionRow {
-  return {
-    ...r,
-    labels: decodeJson<Record<string, string>>(recordOf(r), 'labels', r.labels),
-    acceptPolicies: r.acceptPolicies === null ? null : decodeJson<string[]>(recordOf(r), 'accept_policies', r.acceptPolicies),
-    acceptStatuses: decodeJson<string[]>(recordOf(r), 'accept_statuses', r.acceptStatuses),
-  };
-}
-
-function toRow(r: SecretVersionRow): Row {
-  return {
-    ...r,
-    labels: JSON.stringify(r.labels),
-    acceptPolicies: r.acceptPolicies === null ? null : JSON.stringify(r.acceptPolicies),
-    acceptStatuses: JSON.stringify(r.acceptStatuses),
-  };
-}
+import { secretVersionFromRow, secretVersionToRow } from '../rows/secret-versions.ts';
 
 const live = (name: string, version?: number) =>
   version === undefined ? and(eq(secretVersions.name, name), isNull(secretVersions.deletedAt)) : and(eq(secretVersions.name, name), eq(secretVersions.version, version), isNull(secretVersions.deletedAt));
@@ -46,7 +24,7 @@ export class PostgresSecrets implements SecretStorage {
       const version = (last?.v ?? 0) + 1;
       const built = build(version);
       const row: SecretVersionRow = { ...built.row, name, version };
-      await db.insert(secretVersions).values(toRow(row));
+      await db.insert(secretVersions).values(secretVersionToRow(row));
       await appendIn(client, [built.audit]);
       return row;
     });
@@ -59,14 +37,14 @@ export class PostgresSecrets implements SecretStorage {
   async listLive(): Promise<SecretVersionMeta[]> {
     const rows = await this.pg.run((db) => db.select().from(secretVersions).where(isNull(secretVersions.deletedAt)).orderBy(asc(secretVersions.name), asc(secretVersions.version)));
     return rows.map((r) => {
-      const { value: _value, ...meta } = fromRow(r);
+      const { value: _value, ...meta } = secretVersionFromRow(r);
       return meta;
     });
   }
 
   async findLive(name: string, version?: number): Promise<SecretVersionRow | undefined> {
     const r = (await this.pg.run((db) => db.select().from(secretVersions).where(live(name, version)).orderBy(desc(secretVersions.version)).limit(1)))[0];
-    return r ? fromRow(r) : undefined;
+    return r ? secretVersionFromRow(r) : undefined;
   }
 
   delete(name: string, version: number | undefined, now: number, actor: string, audit: AuditOf<number[]>): Promise<number[]> {

@@ -3,36 +3,11 @@
 // verifier's CollateralStore over the collateral_documents table.
 
 import { asc, eq } from 'drizzle-orm';
-import { requestFromKey } from '../../../verifier/collateral/document.ts';
 import type { CollateralEntry, CollateralStore } from '../../../verifier/collateral/store.ts';
 import type { Db } from './connection.ts';
 import { run } from './errors.ts';
 import { collateralDocuments } from './schema/collateral.ts';
-
-type Row = typeof collateralDocuments.$inferSelect;
-
-function toEntry(row: Row): CollateralEntry | undefined {
-  let kind: CollateralEntry['kind'];
-  try {
-    // A row whose key is not one this version makes (written by another version, or
-    // edited by hand) is ignored rather than served under a wrong name.
-    kind = requestFromKey(row.key).kind;
-  } catch {
-    return undefined;
-  }
-  if (kind !== row.kind) return undefined;
-  const entry: CollateralEntry = {
-    key: row.key,
-    kind,
-    bytes: new Uint8Array(row.bytes),
-    source: row.source,
-    fetchedAt: new Date(row.fetchedAt),
-    immutable: row.immutable,
-  };
-  if (row.issuerChain !== null) entry.issuerChain = row.issuerChain;
-  if (row.nextUpdate !== null) entry.nextUpdate = new Date(row.nextUpdate);
-  return entry;
-}
+import { collateralEntryFromRow } from '../rows/collateral-documents.ts';
 
 export class SqliteCollateral implements CollateralStore {
   constructor(private readonly db: Db) {}
@@ -40,7 +15,7 @@ export class SqliteCollateral implements CollateralStore {
   get(key: string): Promise<CollateralEntry | undefined> {
     return run(() => {
       const row = this.db.select().from(collateralDocuments).where(eq(collateralDocuments.key, key)).get();
-      return row ? toEntry(row) : undefined;
+      return row ? collateralEntryFromRow(row) : undefined;
     });
   }
 
@@ -81,7 +56,7 @@ export class SqliteCollateral implements CollateralStore {
         .from(collateralDocuments)
         .orderBy(asc(collateralDocuments.key))
         .all()
-        .map(toEntry)
+        .map(collateralEntryFromRow)
         .filter((e): e is CollateralEntry => e !== undefined),
     );
   }

@@ -2,34 +2,12 @@
 // server/secrets/store.ts); a deleted version stays as a tombstone without its value.
 
 import { and, asc, desc, eq, isNull, max } from 'drizzle-orm';
-import { decodeJson } from '../decode.ts';
 import type { AuditInput, AuditOf, SecretStorage, SecretVersionMeta, SecretVersionRow } from '../store.ts';
 import { appendEntries } from './audit.ts';
 import type { Db } from './connection.ts';
 import { run } from './errors.ts';
 import { secretVersions } from './schema/secrets.ts';
-
-type Row = typeof secretVersions.$inferSelect;
-
-const recordOf = (r: { name: string; version: number }) => `secret_versions ${r.name} v${r.version}`;
-
-function fromRow(r: Row): SecretVersionRow {
-  return {
-    ...r,
-    labels: decodeJson<Record<string, string>>(recordOf(r), 'labels', r.labels),
-    acceptPolicies: r.acceptPolicies === null ? null : decodeJson<string[]>(recordOf(r), 'accept_policies', r.acceptPolicies),
-    acceptStatuses: decodeJson<string[]>(recordOf(r), 'accept_statuses', r.acceptStatuses),
-  };
-}
-
-function toRow(r: SecretVersionRow): Row {
-  return {
-    ...r,
-    labels: JSON.stringify(r.labels),
-    acceptPolicies: r.acceptPolicies === null ? null : JSON.stringify(r.acceptPolicies),
-    acceptStatuses: JSON.stringify(r.acceptStatuses),
-  };
-}
+import { secretVersionFromRow, secretVersionToRow } from '../rows/secret-versions.ts';
 
 const live = (name: string, version?: number) =>
   version === undefined ? and(eq(secretVersions.name, name), isNull(secretVersions.deletedAt)) : and(eq(secretVersions.name, name), eq(secretVersions.version, version), isNull(secretVersions.deletedAt));
@@ -45,7 +23,7 @@ export class SqliteSecrets implements SecretStorage {
           const version = (last?.v ?? 0) + 1;
           const built = build(version);
           const row: SecretVersionRow = { ...built.row, name, version };
-          this.db.insert(secretVersions).values(toRow(row)).run();
+          this.db.insert(secretVersions).values(secretVersionToRow(row)).run();
           appendEntries(this.db, [built.audit]);
           return row;
         })
@@ -66,7 +44,7 @@ export class SqliteSecrets implements SecretStorage {
         .orderBy(asc(secretVersions.name), asc(secretVersions.version))
         .all()
         .map((r) => {
-          const { value: _value, ...meta } = fromRow(r);
+          const { value: _value, ...meta } = secretVersionFromRow(r);
           return meta;
         }),
     );
@@ -75,7 +53,7 @@ export class SqliteSecrets implements SecretStorage {
   findLive(name: string, version?: number): Promise<SecretVersionRow | undefined> {
     return run(() => {
       const r = this.db.select().from(secretVersions).where(live(name, version)).orderBy(desc(secretVersions.version)).limit(1).get();
-      return r ? fromRow(r) : undefined;
+      return r ? secretVersionFromRow(r) : undefined;
     });
   }
 
