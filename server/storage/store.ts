@@ -370,6 +370,39 @@ export interface RateLimitStorage {
   take(bucket: string, address: string, limit: number, windowMs: number, now: number): Promise<RateDecision>;
 }
 
+// KBS sessions (server/kbs/) -----------------------------------------------------------------
+
+/** One KBS protocol session (trustee kbs/src/api_server.rs: auth -> attest -> resource). */
+export interface KbsSessionRow {
+  id: string;
+  nonce: string;
+  tee: string;
+  state: 'auth' | 'attested';
+  hashAlg: string;
+  teePubkey: string | null;
+  token: string | null;
+  attestationId: string | null;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface KbsAttested {
+  teePubkey: string;
+  token: string;
+  attestationId: string;
+  expiresAt: number;
+}
+
+export interface KbsSessionStorage {
+  create(row: KbsSessionRow): Promise<void>;
+  /** The session unless absent or expired at `now`. */
+  get(id: string, now: number): Promise<KbsSessionRow | undefined>;
+  /** Move an `auth` session to `attested`; false if it was attested already (the nonce is used once) or expired. */
+  markAttested(id: string, attested: KbsAttested, now: number): Promise<boolean>;
+  /** Forget sessions expired before `now`; returns how many. */
+  prune(now: number): Promise<number>;
+}
+
 // The store -------------------------------------------------------------------------------
 
 export interface Store {
@@ -389,6 +422,7 @@ export interface Store {
   collateral: CollateralStore;
   configEpoch: ConfigEpochStorage;
   rateLimits: RateLimitStorage;
+  kbsSessions: KbsSessionStorage;
   /** Resolves when the database answers; rejects with StoreUnavailableError, or NotDurableError once a commit could not be made durable. */
   ping(): Promise<void>;
   /** Write what is queued, then release the connection(s). */

@@ -402,6 +402,26 @@ export function describeStoreContract(engine: string, open: () => Promise<FreshS
       });
     });
 
+    describe('KBS sessions', () => {
+      it('a session created on one store is read and attested on another, once, and expires', async () => {
+        const { store, second } = await setup();
+        const other = await second();
+        const now = Date.now();
+        const row = { id: nonce(), nonce: 'bm9uY2U=', tee: 'snp', state: 'auth' as const, hashAlg: 'sha384', teePubkey: null, token: null, attestationId: null, createdAt: now, expiresAt: now + 60_000 };
+        await store.kbsSessions.create(row);
+        expect(await other.kbsSessions.get(row.id, now)).toEqual(row);
+        const attested = { teePubkey: '{"kty":"EC"}', token: 'ear', attestationId: 'a1', expiresAt: now + 120_000 };
+        expect(await other.kbsSessions.markAttested(row.id, attested, now)).toBe(true);
+        // The nonce is used once: a second /attest on the session changes nothing.
+        expect(await store.kbsSessions.markAttested(row.id, attested, now)).toBe(false);
+        expect(await store.kbsSessions.get(row.id, now)).toEqual({ ...row, state: 'attested', ...attested });
+        // Expired: neither read nor attested, then pruned.
+        expect(await store.kbsSessions.get(row.id, now + 120_000)).toBeUndefined();
+        expect(await store.kbsSessions.prune(now + 120_001)).toBe(1);
+        expect(await other.kbsSessions.get(row.id, now)).toBeUndefined();
+      });
+    });
+
     describe('secrets', () => {
       const build = (value: string | null, at = 1000) => (version: number) => ({
         row: {

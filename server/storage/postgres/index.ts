@@ -9,6 +9,7 @@ import { PostgresApiTokens } from './api-tokens.ts';
 import { PostgresAttestations } from './attestations.ts';
 import { PostgresAudit } from './audit.ts';
 import { PostgresChallenges } from './challenges.ts';
+import { PostgresKbsSessions } from './kbs-sessions.ts';
 import { PostgresCollateral } from './collateral.ts';
 import { PostgresConfigEpoch } from './config-epoch.ts';
 import { openPool, postgresTarget, redactSecrets, type PostgresTarget } from './connect.ts';
@@ -87,6 +88,7 @@ export async function openPostgresStore(url: string, options: PostgresOpenOption
     collateral: new PostgresCollateral(pg),
     configEpoch: new PostgresConfigEpoch(pg),
     rateLimits: new PostgresRateLimits(pg),
+    kbsSessions: new PostgresKbsSessions(pg),
     async ping() {
       if (closed) throw new StoreUnavailableError('the PostgreSQL store is closed');
       await pg.run(() => pool.query('SELECT 1'));

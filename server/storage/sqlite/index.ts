@@ -10,6 +10,7 @@ import { SqliteApiTokens } from './api-tokens.ts';
 import { SqliteAttestations } from './attestations.ts';
 import { SqliteAudit } from './audit.ts';
 import { SqliteChallenges } from './challenges.ts';
+import { SqliteKbsSessions } from './kbs-sessions.ts';
 import { SqliteCollateral } from './collateral.ts';
 import { SqliteConfigEpoch } from './config-epoch.ts';
 import { openConnection, type Db, type OpenOptions } from './connection.ts';
@@ -63,6 +64,7 @@ export function openSqliteStore(dataDir: string, options: OpenOptions = {}): Sql
     collateral: new SqliteCollateral(db),
     configEpoch: new SqliteConfigEpoch(sqlite),
     rateLimits: new SqliteRateLimits(),
+    kbsSessions: new SqliteKbsSessions(db),
     async ping() {
       if (commits.failure !== undefined) throw commits.failure;
       try {

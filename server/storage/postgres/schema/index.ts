@@ -10,3 +10,4 @@ export * from './rate-limits.ts';
 export * from './reference-values.ts';
 export * from './secrets.ts';
 export * from './signing-keys.ts';
+export * from './kbs-sessions.ts';

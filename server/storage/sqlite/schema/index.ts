@@ -8,3 +8,4 @@ export * from './api-tokens.ts';
 export * from './signing-keys.ts';
 export * from './collateral.ts';
 export * from './config-epoch.ts';
+export * from './kbs-sessions.ts';
