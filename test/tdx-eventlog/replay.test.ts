@@ -1,0 +1,22 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { EventLogError, parseEventLog } from '../../verifier/tdx/eventlog/abi.ts';
+import { replayRtmrs } from '../../verifier/tdx/eventlog/replay.ts';
+
+const dir = new URL('../fixtures/tdx-ccel/', import.meta.url);
+const cases = JSON.parse(readFileSync(new URL('case.json', dir), 'utf8')).cases as Record<string, { rtmr?: string[] }>;
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+describe('CCEL replay', () => {
+  for (const [name, c] of Object.entries(cases)) {
+    if (c.rtmr === undefined) continue;
+    it(`${name} replays to the RTMRs trustee asserts`, () => {
+      const log = parseEventLog(new Uint8Array(readFileSync(new URL(name, dir))));
+      expect(replayRtmrs(log).map(hex)).toEqual(c.rtmr);
+    });
+  }
+  it('rejects a truncated log with a precise error', () => {
+    const buf = new Uint8Array(readFileSync(new URL('CCEL_data_ovmf', dir))).subarray(0, 40);
+    expect(() => parseEventLog(buf)).toThrow(EventLogError);
+  });
+});
