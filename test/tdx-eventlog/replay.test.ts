@@ -19,4 +19,10 @@ describe('CCEL replay', () => {
     const buf = new Uint8Array(readFileSync(new URL('CCEL_data_ovmf', dir))).subarray(0, 40);
     expect(() => parseEventLog(buf)).toThrow(EventLogError);
   });
+  it('rejects an event size that runs past the log, naming the offset and sizes', () => {
+    const buf = new Uint8Array(readFileSync(new URL('CCEL_data_ovmf', dir)));
+    // The spec ID event size sits at offset 28; claim more bytes than the log holds.
+    new DataView(buf.buffer, buf.byteOffset).setUint32(28, buf.length, true);
+    expect(() => parseEventLog(buf)).toThrow(`spec ID event at offset 32 needs ${buf.length} bytes, ${buf.length - 32} remain`);
+  });
 });
