@@ -18,7 +18,10 @@ import { simulatorAnchors, simulatorCollateralSource } from '../verifier/testing
 import { buildSnpReport } from '../verifier/testing/snp-report-builder.ts';
 import { verifyEvidence } from '../verifier/verify-evidence.ts';
 import { startFloorServer } from './floor.ts';
-import { fireAttests, type LoadResult, openClient, pct, prepareSnpAttests, runLoadChild, startBenchServer } from './load.ts';
+import { closeClient, fireAttests, type LoadResult, openClient, openReplicasClient, pct, prepareSnpAttests, runLoadChild, startBenchServer } from './load.ts';
+import { deployments } from './replicas.ts';
+import { loadOrCreateSimulatorChain } from '../verifier/testing/simulator-files.ts';
+import { removeDir, tempDir } from '../test/e2e/processes.ts';
 
 const CLIENTS = [1, 32];
 /** Attestations per client count (after a warm-up of WARMUP). */
@@ -30,15 +33,15 @@ const BARE_MS = 2000;
 // The load generator (child process).
 
 async function loadMain(): Promise<void> {
-  const msg = await new Promise<{ url: string; chain: string; clients: number[] }>((resolve) => process.once('message', resolve as never));
+  const msg = await new Promise<{ urls: string[]; chain: string; clients: number[] }>((resolve) => process.once('message', resolve as never));
   const chain = parseSimulatorChain(msg.chain);
   const results: LoadResult[] = [];
   for (const clients of msg.clients) {
-    const client = openClient(msg.url, clients);
+    const client = msg.urls.length === 1 ? openClient(msg.urls[0]!, clients) : openReplicasClient(msg.urls, clients);
     await fireAttests(client, await prepareSnpAttests(client, chain, WARMUP), clients);
     const bodies = await prepareSnpAttests(client, chain, REQUESTS[clients] ?? 1000);
     results.push(await fireAttests(client, bodies, clients));
-    await client.close();
+    await closeClient(client);
   }
   process.send!(results, () => process.exit(0));
 }
@@ -68,7 +71,8 @@ export async function run(): Promise<void> {
   const bench = await startBenchServer(chain);
   try {
     const bareBefore = await bareRate(chain);
-    const load = (url: string) => runLoadChild<LoadResult[]>(fileURLToPath(import.meta.url), 'load', { url, chain: serializeSimulatorChain(chain), clients: CLIENTS });
+    const load = (url: string | string[], c: SimulatorChain = chain) =>
+      runLoadChild<LoadResult[]>(fileURLToPath(import.meta.url), 'load', { urls: typeof url === 'string' ? [url] : url, chain: serializeSimulatorChain(c), clients: CLIENTS });
     const results = await load(bench.url);
     const floor = await startFloorServer(bench.service.ctx);
     const floorResults = await load(floor.url).finally(() => floor.stop());
@@ -89,6 +93,38 @@ export async function run(): Promise<void> {
     console.log('  the floor (node:http, challenge check, the same verification, the challenge consumed durably; no Hono, binding, policy, EAR or audit):');
     for (const r of floorResults) console.log(`  ${line(r)}`);
     console.log(`  audit entries for attestations: ${audited.n}`);
+
+    const database = process.env.TESSERA_BENCH_DATABASE;
+    if (database) {
+      // The store compared process against process: real `tessera serve --dev` processes on a
+      // simulator chain they share with the load generator.
+      const simDir = tempDir('tessera-bench-sim-');
+      try {
+        const shared = await loadOrCreateSimulatorChain(simDir, { rsaBits: 2048 });
+        console.log('  tessera serve processes (development mode, the store the only difference; event-loop CPU = main-thread CPU per attestation, its challenge included):');
+        const at32: Record<string, number> = {};
+        for await (const d of deployments(database, simDir)) {
+          try {
+            const cpu0 = d.eventLoopCpuMs();
+            const rows = await load(d.urls, shared);
+            const sent = rows.reduce((n, r) => n + r.n, 0) + WARMUP * rows.length;
+            const cpuPer = (d.eventLoopCpuMs() - cpu0) / sent;
+            console.log(`  ${d.label} (event loop ${cpuPer.toFixed(2)} ms/attestation over ${d.urls.length} process(es)):`);
+            for (const r of rows) console.log(`    ${line(r)}`);
+            const r32 = rows.find((r) => r.clients === 32);
+            if (r32) at32[d.label] = r32.n / r32.seconds;
+          } finally {
+            await d.stop();
+          }
+        }
+        const sqlite = at32['serve, SQLite'];
+        const pg1 = at32['serve, PostgreSQL x1'];
+        const pg2 = at32['serve, PostgreSQL x2'];
+        if (sqlite && pg1 && pg2) console.log(`  at 32 clients: PostgreSQL x1 / SQLite ${(pg1 / sqlite).toFixed(2)}x (target >= 0.80x), PostgreSQL x2 / x1 ${(pg2 / pg1).toFixed(2)}x`);
+      } finally {
+        removeDir(simDir);
+      }
+    }
   } finally {
     await bench.stop();
   }

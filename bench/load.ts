@@ -46,8 +46,18 @@ export function openClient(url: string, connections: number): Pool {
   return new Pool(url, { connections, pipelining: 1 });
 }
 
-export async function post(client: Pool, path: string, body: string): Promise<HttpAnswer> {
-  const res = await client.request({ path, method: 'POST', headers: { 'content-type': 'application/json' }, body });
+/** Replicas behind a load balancer that takes turns: each request to the next one. */
+export function openReplicasClient(urls: string[], connections: number): Pool[] {
+  return urls.map((u) => openClient(u, connections));
+}
+
+export type LoadClient = Pool | Pool[];
+
+let turn = 0;
+
+export async function post(client: LoadClient, path: string, body: string): Promise<HttpAnswer> {
+  const pool = Array.isArray(client) ? client[turn++ % client.length]! : client;
+  const res = await pool.request({ path, method: 'POST', headers: { 'content-type': 'application/json' }, body });
   return { status: res.statusCode, text: await res.body.text() };
 }
 
@@ -55,7 +65,7 @@ export async function post(client: Pool, path: string, body: string): Promise<Ht
  * `n` POST /v1/attest bodies, each with a fresh challenge from the server and SEV-SNP
  * evidence from the simulator chain bound to it; `extra` fields are added to every body.
  */
-export async function prepareSnpAttests(client: Pool, chain: SimulatorChain, n: number, extra: Record<string, unknown> = {}): Promise<string[]> {
+export async function prepareSnpAttests(client: LoadClient, chain: SimulatorChain, n: number, extra: Record<string, unknown> = {}): Promise<string[]> {
   const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const e = publicKey.export({ format: 'jwk' });
   const jwk = { kty: 'EC', crv: 'P-256', x: e.x!, y: e.y! };
@@ -70,7 +80,7 @@ export async function prepareSnpAttests(client: Pool, chain: SimulatorChain, n: 
 }
 
 /** Sends `bodies` to POST /v1/attest with `clients` in flight; an answer `ok` rejects counts as a failure. */
-export async function fireAttests(client: Pool, bodies: string[], clients: number, ok: (res: HttpAnswer) => boolean = (res) => res.status === 200): Promise<LoadResult> {
+export async function fireAttests(client: LoadClient, bodies: string[], clients: number, ok: (res: HttpAnswer) => boolean = (res) => res.status === 200): Promise<LoadResult> {
   const latenciesMs: number[] = [];
   let failures = 0;
   let next = 0;
@@ -151,6 +161,10 @@ export async function startBenchServer(chain: SimulatorChain, seed?: (service: S
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+export async function closeClient(client: LoadClient): Promise<void> {
+  await Promise.all((Array.isArray(client) ? client : [client]).map((p) => p.close()));
 }
 
 /** Forks `file` with TESSERA_BENCH_ROLE=`role`, sends it `message`, and resolves with what it sends back. */

@@ -9,7 +9,20 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   release: () => import('./release.ts'),
 };
 
-const wanted = process.argv.slice(2);
+// `--database postgres://…` (attest): also compare serve processes on SQLite and on that
+// PostgreSQL server (fresh databases made and dropped there), 1 and 2 replicas.
+const args = process.argv.slice(2);
+const at = args.indexOf('--database');
+if (at >= 0) {
+  const url = args[at + 1];
+  if (!url || !/^postgres(ql)?:\/\//.test(url)) {
+    console.error('--database needs a postgres:// URL of a role that may create databases');
+    process.exit(2);
+  }
+  process.env.TESSERA_BENCH_DATABASE = url;
+  args.splice(at, 2);
+}
+const wanted = args;
 const unknown = wanted.filter((name) => !(name in BENCHES));
 if (unknown.length > 0) {
   console.error(`unknown bench: ${unknown.join(', ')} (known: ${Object.keys(BENCHES).join(', ')})`);
