@@ -13,7 +13,7 @@ const LABEL = 'tessera-challenge-v1';
 export const NONCE_LENGTH = 32;
 const TAG_LENGTH = 32;
 const PAYLOAD_LENGTH = 1 + 1 + 8 + NONCE_LENGTH;
-const TEE_CODES: Record<Tee, number> = { 'sev-snp': 0, tdx: 1, sgx: 2 };
+const TEE_CODES: Record<Tee, number> = { 'sev-snp': 0, tdx: 1, sgx: 2, 'az-snp-vtpm': 3, 'az-tdx-vtpm': 4 };
 
 export type ChallengeErrorCode = 'challenge_malformed' | 'challenge_forged' | 'challenge_expired' | 'challenge_replayed' | 'challenge_tee_mismatch';
 

@@ -6,6 +6,7 @@ import { p256 } from '@noble/curves/nist.js';
 import type { JWK } from 'jose';
 import type { Evidence, IntelCollateral, SnpCertificates } from '../verifier/evidence.ts';
 import type { Tee } from '../verifier/result.ts';
+import { azureEvidenceFromJson } from '../verifier/azure/evidence-json.ts';
 import { ApiError } from './problem.ts';
 
 /** Standard base64 (padded) or base64url (unpadded); whitespace is not accepted. */
@@ -35,18 +36,38 @@ export const intelCollateralSchema = z
   })
   .openapi('IntelCollateral');
 
+// Azure vTPM evidence as the CoCo attestation-agent sends it (verifier/azure/evidence-json.ts):
+// byte fields are hex / base64url strings (v1, v2) or JSON byte arrays (v0).
+const azureBytes = (what: string) =>
+  z.union([z.string().min(1).max(1_000_000), z.array(z.number().int().min(0).max(255)).min(1).max(1_000_000)]).openapi({ description: `${what}: a string (hex in tpm_quote, else base64url) or an array of bytes` });
+export const azureTpmQuoteSchema = z
+  .strictObject({
+    signature: azureBytes('RSASSA SHA-256 signature by the HCL attestation key (bare, or a TPMT_SIGNATURE)'),
+    message: azureBytes('the TPMS_ATTEST the TPM signed'),
+    pcrs: z.array(azureBytes('a sha256 PCR value')).min(1).max(64),
+  })
+  .openapi('AzureTpmQuote');
+
 export const evidenceSchema = z
   .strictObject({
-    report: b64('SEV-SNP ATTESTATION_REPORT (1184 bytes)').optional(),
-    quote: b64('TDX or SGX DCAP quote').optional(),
+    report: z.union([b64('SEV-SNP ATTESTATION_REPORT (1184 bytes)'), azureBytes('az-snp-vtpm v0: the HCL report')]).optional(),
+    quote: z.union([b64('TDX or SGX DCAP quote'), azureTpmQuoteSchema]).optional(),
     certificates: snpCertificatesSchema.optional(),
     crl: b64('AMD KDS CRL (DER)').optional(),
     collateral: intelCollateralSchema.optional(),
+    version: z.number().int().min(1).max(2).optional().openapi({ description: 'Azure vTPM: the attestation-agent evidence version (absent for v0)' }),
+    tpm_quote: azureTpmQuoteSchema.optional(),
+    hcl_report: azureBytes('Azure vTPM: the HCL report from vTPM NV index 0x01400001').optional(),
+    vcek: azureBytes('az-snp-vtpm: the VCEK (base64url DER, or PEM optionally followed by ASK and ARK)').optional(),
+    td_quote: azureBytes('az-tdx-vtpm: the TD quote').optional(),
   })
-  .openapi('Evidence', { description: 'SEV-SNP: report (+ certificates, crl). TDX/SGX: quote (+ collateral). Absent collateral comes from the cache.' });
+  .openapi('Evidence', {
+    description:
+      'SEV-SNP: report (+ certificates, crl). TDX/SGX: quote (+ collateral). az-snp-vtpm / az-tdx-vtpm: the attestation-agent evidence {version, tpm_quote, hcl_report, vcek | td_quote} (v0: quote, report). Absent collateral comes from the cache.',
+  });
 export type EvidenceInput = z.infer<typeof evidenceSchema>;
 
-export const teeSchema = z.enum(['sev-snp', 'tdx', 'sgx']).openapi({ description: 'The TEE that produced the evidence' });
+export const teeSchema = z.enum(['sev-snp', 'tdx', 'sgx', 'az-snp-vtpm', 'az-tdx-vtpm']).openapi({ description: 'The TEE that produced the evidence' });
 
 export const teePublicKeySchema = z
   .object({
@@ -65,8 +86,43 @@ function decodeB64(text: string, field: string): Buffer {
   return bytes;
 }
 
+const AZURE_FIELDS = ['version', 'tpm_quote', 'hcl_report', 'vcek', 'td_quote'] as const;
+
+function toIntelCollateral(c: NonNullable<EvidenceInput['collateral']>): IntelCollateral {
+  return {
+    tcbInfo: c.tcbInfo,
+    tcbInfoIssuerChain: c.tcbInfoIssuerChain,
+    qeIdentity: c.qeIdentity,
+    qeIdentityIssuerChain: c.qeIdentityIssuerChain,
+    ...(c.pckCrl !== undefined ? { pckCrl: decodeB64(c.pckCrl, 'evidence.collateral.pckCrl') } : {}),
+    ...(c.pckCrlIssuerChain !== undefined ? { pckCrlIssuerChain: c.pckCrlIssuerChain } : {}),
+    ...(c.rootCaCrl !== undefined ? { rootCaCrl: decodeB64(c.rootCaCrl, 'evidence.collateral.rootCaCrl') } : {}),
+  };
+}
+
+/** Azure vTPM evidence: the agent's JSON (EvidenceFormatError -> 400 with its code), plus a CRL or Intel collateral. */
+function toAzureEvidence(tee: 'az-snp-vtpm' | 'az-tdx-vtpm', input: EvidenceInput): Evidence {
+  const other = tee === 'az-snp-vtpm' ? input.collateral : input.crl ?? input.certificates;
+  if (other !== undefined) throw new ApiError(400, 'evidence_invalid', `${tee} evidence takes ${tee === 'az-snp-vtpm' ? 'crl' : 'collateral'}, not ${tee === 'az-snp-vtpm' ? 'collateral' : 'crl or certificates'}.`);
+  const { certificates, crl, collateral, ...agent } = input;
+  const evidence = azureEvidenceFromJson(tee, agent);
+  if (evidence.tee === 'az-snp-vtpm') {
+    const certs: SnpCertificates = { ...(evidence.certificates ?? {}) };
+    for (const [k, v] of Object.entries(certificates ?? {})) {
+      if (v !== undefined) certs[k as keyof SnpCertificates] = decodeB64(v, `evidence.certificates.${k}`);
+    }
+    return { ...evidence, ...(Object.keys(certs).length > 0 ? { certificates: certs } : {}), ...(crl !== undefined ? { crl: decodeB64(crl, 'evidence.crl') } : {}) };
+  }
+  return { ...evidence, ...(collateral ? { collateral: toIntelCollateral(collateral) } : {}) };
+}
+
 /** Build the verifier's Evidence for `tee`, refusing fields that belong to the other TEE family. */
 export function toEvidence(tee: Tee, input: EvidenceInput): Evidence {
+  if (tee === 'az-snp-vtpm' || tee === 'az-tdx-vtpm') return toAzureEvidence(tee, input);
+  const azure = AZURE_FIELDS.filter((k) => input[k] !== undefined);
+  if (azure.length > 0 || (input.quote !== undefined && typeof input.quote !== 'string') || (input.report !== undefined && typeof input.report !== 'string')) {
+    throw new ApiError(400, 'evidence_invalid', `${tee} evidence has no Azure vTPM fields (${[...azure, 'quote or report as an object or byte array'].join(', ')}): use tee az-snp-vtpm or az-tdx-vtpm.`);
+  }
   if (tee === 'sev-snp') {
     if (input.quote !== undefined || input.collateral !== undefined) {
       throw new ApiError(400, 'evidence_invalid', 'SEV-SNP evidence has a report (and optional certificates and crl), not a quote or Intel collateral.');
@@ -78,7 +134,7 @@ export function toEvidence(tee: Tee, input: EvidenceInput): Evidence {
     }
     return {
       tee,
-      report: decodeB64(input.report, 'evidence.report'),
+      report: decodeB64(input.report as string, 'evidence.report'),
       ...(input.certificates ? { certificates } : {}),
       ...(input.crl !== undefined ? { crl: decodeB64(input.crl, 'evidence.crl') } : {}),
     };
@@ -87,20 +143,8 @@ export function toEvidence(tee: Tee, input: EvidenceInput): Evidence {
     throw new ApiError(400, 'evidence_invalid', `${tee.toUpperCase()} evidence has a quote (and optional collateral), not an SEV-SNP report or certificates.`);
   }
   if (input.quote === undefined) throw new ApiError(400, 'evidence_missing', `evidence.quote (the ${tee.toUpperCase()} quote, base64) is required.`);
-  let collateral: IntelCollateral | undefined;
-  if (input.collateral) {
-    const c = input.collateral;
-    collateral = {
-      tcbInfo: c.tcbInfo,
-      tcbInfoIssuerChain: c.tcbInfoIssuerChain,
-      qeIdentity: c.qeIdentity,
-      qeIdentityIssuerChain: c.qeIdentityIssuerChain,
-      ...(c.pckCrl !== undefined ? { pckCrl: decodeB64(c.pckCrl, 'evidence.collateral.pckCrl') } : {}),
-      ...(c.pckCrlIssuerChain !== undefined ? { pckCrlIssuerChain: c.pckCrlIssuerChain } : {}),
-      ...(c.rootCaCrl !== undefined ? { rootCaCrl: decodeB64(c.rootCaCrl, 'evidence.collateral.rootCaCrl') } : {}),
-    };
-  }
-  return { tee, quote: decodeB64(input.quote, 'evidence.quote'), ...(collateral ? { collateral } : {}) };
+  const collateral = input.collateral ? toIntelCollateral(input.collateral) : undefined;
+  return { tee, quote: decodeB64(input.quote as string, 'evidence.quote'), ...(collateral ? { collateral } : {}) };
 }
 
 /**

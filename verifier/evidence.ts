@@ -44,7 +44,43 @@ export type IntelEvidence = {
   collateral?: IntelCollateral;
 };
 
-export type Evidence = SnpEvidence | IntelEvidence;
+/** A TPM2_Quote as the Azure vTPM evidence carries it (az-cvm-vtpm `Quote`). */
+export interface AzureTpmQuote {
+  /** RSASSA-PKCS1-v1_5 SHA-256 signature by the AK: bare, or a TPMT_SIGNATURE. */
+  signature: Uint8Array;
+  /** The TPMS_ATTEST that was signed. */
+  message: Uint8Array;
+  /** The PCR values of the quote's selection, in selection order (sha256: 24 of 32 bytes). */
+  pcrs: Uint8Array[];
+}
+
+/** What both Azure vTPM evidence kinds carry (verifier/azure/). */
+export interface AzureVtpmParts {
+  /** The attestation-agent's evidence version: 0 (legacy field names), 1, 2 (user-data holds the report data). */
+  version: number;
+  tpmQuote: AzureTpmQuote;
+  /** The HCL report read from the vTPM NV index 0x01400001. */
+  hclReport: Uint8Array;
+}
+
+/** Azure confidential VM, SEV-SNP: the SNP report is inside the HCL report. */
+export type AzSnpVtpmEvidence = AzureVtpmParts & {
+  tee: 'az-snp-vtpm';
+  /** The VCEK (and, when given, ASK/ARK) as for bare SNP evidence. */
+  certificates?: SnpCertificates;
+  crl?: Uint8Array;
+};
+
+/** Azure confidential VM, TDX: the TD quote comes beside the HCL report. */
+export type AzTdxVtpmEvidence = AzureVtpmParts & {
+  tee: 'az-tdx-vtpm';
+  tdQuote: Uint8Array;
+  collateral?: IntelCollateral;
+};
+
+export type AzureEvidence = AzSnpVtpmEvidence | AzTdxVtpmEvidence;
+
+export type Evidence = SnpEvidence | IntelEvidence | AzureEvidence;
 
 /**
  * CRL handling. `require`: no CRL is a failed check. `prefer` (default): check it when
@@ -60,4 +96,10 @@ export interface VerifyOptions {
   /** Where to get collateral the evidence did not carry. Without one, missing collateral fails closed. */
   collateral?: CollateralSource;
   crl?: CrlMode;
+  /**
+   * Azure vTPM evidence: the nonce the TPM quote's extraData must equal (and, for agent
+   * evidence v2, the prefix of the runtime data's user-data). Without it those two checks
+   * are not made and the result warns: the caller must compare claims.tpm.nonce itself.
+   */
+  nonce?: Uint8Array;
 }

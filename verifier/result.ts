@@ -2,8 +2,8 @@
 // Plain JSON-serialisable data only (hex strings, numbers, booleans): results are
 // stored, signed into tokens and evaluated by CEL, so no bigint, Buffer or Date here.
 
-export type Tee = 'sev-snp' | 'tdx' | 'sgx';
-export const TEES: readonly Tee[] = ['sev-snp', 'tdx', 'sgx'];
+export type Tee = 'sev-snp' | 'tdx' | 'sgx' | 'az-snp-vtpm' | 'az-tdx-vtpm';
+export const TEES: readonly Tee[] = ['sev-snp', 'tdx', 'sgx', 'az-snp-vtpm', 'az-tdx-vtpm'];
 
 /** One named check. A denial lists every check with ok=false. */
 export interface Check {
@@ -77,8 +77,35 @@ export interface Claims {
   tdx?: Record<string, unknown>;
   /** Every SGX report body field by name. */
   sgx?: Record<string, unknown>;
+  /** Azure vTPM evidence only: true. */
+  azure?: true;
+  /** Azure vTPM evidence: the TPM quote (verifier/azure/claims.ts). */
+  tpm?: TpmClaims;
+  /** Azure vTPM evidence: the HCL runtime data's VM configuration. */
+  vm?: AzureVmClaims;
   /** Present (true) only when the evidence chained to a simulator root (development mode). */
   simulated?: true;
+}
+
+export interface TpmClaims {
+  /** PCR index (decimal string) -> value, lower-case hex, for the quote's sha256 selection. */
+  pcrs: Record<string, string>;
+  /** The quote's extraData (qualifying data), lower-case hex. */
+  nonce: string;
+  /** True when the quote is signed by the HCL attestation key and its PCR digest matched. */
+  quoteVerified: boolean;
+  /** The attestation-agent evidence version (0, 1, 2). */
+  evidenceVersion: number;
+}
+
+export interface AzureVmClaims {
+  secureBoot?: boolean;
+  tpmEnabled?: boolean;
+  consoleEnabled?: boolean;
+  tpmPersisted?: boolean;
+  vmId?: string;
+  /** The runtime data's user-data, lower-case hex. */
+  userData?: string;
 }
 
 /** Which collateral document a verification used, for the audit trail. */

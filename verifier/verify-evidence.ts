@@ -8,9 +8,11 @@ import type { Evidence, VerifyOptions } from './evidence.ts';
 import type { VerificationResult } from './result.ts';
 import { prepareSnpEvidence, verifySnpReport, type PreparedSnpEvidence } from './snp/verify-evidence.ts';
 import { prepareIntelEvidence, verifyIntelQuote, type PreparedIntelEvidence } from './tdx/verify-evidence.ts';
+import { prepareAzSnpEvidence, verifyAzSnp, type PreparedAzSnpEvidence } from './azure/verify-az-snp.ts';
+import { prepareAzTdxEvidence, verifyAzTdx, type PreparedAzTdxEvidence } from './azure/verify-az-tdx.ts';
 
 /** Evidence with every collateral document its verification needs. Structured-cloneable. */
-export type PreparedEvidence = PreparedSnpEvidence | PreparedIntelEvidence;
+export type PreparedEvidence = PreparedSnpEvidence | PreparedIntelEvidence | PreparedAzSnpEvidence | PreparedAzTdxEvidence;
 
 /**
  * Verify hardware evidence at `options.at` against the trust anchors (production ones by
@@ -30,6 +32,10 @@ export function prepareEvidence(evidence: Evidence, options: VerifyOptions): Pro
     case 'tdx':
     case 'sgx':
       return prepareIntelEvidence(evidence, options);
+    case 'az-snp-vtpm':
+      return prepareAzSnpEvidence(evidence, options);
+    case 'az-tdx-vtpm':
+      return prepareAzTdxEvidence(evidence, options);
   }
 }
 
@@ -41,5 +47,9 @@ export function verifyPrepared(prepared: PreparedEvidence, anchors?: TrustAnchor
     case 'tdx':
     case 'sgx':
       return verifyIntelQuote(prepared.quote, prepared.collateral, { at: prepared.at, crl: prepared.crl, provenance: prepared.provenance, ...(anchors ? { anchors: anchors.intel } : {}) });
+    case 'az-snp-vtpm':
+      return verifyAzSnp(prepared, anchors);
+    case 'az-tdx-vtpm':
+      return verifyAzTdx(prepared, anchors);
   }
 }

@@ -99,12 +99,13 @@ const attestRoute = createRoute({
  */
 function refuseAttesterCollateral(ctx: ServiceContext, evidence: Evidence): void {
   if (ctx.config.collateral.acceptFromEvidence) return;
-  const sent = evidence.tee === 'sev-snp' ? evidence.crl !== undefined : evidence.collateral !== undefined;
+  const snpLike = evidence.tee === 'sev-snp' || evidence.tee === 'az-snp-vtpm';
+  const sent = snpLike ? evidence.crl !== undefined : evidence.collateral !== undefined;
   if (sent) {
     throw new ApiError(
       400,
       'evidence_collateral_refused',
-      `This server takes CRLs and TCB documents from its own collateral cache, not from the attester; send the evidence without ${evidence.tee === 'sev-snp' ? 'evidence.crl' : 'evidence.collateral'}.`,
+      `This server takes CRLs and TCB documents from its own collateral cache, not from the attester; send the evidence without ${snpLike ? 'evidence.crl' : 'evidence.collateral'}.`,
     );
   }
 }

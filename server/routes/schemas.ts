@@ -50,7 +50,7 @@ export const decisionSchema = z
 export const verificationResultSchema = z
   .object({
     verified: z.boolean(),
-    tee: z.enum(['sev-snp', 'tdx', 'sgx']),
+    tee: z.enum(['sev-snp', 'tdx', 'sgx', 'az-snp-vtpm', 'az-tdx-vtpm']),
     product: z.string().optional(),
     signer: z.string().optional(),
     claims: z.record(z.string(), z.unknown()).optional(),

@@ -10,6 +10,7 @@
 //   tdx.allowMigratable       migratable TDs (TDATTRIBUTES bit 29) are denied unless allowed
 //   snp.vmpl                  the guest requested the report (VMPL 0..3, or the policy's list / maximum)
 //   tdx|sgx.acceptedTcbStatuses  only UpToDate unless the policy lists others
+//   azure.tpmQuote            Azure vTPM evidence: the TPM quote is verified (validate-azure.ts)
 // Every other declarative field applies when set, and every CEL rule applies.
 
 import type { Claims, VerificationResult } from '../result.ts';
@@ -21,6 +22,7 @@ import type { CompiledRule } from './compiled.ts';
 import { fail, pass } from './outcome.ts';
 import { validateSnp } from './validate-snp.ts';
 import { validateSgx, validateTdx } from './validate-tdx.ts';
+import { validateAzure } from './validate-azure.ts';
 import { claimsOfRule, trustworthinessVector } from './vector.ts';
 
 /** EAR status from rule outcomes: a failed deny rule contraindicates, a failed warn rule warns. */
@@ -46,6 +48,9 @@ function declarativeRules(policy: AppraisalPolicy, claims: Claims, ctx: PolicyCo
   try {
     if (claims.tee === 'sev-snp') return validateSnp(policy.snp ?? {}, claims, ctx);
     if (claims.tee === 'tdx') return validateTdx(policy.tdx ?? {}, claims, ctx);
+    // Azure: the hardware report as for bare evidence, then the vTPM rules.
+    if (claims.tee === 'az-snp-vtpm') return [...validateSnp(policy.snp ?? {}, claims, ctx), ...validateAzure(policy.azure ?? {}, claims, ctx)];
+    if (claims.tee === 'az-tdx-vtpm') return [...validateTdx(policy.tdx ?? {}, claims, ctx), ...validateAzure(policy.azure ?? {}, claims, ctx)];
     return validateSgx(policy.sgx ?? {}, claims, ctx);
   } catch (e) {
     // Claims that do not have the Claims shape (e.g. a stored result from an older

@@ -225,6 +225,23 @@ const sgxSchema = z.strictObject({
   allowTrailingBytes: z.boolean().optional(),
 });
 
+/** Expected sha256 PCR values by index (0..23; 32 bytes each): a list or a reference-value set. */
+const pcrSchema = z.strictObject(Object.fromEntries(Array.from({ length: 24 }, (_, i) => [String(i), allowedHex(32).optional()])) as Record<string, z.ZodOptional<ReturnType<typeof allowedHex>>>);
+
+/**
+ * Azure confidential VMs (az-snp-vtpm, az-tdx-vtpm). Always applied, whatever is set:
+ * `azure.tpmQuote`, the TPM quote verified (signed by the HCL attestation key, PCR digest).
+ * The hardware report is appraised by the `snp` or `tdx` block as for bare evidence.
+ */
+const azureSchema = z.strictObject({
+  /** Expected TPM PCR values (claims.tpm.pcrs), per index. */
+  pcrs: pcrSchema.refine((p) => Object.keys(p).length > 0, { message: 'expected at least one PCR index (0..23)' }).optional(),
+  /** Require the runtime data's vm-configuration secure-boot to be true. */
+  requireSecureBoot: z.boolean().optional(),
+  /** Require vm-configuration tpm-enabled to be true. */
+  requireTpmEnabled: z.boolean().optional(),
+});
+
 /** AR4SI trustworthiness claims a rule may speak for (draft-ietf-rats-ar4si, section 2.3). */
 export const TRUST_CLAIMS = [
   'instance-identity',
@@ -257,10 +274,11 @@ export const appraisalPolicySchema = z
     name: z.string().min(1).max(128).optional(),
     description: z.string().max(4096).optional(),
     /** Which TEEs the policy accepts. Default: all. */
-    tees: z.array(z.enum(['sev-snp', 'tdx', 'sgx'])).min(1, 'expected at least one TEE').optional(),
+    tees: z.array(z.enum(['sev-snp', 'tdx', 'sgx', 'az-snp-vtpm', 'az-tdx-vtpm'])).min(1, 'expected at least one TEE').optional(),
     snp: snpSchema.optional(),
     tdx: tdxSchema.optional(),
     sgx: sgxSchema.optional(),
+    azure: azureSchema.optional(),
     rules: z.array(ruleSchema).max(256).optional(),
   })
   .superRefine((p, ctx) => {
@@ -277,3 +295,4 @@ export type AppraisalPolicy = z.output<typeof appraisalPolicySchema>;
 export type SnpPolicy = NonNullable<AppraisalPolicy['snp']>;
 export type TdxPolicy = NonNullable<AppraisalPolicy['tdx']>;
 export type SgxPolicy = NonNullable<AppraisalPolicy['sgx']>;
+export type AzurePolicy = NonNullable<AppraisalPolicy['azure']>;

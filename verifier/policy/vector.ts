@@ -17,14 +17,16 @@ export const NO_CLAIM = 0;
 // the launched code: executables. Launch options that change how much the host can see
 // or do (debug, migration agent, SMT, VMPL, host data, TD attributes, owner config):
 // configuration. The platform's genuineness and patch level: hardware.
-const EXECUTABLES = /^(snp\.(measurements|familyId|imageId|idKeyDigests|authorKeyDigests|requireAuthorKey|minGuestSvn)|tdx\.(mrtd|rtmr\.\d|mrServiceTd)|sgx\.(mrenclave|mrsigner|isvProdId|minIsvSvn))$/;
-const CONFIGURATION = /^(snp\.(allowDebug|allowMigrationAgent|allowSmt|minPolicyAbi|requireSingleSocket|vmpl|hostData)|tdx\.(allowDebug|allowMigratable|requireSeptVeDisable|mrConfigId|mrOwner|mrOwnerConfig|allowTrailingBytes)|sgx\.(allowDebug|allowTrailingBytes))$/;
+const EXECUTABLES = /^(azure\.pcrs\.\d+|snp\.(measurements|familyId|imageId|idKeyDigests|authorKeyDigests|requireAuthorKey|minGuestSvn)|tdx\.(mrtd|rtmr\.\d|mrServiceTd)|sgx\.(mrenclave|mrsigner|isvProdId|minIsvSvn))$/;
+const CONFIGURATION = /^(azure\.(requireSecureBoot|requireTpmEnabled)|snp\.(allowDebug|allowMigrationAgent|allowSmt|minPolicyAbi|requireSingleSocket|vmpl|hostData)|tdx\.(allowDebug|allowMigratable|requireSeptVeDisable|mrConfigId|mrOwner|mrOwnerConfig|allowTrailingBytes)|sgx\.(allowDebug|allowTrailingBytes))$/;
 const HARDWARE = /^(tee|snp\.(minTcb|minFirmware|platformInfo\.[A-Za-z]+|products|signers)|tdx\.(acceptedTcbStatuses|warnTcbStatuses|forbiddenAdvisories|minTcbEvaluationDataNumber)|sgx\.(acceptedTcbStatuses|warnTcbStatuses))$/;
 
 /** The claims a declarative rule speaks for. CEL rules carry theirs (see evaluate). */
 export function claimsOfRule(id: string): TrustClaim[] {
   // Evidence that failed verification: neither the instance nor the hardware is what it claims.
   if (id === 'evidence.verified') return ['instance-identity', 'hardware'];
+  // No verified TPM quote: nothing ties the Azure report to this instance.
+  if (id === 'azure.tpmQuote') return ['instance-identity'];
   // Claims that contradict the result, or do not have the Claims shape: nothing is known about the instance.
   if (id === 'evidence.claims' || /^(snp|tdx|sgx)\.claims$/.test(id)) return ['instance-identity'];
   if (EXECUTABLES.test(id)) return ['executables'];
