@@ -7,6 +7,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   tdx: () => import('./tdx.ts'),
   attest: () => import('./attest.ts'),
   release: () => import('./release.ts'),
+  'cli-startup': () => import('./cli-startup.ts'),
 };
 
 // `--database postgres://…` (attest): also compare serve processes on SQLite and on that
