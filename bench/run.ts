@@ -8,6 +8,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   attest: () => import('./attest.ts'),
   release: () => import('./release.ts'),
   'event-loop': () => import('./event-loop.ts'),
+  'cli-startup': () => import('./cli-startup.ts'),
 };
 
 // `--database postgres://…` (attest): also compare serve processes on SQLite and on that

@@ -1,31 +1,23 @@
-// `tessera`: the service and its operator CLI. Each command lives in its own module.
+// `tessera`: the service and its operator CLI. Each command lives in its own module, loaded when it runs.
 
 import { Command, CommanderError } from 'commander';
 import { CliError, EXIT_USAGE } from './errors.ts';
-import { verifyCommand } from './verify.ts';
-import { serveCommand } from './serve.ts';
-import { keysCommand } from './keys.ts';
-import { tokensCommand } from './tokens.ts';
-import { auditCommand } from './audit.ts';
-import { collateralCommand } from './collateral.ts';
-import { dbCommand } from './db.ts';
-import { addDbCheck } from './db-check.ts';
+import { COMMANDS, commandToLoad, TESSERA_VERSION } from './commands.ts';
 
 const program = new Command('tessera')
   .description('Attestation service for confidential computing (AMD SEV-SNP, Intel TDX and SGX).')
-  .version('0.1.0')
+  .version(TESSERA_VERSION)
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
-program.addCommand(verifyCommand());
-program.addCommand(serveCommand());
-program.addCommand(keysCommand());
-program.addCommand(tokensCommand());
-program.addCommand(auditCommand());
-program.addCommand(collateralCommand());
-program.addCommand(addDbCheck(dbCommand()));
-
 try {
+  // Only the command that runs is imported (server/cli/commands.ts); the others are listed by
+  // name and description, which is all --help and the unknown-command suggestions use.
+  const chosen = commandToLoad(process.argv.slice(2));
+  for (const c of COMMANDS) {
+    if (c === chosen) program.addCommand(await c.load());
+    else program.command(c.name).description(c.description);
+  }
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) {
