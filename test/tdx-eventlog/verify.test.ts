@@ -3,7 +3,8 @@
 // log beside it; the trustee negative; a log that does not parse; an absent log.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { failedChecks, type VerificationResult } from '../../verifier/result.ts';
-import { verifyEvidence, verifyPrepared, prepareEvidence, type PreparedEvidence } from '../../verifier/verify-evidence.ts';
+import { verifyEvidence, verifyPrepared, prepareEvidence } from '../../verifier/verify-evidence.ts';
+import type { PreparedIntelEvidence } from '../../verifier/tdx/verify-evidence.ts';
 import type { VerifyOptions } from '../../verifier/evidence.ts';
 import { createSimulatorChain, type SimulatorChain } from '../../verifier/testing/simulated-chain.ts';
 import { simulatorAnchors, simulatorCollateralSource } from '../../verifier/testing/simulator-anchors.ts';
@@ -102,7 +103,7 @@ describe('digest mutation sweep through the verifier', () => {
   // evidence is refused, naming exactly the register that event extends.
   for (const c of replayable) {
     it(`${c.name}: every digest byte flipped is refused with tdx.eventlog.rtmr<i>`, async () => {
-      const prepared: PreparedEvidence = await prepareEvidence({ tee: 'tdx', quote: quoteWith(c.rtmr!.map(hexBytes)), eventLog: c.log }, options);
+      const prepared = (await prepareEvidence({ tee: 'tdx', quote: quoteWith(c.rtmr!.map(hexBytes)), eventLog: c.log }, options)) as PreparedIntelEvidence;
       expect(verifyPrepared(prepared, options.anchors).verified).toBe(true);
       const log = Buffer.from(c.log);
       const view = new DataView(log.buffer, log.byteOffset, log.byteLength);

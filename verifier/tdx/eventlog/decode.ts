@@ -9,8 +9,9 @@
 //  - EV_EFI_VARIABLE_BOOT: SHA-384 of the variable's data alone (EDK2 MeasureVariable,
 //    PFP 10.4.4: "the digest is of the VariableData field" for Boot#### and BootOrder);
 //  - GRUB's strings (EV_IPL "grub_cmd X", "grub_kernel_cmdline X", "grub_module_cmdline X"):
-//    SHA-384 of X without the prefix and the NUL (grub-core/commands/tpm.c
-//    grub_tpm_verify_string measures the string, logs prefix + string);
+//    SHA-384 of X without the prefix, with its NUL terminator (as the Alibaba Cloud vector's
+//    GRUB measures it) or without (grub-core/commands/tpm.c grub_tpm_verify_string of
+//    upstream GRUB hashes grub_strlen bytes); the log carries prefix + X + NUL;
 //  - EV_EFI_BOOT_SERVICES_APPLICATION: the digest is the image's Authenticode hash, so the
 //    device path is never measured.
 
@@ -136,7 +137,8 @@ function ipl(ev: Event, out: DecodedEvent, digest: Uint8Array): void {
     if (!s.startsWith(prefix)) continue;
     const payload = s.slice(prefix.length);
     if (field) out[field] = payload;
-    out.measured = sha384(Buffer.from(payload, 'utf8')).equals(digest);
+    const bytes = Buffer.from(payload, 'utf8');
+    out.measured = sha384(bytes).equals(digest) || sha384(Buffer.concat([bytes, Buffer.alloc(1)])).equals(digest);
     return;
   }
   out.measured = sha384(d).equals(digest);
