@@ -124,9 +124,9 @@ describe('azure-vtpm without an Azure vTPM', () => {
 
   it('no paravisor refreshing the report: refused after the wait, not sent stale', async () => {
     const tpm = await startSwtpm();
-    const host = await startAzureHost({ chain, tee: 'snp', tcti: tpm.tcti });
-    await host.stop(); // the HCL report stays, nobody refreshes it
     try {
+      const host = await startAzureHost({ chain, tee: 'snp', tcti: tpm.tcti });
+      await host.stop(); // the HCL report stays, nobody refreshes it
       const provider = new AzureVtpmProvider({ tcti: tpm.tcti, imds: host.imds, reportPollMs: 20, reportTimeoutMs: 200 });
       const err = await provider.getEvidence(reportDataOf('stale')).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ProviderError);
