@@ -14,6 +14,7 @@ import { createProvider, PROVIDER_NAMES, type ProviderName } from '../providers/
 import { AZURE_IMDS } from '../providers/azure-vtpm.ts';
 import { CONFIGFS_TSM_ROOT } from '../providers/configfs-tsm.ts';
 import { ProviderError, REPORT_DATA_LENGTH, type EvidenceProvider } from '../providers/provider.ts';
+import { SIMULATED_TEES } from '../providers/simulator.ts';
 
 const EXIT_DENIED = 1;
 const EXIT_ERROR = 2;
@@ -69,7 +70,7 @@ function rtmrValue(value: string, previous: Buffer[] | undefined): Buffer[] {
 function providerOptions(cmd: Command, defaultProvider: ProviderName): Command {
   return cmd
     .addOption(new Option('--provider <name>', 'evidence provider').choices([...PROVIDER_NAMES]).default(defaultProvider))
-    .addOption(new Option('--tee <tee>', 'TEE to simulate (simulator only)').choices(['sev-snp', 'tdx']))
+    .addOption(new Option('--tee <tee>', 'TEE to simulate (simulator only)').choices([...SIMULATED_TEES]))
     .option('--simulator-dir <dir>', 'simulator chain directory (default $TESSERA_SIMULATOR_DIR or ~/.local/state/tessera/simulator)')
     .option('--configfs-root <dir>', 'configfs-tsm report directory', CONFIGFS_TSM_ROOT)
     .option('--tcti <conf>', 'azure-vtpm: tpm2-tools TCTI, e.g. swtpm:path=/run/tpm.sock (default $TPM2TOOLS_TCTI, else /dev/tpmrm0)')
@@ -86,9 +87,10 @@ function simulatedGuest(flags: ProviderFlags): { snp?: SnpReportOptions; tdx?: T
   const given = [flags.simMeasurement, flags.simDebug, flags.simHostData, flags.simGuestSvn, flags.simRtmr].some((v) => v !== undefined);
   if (!given) return undefined;
   if (flags.provider !== 'simulator') throw new UsageError('The --sim-* options describe the simulated guest; they need --provider simulator.');
-  const tdx = flags.tee === 'tdx';
+  // Azure guests are SEV-SNP or TDX guests under the paravisor: the same fields apply.
+  const tdx = flags.tee === 'tdx' || flags.tee === 'az-tdx-vtpm';
   if (tdx && (flags.simHostData || flags.simGuestSvn !== undefined)) throw new UsageError('--sim-host-data and --sim-guest-svn are SEV-SNP fields; the TDX simulator has none.');
-  if (!tdx && flags.simRtmr) throw new UsageError('--sim-rtmr is a TDX field; add --tee tdx.');
+  if (!tdx && flags.simRtmr) throw new UsageError('--sim-rtmr is a TDX field; add --tee tdx (or az-tdx-vtpm).');
   if (tdx) {
     return {
       tdx: {

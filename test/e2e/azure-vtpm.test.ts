@@ -112,6 +112,23 @@ for (const tee of ['snp', 'tdx'] as const) {
   });
 }
 
+describe('the simulator alone: tessera-agent --provider simulator --tee az-snp-vtpm|az-tdx-vtpm', () => {
+  for (const tee of ['az-snp-vtpm', 'az-tdx-vtpm'] as const) {
+    it(`${tee}: attests and fetches the demo secret; a debug guest is refused by the default policy`, async () => {
+      const agentEnv = { TESSERA_SIMULATOR_DIR: simDir };
+      const dir = join(outDir, `sim-${tee}`);
+      const got = await run(AGENT, ['secret', 'get', 'demo', '--server', server!.url, '--provider', 'simulator', '--tee', tee, '--out-dir', dir], agentEnv);
+      expect(got.code, got.stderr).toBe(0);
+      expect(got.stderr).toContain('using the SIMULATOR');
+      expect(readFileSync(join(dir, 'demo'), 'utf8')).toBe(DEMO_SECRET_VALUE);
+
+      const debug = await run(AGENT, ['attest', '--server', server!.url, '--provider', 'simulator', '--tee', tee, '--sim-debug'], agentEnv);
+      expect(debug.code).toBe(1);
+      expect(debug.stderr).toMatch(tee === 'az-snp-vtpm' ? /snp\.allowDebug/ : /tdx\.allowDebug/);
+    }, 60_000);
+  }
+});
+
 describe('POST /v1/attest binds Azure evidence through the TPM nonce', () => {
   async function attempt(bindTo: ReturnType<typeof generateTeeKey>, send: ReturnType<typeof generateTeeKey>) {
     const ch = await new TesseraClient({ server: server!.url, retries: 0 }).challenge('az-snp-vtpm');
