@@ -5,7 +5,7 @@
 
 import { createHash, randomUUID } from 'node:crypto';
 import type { JWK } from 'jose';
-import { expectedReportData } from '../verifier/binding.ts';
+import { expectedAzureNonce, expectedReportData } from '../verifier/binding.ts';
 import { CollateralUnavailableError, EvidenceFormatError } from '../verifier/errors.ts';
 import type { Evidence } from '../verifier/evidence.ts';
 import { canonicalJson } from '../verifier/policy/canonical.ts';
@@ -28,13 +28,13 @@ export const BINDING_CHECK_ID = 'binding.report-data';
  * does, the result with the fewest failed checks explains the refusal. A domain whose
  * collateral is unavailable is skipped; if every domain throws, the first error is thrown.
  */
-export async function verifyWithService(ctx: ServiceContext, evidence: Evidence, at: Date, alone = false): Promise<VerificationResult> {
+export async function verifyWithService(ctx: ServiceContext, evidence: Evidence, at: Date, alone = false, nonce?: Uint8Array): Promise<VerificationResult> {
   let best: VerificationResult | undefined;
   let firstError: unknown;
   for (const [index, domain] of ctx.trust.entries()) {
     let r: VerificationResult;
     try {
-      const prepared = await prepareEvidence(evidence, { at, anchors: domain.anchors, collateral: domain.collateral, crl: ctx.config.crl });
+      const prepared = await prepareEvidence(evidence, { at, anchors: domain.anchors, collateral: domain.collateral, crl: ctx.config.crl, ...(nonce ? { nonce } : {}) });
       r = await ctx.verifier.verify(prepared, index, alone);
     } catch (err) {
       // Malformed evidence is malformed in every domain: no point trying the others.
@@ -59,8 +59,35 @@ export async function verifyWithService(ctx: ServiceContext, evidence: Evidence,
   return best;
 }
 
-/** The REPORT_DATA binding of DESIGN.md step 2, as a check with expected and found values. */
+const isAzure = (tee: Tee): tee is 'az-snp-vtpm' | 'az-tdx-vtpm' => tee === 'az-snp-vtpm' || tee === 'az-tdx-vtpm';
+
+/**
+ * The nonce Azure vTPM evidence must carry in its TPM quote (and v2 user-data), given to the
+ * verifier so that it checks them (verifier/binding.ts: the Azure form of the binding).
+ */
+export async function verifierNonce(tee: Tee, nonce: Buffer, teePublicKey: JWK): Promise<Uint8Array | undefined> {
+  return isAzure(tee) ? expectedAzureNonce(nonce, teePublicKey) : undefined;
+}
+
+/**
+ * The REPORT_DATA binding of DESIGN.md step 2, as a check with expected and found values. On
+ * Azure the hardware REPORT_DATA is the paravisor's, so the binding is the TPM quote's nonce.
+ */
 export async function bindingCheck(result: VerificationResult, nonce: Buffer, teePublicKey: JWK): Promise<Check> {
+  if (isAzure(result.tee)) {
+    const expected = (await expectedAzureNonce(nonce, teePublicKey)).toString('hex');
+    const found = result.claims?.tpm?.nonce;
+    const ok = typeof found === 'string' && found.toLowerCase() === expected;
+    return {
+      id: BINDING_CHECK_ID,
+      ok,
+      detail: ok
+        ? 'The TPM quote nonce binds the challenge nonce and the TEE public key'
+        : 'The TPM quote nonce is not SHA-384("tessera-attest-azure-v1" || SHA-512("tessera-attest-v1" || nonce || JWK thumbprint of teePublicKey)): the evidence was not made for this challenge and key',
+      expected,
+      found: found ?? null,
+    };
+  }
   const expected = (await expectedReportData(nonce, teePublicKey)).toString('hex');
   const found = result.claims?.reportData;
   const ok = typeof found === 'string' && found.toLowerCase() === expected;
@@ -154,7 +181,7 @@ async function decide(ctx: ServiceContext, input: AttestInput, now: number): Pro
   // 2. The evidence, at the current time. Malformed evidence and missing collateral throw
   //    here, before anything is consumed or stored. Verified on a worker thread, unless this
   //    is the only attestation in progress (server/verification/pool.ts).
-  const result = await verifyWithService(ctx, input.evidence, new Date(now), ctx.attestationsInFlight === 1);
+  const result = await verifyWithService(ctx, input.evidence, new Date(now), ctx.attestationsInFlight === 1, await verifierNonce(input.tee, opened.nonce, input.teePublicKey));
 
   // 3. The binding to this challenge and this TEE key, then the active policy.
   const binding = await bindingCheck(result, opened.nonce, input.teePublicKey);
