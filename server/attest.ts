@@ -28,13 +28,13 @@ export const BINDING_CHECK_ID = 'binding.report-data';
  * does, the result with the fewest failed checks explains the refusal. A domain whose
  * collateral is unavailable is skipped; if every domain throws, the first error is thrown.
  */
-export async function verifyWithService(ctx: ServiceContext, evidence: Evidence, at: Date, alone = false): Promise<VerificationResult> {
+export async function verifyWithService(ctx: ServiceContext, evidence: Evidence, at: Date, alone = false, nonce?: Uint8Array): Promise<VerificationResult> {
   let best: VerificationResult | undefined;
   let firstError: unknown;
   for (const [index, domain] of ctx.trust.entries()) {
     let r: VerificationResult;
     try {
-      const prepared = await prepareEvidence(evidence, { at, anchors: domain.anchors, collateral: domain.collateral, crl: ctx.config.crl });
+      const prepared = await prepareEvidence(evidence, { at, anchors: domain.anchors, collateral: domain.collateral, crl: ctx.config.crl, ...(nonce ? { nonce } : {}) });
       r = await ctx.verifier.verify(prepared, index, alone);
     } catch (err) {
       // Malformed evidence is malformed in every domain: no point trying the others.
@@ -187,6 +187,8 @@ export interface BoundAttestInput {
   release?: readonly string[];
   nonce: string;
   expiresAt: number;
+  /** Azure vTPM: the nonce the verifier compares with the TPM quote's extraData (VerifyOptions.nonce). */
+  verifierNonce?: Uint8Array;
   bindings: (result: VerificationResult) => Promise<Check[]>;
   extraClaims?: (result: VerificationResult) => Partial<Claims> | undefined;
   /** More audit entries recorded with the decision (the protocol's own, e.g. kbs.attest). */
@@ -198,7 +200,7 @@ export async function decideBound(ctx: ServiceContext, input: BoundAttestInput, 
   // 2. The evidence, at the current time. Malformed evidence and missing collateral throw
   //    here, before anything is consumed or stored. Verified on a worker thread, unless this
   //    is the only attestation in progress (server/verification/pool.ts).
-  const verified = await verifyWithService(ctx, input.evidence, new Date(now), ctx.attestationsInFlight === 1);
+  const verified = await verifyWithService(ctx, input.evidence, new Date(now), ctx.attestationsInFlight === 1, input.verifierNonce);
   const extra = verified.claims ? input.extraClaims?.(verified) : undefined;
   const result: VerificationResult = extra && verified.claims ? { ...verified, claims: { ...verified.claims, ...extra } } : verified;
 

@@ -7,8 +7,10 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { ServiceContext } from '../context.ts';
 import { newRouter, type AppEnv } from '../http.ts';
 import { readAuthRequest } from '../kbs/auth.ts';
-import { authFailed, KbsError, kbsErrorResponse } from '../kbs/errors.ts';
-import { KBS_PREFIX, newNonce, newSessionId, sessionKey, setSessionCookie } from '../kbs/session.ts';
+import { kbsAttest, refusalCode } from '../kbs/attest.ts';
+import { attestFailed, authFailed, KbsError, kbsErrorResponse } from '../kbs/errors.ts';
+import { KBS_PREFIX, newNonce, newSessionId, sessionKey, sessionOf, setSessionCookie } from '../kbs/session.ts';
+import { KBS_TEES, isKbsTee } from '../kbs/tees.ts';
 
 /** The body as JSON; `fail` builds the refusal of a body that is not JSON. */
 async function jsonBody(c: Context, fail: (why: string) => KbsError): Promise<unknown> {
@@ -63,6 +65,36 @@ export function kbsRoutes(ctx: ServiceContext) {
     setSessionCookie(c, id, expiresAt);
     c.header('cache-control', 'no-store');
     return c.json({ nonce, 'extra-params': request.extraParams }, 200);
+  });
+
+  r.post(`${KBS_PREFIX}/attest`, async (c) => {
+    const now = Date.now();
+    const clientAddress = c.get('clientAddress');
+    const found = await sessionOf(c, ctx.store.kbsSessions, now);
+    const key = found ? sessionKey(found.id) : null;
+    const tee = found && isKbsTee(found.row.tee) ? KBS_TEES[found.row.tee] : null;
+    try {
+      // trustee: "cookie not found" / "session not found" / "session expired." (all 401)
+      if (!found) throw attestFailed('kbs_session_unknown', 'no unexpired KBS session: send the kbs-session-id cookie that /auth set (sessions last a few minutes)');
+      const body = await jsonBody(c, (why) => attestFailed('kbs_request_invalid', `deserialize Attestation: ${why}`));
+      const { outcome, teeKey } = await kbsAttest(ctx, { key: key!, session: found.row, body, clientAddress }, now);
+      if (!outcome.issued) {
+        const { failedChecks, failedRules } = outcome.denial;
+        const why = [...failedChecks.map((f) => f.id), ...failedRules.map((f) => f.id)].join(', ');
+        return kbsErrorResponse(c, 401, 'AttestationError', 'attestation_denied', `Attestation error: RCAR handshake Attest failed: verify TEE evidence failed: the evidence was not accepted (attestation ${outcome.attestationId}; failed: ${why})`);
+      }
+      const marked = await ctx.store.kbsSessions.markAttested(key!, { teePubkey: JSON.stringify(teeKey), token: outcome.token, attestationId: outcome.attestationId, expiresAt: found.row.expiresAt }, now);
+      if (!marked) throw attestFailed('kbs_session_expired', 'session expired.');
+      setSessionCookie(c, found.id, found.row.expiresAt);
+      c.header('cache-control', 'no-store');
+      return c.json({ token: outcome.token }, 200);
+    } catch (err) {
+      const code = refusalCode(err);
+      if (code !== undefined) {
+        await ctx.store.audit.append([{ action: 'kbs.attest', outcome: 'rejected', actor: 'anonymous', subject: key?.slice(0, 16) ?? null, tee, clientAddress, at: now, details: { code } }]);
+      }
+      throw err;
+    }
   });
 
   // Trustee's admin endpoints (attestation-policy, resource-policy, reference-value) and its
