@@ -12,6 +12,7 @@ import { reportCorruption } from './audit/corruption.ts';
 import { StoreCorruptError } from './storage/store.ts';
 import { attestationRoutes } from './routes/attestation.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { fleetRoutes } from './routes/fleet.ts';
 import { mountDocs } from './routes/docs.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { opsRoutes } from './routes/ops.ts';
@@ -82,6 +83,7 @@ export function createApp(ctx: ServiceContext) {
   app.route('/', keyRoutes(ctx));
   app.route('/', attestationRoutes(ctx));
   app.route('/', policyRoutes(ctx));
+  app.route('/', fleetRoutes(ctx));
   app.route('/', referenceValueRoutes(ctx));
   app.route('/', auditRoutes(ctx));
   app.route('/', tokenRoutes(ctx));

@@ -168,8 +168,47 @@ export interface AttestationStorage {
    * (SQLite: a savepoint in the group commit of this event-loop turn).
    */
   record(rec: AttestationRecord): Promise<void>;
-  /** `status` and `result` of the attestations created in [since, until], oldest first, at most `limit` (policy replay). */
-  between(since: number, until: number, limit: number): Promise<Pick<AttestationRow, 'status' | 'result'>[]>;
+  /** The attestations created in [since, until], oldest first, at most `limit` (policy replay, the what-if). */
+  between(since: number, until: number, limit: number): Promise<StoredAttestation[]>;
+  /**
+   * The attestations created in [since, until] grouped by what the fleet view tells apart
+   * (server/fleet/), newest group first, at most `limit` groups. Grouped by the engine, so
+   * the answer is as large as the fleet, not as the window. A row whose result is not JSON
+   * is StoreCorruptError naming it.
+   */
+  fleet(since: number, until: number, limit: number): Promise<FleetGroupRow[]>;
+}
+
+/** What replay reads of a stored attestation. */
+export type StoredAttestation = Pick<AttestationRow, 'id' | 'createdAt' | 'tee' | 'status' | 'result'>;
+
+/**
+ * One group of attestations of a window: same TEE, verified or not, and the same JSON text
+ * at each of these paths of the stored result (null when absent). Counts and instants are
+ * of the group's rows.
+ */
+export interface FleetGroupRow {
+  tee: string;
+  /** `verified`: the evidence verified (the claims may name a platform only then). */
+  verified: boolean;
+  /** `claims.platform` (SNP product and CHIP_ID, Intel FMSPC; signer). */
+  platform: string | null;
+  /** `claims.tcb` (SNP reported TCB; Intel status, advisories, SVNs). */
+  tcb: string | null;
+  /** `claims.snp.currentVersion`: the SNP firmware running. */
+  firmware: string | null;
+  /** `platform`: Intel's platform and QE identity (verifier/result.ts IntelPlatformResult). */
+  intel: string | null;
+  /** `claims.measurement`, the string itself. */
+  measurement: string | null;
+  /** `claims.tdx.rtmr`. */
+  rtmr: string | null;
+  /** Rows not contraindicated. */
+  accepted: number;
+  /** Rows contraindicated. */
+  denied: number;
+  firstSeen: number;
+  lastSeen: number;
 }
 
 // API tokens ------------------------------------------------------------------------------

@@ -8,7 +8,7 @@
 
 import { and, asc, gte, lte } from 'drizzle-orm';
 import { challengeExpiredAtCommit, challengeReplayed } from '../../challenge.ts';
-import type { AttestationRecord, AttestationRow, AttestationStorage } from '../store.ts';
+import { StoreCorruptError, type AttestationRecord, type AttestationRow, type AttestationStorage, type FleetGroupRow, type StoredAttestation } from '../store.ts';
 import { appendIn } from './audit.ts';
 import { consumeManyIn } from './challenges.ts';
 import type { Database } from './database.ts';
@@ -121,14 +121,101 @@ export class PostgresAttestations implements AttestationStorage {
     }
   }
 
-  async between(since: number, until: number, limit: number): Promise<Pick<AttestationRow, 'status' | 'result'>[]> {
+  async between(since: number, until: number, limit: number): Promise<StoredAttestation[]> {
     return this.pg.run((db) =>
       db
-        .select({ status: attestations.status, result: attestations.result })
+        .select({ id: attestations.id, createdAt: attestations.createdAt, tee: attestations.tee, status: attestations.status, result: attestations.result })
         .from(attestations)
         .where(and(gte(attestations.createdAt, since), lte(attestations.createdAt, until)))
         .orderBy(asc(attestations.createdAt))
         .limit(limit),
     );
   }
+
+  async fleet(since: number, until: number, limit: number): Promise<FleetGroupRow[]> {
+    let rows: FleetSqlRow[];
+    try {
+      rows = await this.pg.run(async () => (await this.pg.pool.query<FleetSqlRow>({ ...FLEET, values: [since, until, limit] })).rows);
+    } catch (err) {
+      // The cast to jsonb refuses a result that is not JSON (22P02), or holds \u0000 (22P05): name the row.
+      const code = (err as { code?: unknown } | null)?.code;
+      if (code !== '22P02' && code !== '22P05') throw err;
+      throw (await this.corruptRow(since, until)) ?? err;
+    }
+    return rows.map((r) => ({
+      tee: r.tee,
+      verified: r.verified === true,
+      platform: r.platform,
+      tcb: r.tcb,
+      firmware: r.firmware,
+      intel: r.intel,
+      measurement: r.measurement,
+      rtmr: r.rtmr,
+      accepted: Number(r.accepted),
+      denied: Number(r.denied),
+      firstSeen: Number(r.first_seen),
+      lastSeen: Number(r.last_seen),
+    }));
+  }
+
+  /** PostgreSQL 15 has no IS JSON: the window's rows are read and parsed here, on this error path only. */
+  private async corruptRow(since: number, until: number): Promise<StoreCorruptError | undefined> {
+    const rows = await this.pg.run((db) =>
+      db
+        .select({ id: attestations.id, result: attestations.result })
+        .from(attestations)
+        .where(and(gte(attestations.createdAt, since), lte(attestations.createdAt, until))),
+    );
+    for (const r of rows) {
+      try {
+        JSON.parse(r.result);
+      } catch {
+        return new StoreCorruptError(`attestations ${r.id}`, 'its result column is not JSON');
+      }
+      if (r.result.includes('\\u0000')) return new StoreCorruptError(`attestations ${r.id}`, 'its result column holds a NUL character');
+    }
+    return undefined;
+  }
+}
+
+// Each result is cast to jsonb once; an object or array is grouped on its jsonb text (keys
+// in jsonb's order), a string (the measurement) on itself. Mirrors sqlite/attestations.ts.
+const FLEET = {
+  name: 'tessera_attestations_fleet',
+  text: `WITH w AS (
+           SELECT tee, status, created_at, result::jsonb AS r
+             FROM attestations
+            WHERE created_at >= $1 AND created_at <= $2
+         )
+         SELECT tee,
+                (r -> 'verified') = 'true'::jsonb AS verified,
+                (r #> '{claims,platform}')::text AS platform,
+                (r #> '{claims,tcb}')::text AS tcb,
+                (r #> '{claims,snp,currentVersion}')::text AS firmware,
+                (r -> 'platform')::text AS intel,
+                (r #>> '{claims,measurement}') AS measurement,
+                (r #> '{claims,tdx,rtmr}')::text AS rtmr,
+                COUNT(*) FILTER (WHERE status <> 'contraindicated') AS accepted,
+                COUNT(*) FILTER (WHERE status = 'contraindicated') AS denied,
+                MIN(created_at) AS first_seen,
+                MAX(created_at) AS last_seen
+           FROM w
+          GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+          ORDER BY last_seen DESC
+          LIMIT $3`,
+};
+
+interface FleetSqlRow {
+  tee: string;
+  verified: boolean | null;
+  platform: string | null;
+  tcb: string | null;
+  firmware: string | null;
+  intel: string | null;
+  measurement: string | null;
+  rtmr: string | null;
+  accepted: string;
+  denied: string;
+  first_seen: string;
+  last_seen: string;
 }

@@ -3,7 +3,7 @@
 // sync, and one refused at commit (a challenge consumed meanwhile) rolls back alone.
 
 import { and, asc, gte, lte, sql } from 'drizzle-orm';
-import type { AttestationRecord, AttestationRow, AttestationStorage } from '../store.ts';
+import { StoreCorruptError, type AttestationRecord, type AttestationStorage, type FleetGroupRow, type StoredAttestation } from '../store.ts';
 import { appendEntries } from './audit.ts';
 import { consumeIn } from './challenges.ts';
 import type { Db } from './connection.ts';
@@ -49,10 +49,10 @@ export class SqliteAttestations implements AttestationStorage {
     }).catch(rethrowMapped);
   }
 
-  between(since: number, until: number, limit: number): Promise<Pick<AttestationRow, 'status' | 'result'>[]> {
+  between(since: number, until: number, limit: number): Promise<StoredAttestation[]> {
     return run(() =>
       this.db
-        .select({ status: attestations.status, result: attestations.result })
+        .select({ id: attestations.id, createdAt: attestations.createdAt, tee: attestations.tee, status: attestations.status, result: attestations.result })
         .from(attestations)
         .where(and(gte(attestations.createdAt, since), lte(attestations.createdAt, until)))
         .orderBy(asc(attestations.createdAt))
@@ -60,4 +60,70 @@ export class SqliteAttestations implements AttestationStorage {
         .all(),
     );
   }
+
+  fleet(since: number, until: number, limit: number): Promise<FleetGroupRow[]> {
+    return run(() => {
+      let rows: FleetSqlRow[];
+      try {
+        rows = this.fleetQuery().all(since, until, limit) as FleetSqlRow[];
+      } catch (err) {
+        // json_extract refuses a result that is not JSON: name the row.
+        if (!(err instanceof Error && /malformed JSON/i.test(err.message))) throw err;
+        const bad = this.db.$client.prepare('SELECT id FROM attestations WHERE created_at >= ? AND created_at <= ? AND NOT json_valid(result) LIMIT 1').get(since, until) as { id: string } | undefined;
+        throw bad ? new StoreCorruptError(`attestations ${bad.id}`, 'its result column is not JSON') : err;
+      }
+      return rows.map((r) => ({
+        tee: r.tee,
+        verified: r.verified === 1,
+        platform: r.platform,
+        tcb: r.tcb,
+        firmware: r.firmware,
+        intel: r.intel,
+        measurement: r.measurement,
+        rtmr: r.rtmr,
+        accepted: r.accepted,
+        denied: r.denied,
+        firstSeen: r.first_seen,
+        lastSeen: r.last_seen,
+      }));
+    });
+  }
+
+  // SQLite's json_extract gives an object or array as its JSON text, a string as itself,
+  // true as 1: grouping on those texts groups equal facts (one writer, one key order).
+  private readonly fleetQuery = lazy(() =>
+    this.db.$client.prepare(`
+      SELECT tee,
+             json_extract(result, '$.verified') AS verified,
+             json_extract(result, '$.claims.platform') AS platform,
+             json_extract(result, '$.claims.tcb') AS tcb,
+             json_extract(result, '$.claims.snp.currentVersion') AS firmware,
+             json_extract(result, '$.platform') AS intel,
+             json_extract(result, '$.claims.measurement') AS measurement,
+             json_extract(result, '$.claims.tdx.rtmr') AS rtmr,
+             SUM(status <> 'contraindicated') AS accepted,
+             SUM(status = 'contraindicated') AS denied,
+             MIN(created_at) AS first_seen,
+             MAX(created_at) AS last_seen
+        FROM attestations
+       WHERE created_at >= ? AND created_at <= ?
+       GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+       ORDER BY last_seen DESC
+       LIMIT ?`),
+  );
+}
+
+interface FleetSqlRow {
+  tee: string;
+  verified: number | null;
+  platform: string | null;
+  tcb: string | null;
+  firmware: string | null;
+  intel: string | null;
+  measurement: string | null;
+  rtmr: string | null;
+  accepted: number;
+  denied: number;
+  first_seen: number;
+  last_seen: number;
 }
