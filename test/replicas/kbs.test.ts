@@ -1,4 +1,3 @@
-/* eslint-disable @typescript-eslint/no-explicit-any -- response bodies are JSON checked field by field */
 // The KBS protocol across three `tessera serve --dev` replicas on one PostgreSQL database
 // (test/support/replicas.ts): sessions live in the database, so auth on replica 1, attest on
 // 2 and resource on 3 is one session (no sticky sessions), and of concurrent attests of one
