@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt, flattenedDecrypt, type FlattenedJWE } from 'jose';
 import type { SimulatorChain } from '../../verifier/testing/simulated-chain.ts';
 import { issueExpiredCopy, NO_RATE_LIMITS, startChainServer, stopServer, type TestServer } from '../server/helpers.ts';
+import { newSessionId, sessionKey } from '../../server/kbs/session.ts';
 import { KbsGuest, kbsType, rcar, type KeyKind } from './helpers.ts';
 
 let chain: SimulatorChain;
@@ -101,6 +102,22 @@ describe('GET /kbs/v0/resource', () => {
     // The audit says which.
     expect((await audit('prod.key.tdx-only')).at(0)).toMatchObject({ outcome: 'denied', details: { code: 'release_denied', via: 'kbs' } });
     expect((await audit('prod.key.absent')).at(0)).toMatchObject({ outcome: 'denied', details: { code: 'secret_not_found', via: 'kbs' } });
+  });
+
+  it('refuses the cookie of an expired session (401 TokenNotFound: the agent attests again), though its token is still valid', async () => {
+    const g = new KbsGuest(srv);
+    const { attest, pubkey } = await rcar(g, chain);
+    const id = newSessionId();
+    const now = Date.now();
+    await srv.service.ctx.store.kbsSessions.create({
+      id: sessionKey(id), nonce: 'B'.repeat(43) + '=', tee: 'snp', state: 'attested', hashAlg: 'sha384', teePubkey: JSON.stringify(pubkey),
+      token: attest.body.token, attestationId: null, createdAt: now - 400_000, expiresAt: now - 1_000,
+    });
+    const stale = new KbsGuest(srv);
+    stale.cookie = `kbs-session-id=${id}`;
+    const res = await stale.call('GET', '/kbs/v0/resource/default/key/1');
+    expect(res.status).toBe(401);
+    expect(res.body.type).toBe(kbsType('TokenNotFound'));
   });
 
   it('refuses an expired or foreign token with 401 TokenVerifierError', async () => {
