@@ -18,7 +18,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { JWK } from 'jose';
 import { ChallengeError } from '../challenge.ts';
 import type { ServiceContext } from '../context.ts';
-import { BINDING_CHECK_ID, decideBound, type AttestOutcome } from '../attest.ts';
+import { attestBound, BINDING_CHECK_ID, type AttestOutcome } from '../attest.ts';
 import type { AuditInput, KbsSessionRow } from '../storage/store.ts';
 import type { Check, VerificationResult } from '../../verifier/result.ts';
 import { EvidenceFormatError } from '../../verifier/errors.ts';
@@ -111,7 +111,7 @@ export async function kbsAttest(ctx: ServiceContext, input: KbsAttestInput, now:
     },
   ];
   try {
-    const outcome = await decideBound(
+    const outcome = await attestBound(
       ctx,
       {
         tee,

@@ -7,9 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt, flattenedDecrypt, type FlattenedJWE } from 'jose';
 import type { SimulatorChain } from '../../verifier/testing/simulated-chain.ts';
-import { issueExpiredCopy, NO_RATE_LIMITS, startChainServer, stopServer, type TestServer } from '../server/helpers.ts';
+import { issueExpiredCopy, NO_RATE_LIMITS, snpAttestBody, startChainServer, stopServer, type TestServer } from '../server/helpers.ts';
 import { newSessionId, sessionKey } from '../../server/kbs/session.ts';
-import { KbsGuest, kbsType, rcar, type KeyKind } from './helpers.ts';
+import { KbsGuest, kbsType, rcar, teeKeyPair, type KeyKind } from './helpers.ts';
 
 let chain: SimulatorChain;
 let srv: TestServer;
@@ -74,6 +74,16 @@ describe('GET /kbs/v0/resource', () => {
     expect(await open(res, privateKey)).toBe('the image key');
     const entry = (await audit('default.key.1')).find((e) => e.details.tokenJti === decodeJwt(attest.body.token).jti);
     expect(entry).toMatchObject({ outcome: 'released', tee: 'sev-snp', details: { via: 'kbs', version: 1 } });
+  });
+
+  it('takes an EAR from /v1/attest as bearer too (its bare P-256 cnf is used with ECDH-ES+A256KW)', async () => {
+    const { privateKey, pubkey } = teeKeyPair('P-256');
+    const { kty, crv, x, y } = pubkey;
+    const { body } = await snpAttestBody(srv, chain, { jwk: { kty, crv, x, y } });
+    const v1 = await srv.call('POST', '/v1/attest', { body });
+    expect(v1.status, JSON.stringify(v1.body)).toBe(200);
+    const res = await new KbsGuest(srv).call('GET', '/kbs/v0/resource/default/key/1', { headers: { authorization: `Bearer ${v1.body.token}` } });
+    expect(await open(res, privateKey)).toBe('the image key');
   });
 
   it('refuses a resource before attest: 401 TokenNotFound (the agent then attests)', async () => {
