@@ -4,6 +4,7 @@
 // with jose (and its protected header in the byte form the agent recomputes), the session
 // cookie or a bearer token, and each refusal in Trustee's status and type.
 
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt, flattenedDecrypt, type FlattenedJWE } from 'jose';
 import type { SimulatorChain } from '../../verifier/testing/simulated-chain.ts';
@@ -20,6 +21,7 @@ beforeAll(async () => {
   expect((await put('default.key.1', { value: 'the image key' })).status).toBe(201);
   expect((await put('default.cosign.pubkey.pem', { value: 'a public key file' })).status).toBe(201);
   expect((await put('prod.key.tdx-only', { value: 'for TDX guests', releasePolicy: 'claims.tee == "tdx"' })).status).toBe(201);
+  expect((await put('prod.key.initdata', { value: 'for pods with this init-data', releasePolicy: 'has(claims.initData) && claims.initData.data["policy.rego"] == "package allow_exec_false"' })).status).toBe(201);
 }, 120_000);
 afterAll(() => stopServer(srv));
 
@@ -84,6 +86,19 @@ describe('GET /kbs/v0/resource', () => {
     expect(v1.status, JSON.stringify(v1.body)).toBe(200);
     const res = await new KbsGuest(srv).call('GET', '/kbs/v0/resource/default/key/1', { headers: { authorization: `Bearer ${v1.body.token}` } });
     expect(await open(res, privateKey)).toBe('the image key');
+  });
+
+  it('a release policy can read the init-data the pod was launched with (claims.initData)', async () => {
+    const initData = 'version = "0.1.0"\nalgorithm = "sha256"\n\n[data]\n"policy.rego" = "package allow_exec_false"\n';
+    const hostData = createHash('sha256').update(initData).digest();
+    const g = new KbsGuest(srv);
+    const { attest, privateKey } = await rcar(g, chain, { initData, snp: { hostData } });
+    expect(attest.status, JSON.stringify(attest.body)).toBe(200);
+    expect(await open(await g.call('GET', '/kbs/v0/resource/prod/key/initdata'), privateKey)).toBe('for pods with this init-data');
+    // A pod without init-data (or with other init-data) is refused.
+    const other = new KbsGuest(srv);
+    await rcar(other, chain);
+    expect((await other.call('GET', '/kbs/v0/resource/prod/key/initdata')).status).toBe(401);
   });
 
   it('refuses a resource before attest: 401 TokenNotFound (the agent then attests)', async () => {
