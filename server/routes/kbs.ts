@@ -8,6 +8,7 @@ import type { ServiceContext } from '../context.ts';
 import { newRouter, type AppEnv } from '../http.ts';
 import { readAuthRequest } from '../kbs/auth.ts';
 import { kbsAttest, refusalCode } from '../kbs/attest.ts';
+import { kbsResource, resourceSecretName } from '../kbs/resource.ts';
 import { attestFailed, authFailed, KbsError, kbsErrorResponse } from '../kbs/errors.ts';
 import { KBS_PREFIX, newNonce, newSessionId, sessionKey, sessionOf, setSessionCookie } from '../kbs/session.ts';
 import { KBS_TEES, isKbsTee } from '../kbs/tees.ts';
@@ -96,6 +97,25 @@ export function kbsRoutes(ctx: ServiceContext) {
       throw err;
     }
   });
+
+  r.get(`${KBS_PREFIX}/resource/:repository/:type/:tag`, async (c) => {
+    const now = Date.now();
+    const { repository, type, tag } = c.req.param();
+    const name = resourceSecretName(repository, type, tag);
+    if (name === undefined) {
+      return kbsErrorResponse(c, 404, 'InvalidRequestPath', 'kbs_resource_path_invalid', `Request path resource/${repository.slice(0, 64)}/${type.slice(0, 64)}/${tag.slice(0, 64)} is invalid: repository and type are letters, digits, _ and -, the tag may also hold dots (it names the secret <repository>.<type>.<tag>)`);
+    }
+    // The attested session's token first, then a bearer token (trustee api_server.rs get_attestation_token).
+    const found = await sessionOf(c, ctx.store.kbsSessions, now);
+    const bearer = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1];
+    const token = (found?.row.state === 'attested' ? found.row.token ?? undefined : undefined) ?? bearer;
+    const jwe = await kbsResource(ctx, { name, token, clientAddress: c.get('clientAddress'), now });
+    return c.body(jwe, 200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  });
+
+  r.get(`${KBS_PREFIX}/resource/*`, (c) =>
+    kbsErrorResponse(c, 404, 'InvalidRequestPath', 'kbs_resource_path_invalid', 'A resource path is resource/<repository>/<type>/<tag>: three segments.'),
+  );
 
   // Trustee's admin endpoints (attestation-policy, resource-policy, reference-value) and its
   // plugins are not served: tessera has its own admin API (/v1/policies, /v1/secrets).

@@ -19,15 +19,16 @@ export interface KbsResponse {
 /** One guest: its session cookie is kept between calls, as reqwest's cookie store does. */
 export class KbsGuest {
   cookie: string | undefined;
-  constructor(readonly srv: TestServer) {}
+  /** `srv`: where requests go, unless a call names another replica (`url`). */
+  constructor(readonly srv: Pick<TestServer, 'url'>) {}
 
-  async call(method: string, path: string, options: { body?: unknown; raw?: string; headers?: Record<string, string>; noCookie?: boolean } = {}): Promise<KbsResponse> {
+  async call(method: string, path: string, options: { body?: unknown; raw?: string; headers?: Record<string, string>; noCookie?: boolean; url?: string } = {}): Promise<KbsResponse> {
     const headers: Record<string, string> = { ...options.headers };
     if (this.cookie && !options.noCookie) headers.cookie = this.cookie;
     let body: string | undefined = options.raw;
     if (options.body !== undefined) body = JSON.stringify(options.body);
     if (body !== undefined) headers['content-type'] ??= 'application/json';
-    const res = await fetch(this.srv.url + path, { method, headers, ...(body !== undefined ? { body } : {}) });
+    const res = await fetch((options.url ?? this.srv.url) + path, { method, headers, ...(body !== undefined ? { body } : {}) });
     const set = res.headers.get('set-cookie');
     const m = set ? /kbs-session-id=([^;]*)/.exec(set) : null;
     if (m) this.cookie = `kbs-session-id=${m[1]}`;
@@ -41,8 +42,8 @@ export class KbsGuest {
     return { status: res.status, body: parsed, headers: res.headers };
   }
 
-  auth(tee: string, extra: unknown = { 'supported-hash-algorithms': ['sha256', 'sha384', 'sha512', 'sm3'] }): Promise<KbsResponse> {
-    return this.call('POST', '/kbs/v0/auth', { body: { version: '0.4.0', tee, 'extra-params': extra } });
+  auth(tee: string, extra: unknown = { 'supported-hash-algorithms': ['sha256', 'sha384', 'sha512', 'sm3'] }, url?: string): Promise<KbsResponse> {
+    return this.call('POST', '/kbs/v0/auth', { body: { version: '0.4.0', tee, 'extra-params': extra }, ...(url ? { url } : {}) });
   }
 }
 
