@@ -5,7 +5,7 @@
 
 import { createHash, randomUUID } from 'node:crypto';
 import type { JWK } from 'jose';
-import { expectedReportData } from '../verifier/binding.ts';
+import { expectedAzureNonce, expectedReportData } from '../verifier/binding.ts';
 import { CollateralUnavailableError, EvidenceFormatError } from '../verifier/errors.ts';
 import type { Evidence } from '../verifier/evidence.ts';
 import { canonicalJson } from '../verifier/policy/canonical.ts';
@@ -59,8 +59,35 @@ export async function verifyWithService(ctx: ServiceContext, evidence: Evidence,
   return best;
 }
 
-/** The REPORT_DATA binding of DESIGN.md step 2, as a check with expected and found values. */
+const isAzure = (tee: Tee): tee is 'az-snp-vtpm' | 'az-tdx-vtpm' => tee === 'az-snp-vtpm' || tee === 'az-tdx-vtpm';
+
+/**
+ * The nonce Azure vTPM evidence must carry in its TPM quote (and v2 user-data), given to the
+ * verifier so that it checks them (verifier/binding.ts: the Azure form of the binding).
+ */
+export async function verifierNonce(tee: Tee, nonce: Buffer, teePublicKey: JWK): Promise<Uint8Array | undefined> {
+  return isAzure(tee) ? expectedAzureNonce(nonce, teePublicKey) : undefined;
+}
+
+/**
+ * The REPORT_DATA binding of DESIGN.md step 2, as a check with expected and found values. On
+ * Azure the hardware REPORT_DATA is the paravisor's, so the binding is the TPM quote's nonce.
+ */
 export async function bindingCheck(result: VerificationResult, nonce: Buffer, teePublicKey: JWK): Promise<Check> {
+  if (isAzure(result.tee)) {
+    const expected = (await expectedAzureNonce(nonce, teePublicKey)).toString('hex');
+    const found = result.claims?.tpm?.nonce;
+    const ok = typeof found === 'string' && found.toLowerCase() === expected;
+    return {
+      id: BINDING_CHECK_ID,
+      ok,
+      detail: ok
+        ? 'The TPM quote nonce binds the challenge nonce and the TEE public key'
+        : 'The TPM quote nonce is not SHA-384("tessera-attest-azure-v1" || SHA-512("tessera-attest-v1" || nonce || JWK thumbprint of teePublicKey)): the evidence was not made for this challenge and key',
+      expected,
+      found: found ?? null,
+    };
+  }
   const expected = (await expectedReportData(nonce, teePublicKey)).toString('hex');
   const found = result.claims?.reportData;
   const ok = typeof found === 'string' && found.toLowerCase() === expected;
@@ -161,6 +188,7 @@ async function decide(ctx: ServiceContext, input: AttestInput, now: number): Pro
         ...(input.release ? { release: input.release } : {}),
         nonce: opened.nonce.toString('base64url'),
         expiresAt: opened.expiresAt,
+        verifierNonce: await verifierNonce(input.tee, opened.nonce, input.teePublicKey),
         bindings: async (result) => [await bindingCheck(result, opened.nonce, input.teePublicKey)],
       },
       now,

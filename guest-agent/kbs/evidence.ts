@@ -18,7 +18,7 @@
 import type { ProviderEvidence } from '../providers/provider.ts';
 import { CERT_TABLE_GUID } from '../providers/cert-table.ts';
 
-export type KbsTee = 'snp' | 'tdx';
+export type KbsTee = 'snp' | 'tdx' | 'az-snp-vtpm' | 'az-tdx-vtpm';
 
 export class KbsEvidenceError extends Error {
   readonly code = 'kbs_evidence';
@@ -118,6 +118,7 @@ const CERT_TYPE: Record<string, string> = { vcek: 'VCEK', vlek: 'VLEK', ask: 'AS
 
 /** The tee name the agent puts in `/auth` (kbs-types `Tee`, lowercase). */
 export function kbsTee(evidence: ProviderEvidence): KbsTee {
+  if (evidence.tee === 'az-snp-vtpm' || evidence.tee === 'az-tdx-vtpm') return evidence.tee;
   return evidence.tee === 'tdx' ? 'tdx' : 'snp';
 }
 
@@ -131,6 +132,8 @@ export function kbsPrimaryEvidence(evidence: ProviderEvidence, options: KbsEvide
   if (evidence.tee === 'tdx') {
     return { cc_eventlog: options.ccEventlog ? Buffer.from(options.ccEventlog).toString('base64') : null, quote: Buffer.from(evidence.quote).toString('base64') };
   }
+  // Azure: the attester's evidence JSON is the KBS evidence as it is (guest-components attester/src/az_*_vtpm).
+  if (evidence.tee !== 'sev-snp') return { ...evidence.azure };
   const certs = Object.entries(evidence.certificates ?? {}).filter(([, der]) => der !== undefined) as [string, Uint8Array][];
   // Table order as the firmware hands it over is not kept by the provider; the GUID order of the
   // GHCB table (VCEK/VLEK first, then ASK, then ARK) is what hosts use.
