@@ -14,6 +14,8 @@ export interface ProviderOptions {
   /** configfs-tsm root (default /sys/kernel/config/tsm/report). */
   configfsRoot?: string;
   configfsIo?: ConfigfsIo;
+  /** TDX: the TD event log path (default /sys/firmware/acpi/tables/data/CCEL). */
+  ccelPath?: string;
   /** Simulator: which TEE to simulate (default sev-snp) and where its chain lives. */
   tee?: Tee;
   simulatorDir?: string;
@@ -24,7 +26,7 @@ export interface ProviderOptions {
 export async function autoProvider(options: ProviderOptions = {}): Promise<EvidenceProvider> {
   const root = options.configfsRoot ?? CONFIGFS_TSM_ROOT;
   const io = options.configfsIo ?? nodeConfigfsIo;
-  if (await configfsTsmPresent(root, io)) return new ConfigfsTsmProvider({ root, io });
+  if (await configfsTsmPresent(root, io)) return new ConfigfsTsmProvider({ root, io, ...(options.ccelPath ? { ccelPath: options.ccelPath } : {}) });
   throw new ProviderError(
     'provider_unavailable',
     `No TEE evidence interface found: ${root} does not exist. Inside a SEV-SNP or TDX guest this needs Linux 6.7+ with CONFIG_TSM_REPORTS and configfs mounted. ` +
@@ -37,7 +39,11 @@ export async function createProvider(name: ProviderName, options: ProviderOption
     case 'auto':
       return autoProvider(options);
     case 'configfs-tsm':
-      return new ConfigfsTsmProvider({ ...(options.configfsRoot ? { root: options.configfsRoot } : {}), ...(options.configfsIo ? { io: options.configfsIo } : {}) });
+      return new ConfigfsTsmProvider({
+        ...(options.configfsRoot ? { root: options.configfsRoot } : {}),
+        ...(options.configfsIo ? { io: options.configfsIo } : {}),
+        ...(options.ccelPath ? { ccelPath: options.ccelPath } : {}),
+      });
     case 'simulator':
       return new SimulatorProvider({
         ...(options.tee ? { tee: options.tee } : {}),
