@@ -1,5 +1,5 @@
 // The TD event log the firmware publishes: the ACPI CCEL table's log area, which Linux
-// exposes as /sys/firmware/acpi/tables/data/CCEL (drivers/acpi/tables.c, since 6.0;
+// exposes as /sys/firmware/acpi/tables/data/CCEL (drivers/acpi/sysfs.c, the table data files;
 // readable by root). It is sent beside the quote so the verifier can replay it to RTMR0..3.
 // The log area is mostly padding (64 KiB to 1 MiB of 0xFF after the last event): what is
 // sent stops after the last event, which is all the verifier reads.
@@ -9,7 +9,7 @@ import { ProviderError } from './provider.ts';
 
 export const CCEL_PATH = '/sys/firmware/acpi/tables/data/CCEL';
 
-/** The log at `path` cut after its last event; undefined when there is none (not a TD, or a kernel before 6.0). */
+/** The log at `path` cut after its last event; undefined when there is none (not a TD, or a kernel that does not expose it). */
 export async function readCcel(path: string, readFile: (p: string) => Promise<Buffer>): Promise<Uint8Array | undefined> {
   let raw: Buffer;
   try {
