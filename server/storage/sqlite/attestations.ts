@@ -4,6 +4,7 @@
 
 import { and, asc, gte, lte, sql } from 'drizzle-orm';
 import { StoreCorruptError, type AttestationRecord, type AttestationStorage, type FleetGroupRow, type StoredAttestation } from '../store.ts';
+import { decodeFleetKey, FLEET_PATHS } from '../decode.ts';
 import { appendEntries } from './audit.ts';
 import { consumeIn } from './challenges.ts';
 import type { Db } from './connection.ts';
@@ -72,42 +73,24 @@ export class SqliteAttestations implements AttestationStorage {
         const bad = this.db.$client.prepare('SELECT id FROM attestations WHERE created_at >= ? AND created_at <= ? AND NOT json_valid(result) LIMIT 1').get(since, until) as { id: string } | undefined;
         throw bad ? new StoreCorruptError(`attestations ${bad.id}`, 'its result column is not JSON') : err;
       }
-      return rows.map((r) => ({
-        tee: r.tee,
-        verified: r.verified === 1,
-        platform: r.platform,
-        tcb: r.tcb,
-        firmware: r.firmware,
-        intel: r.intel,
-        measurement: r.measurement,
-        rtmr: r.rtmr,
-        accepted: r.accepted,
-        denied: r.denied,
-        firstSeen: r.first_seen,
-        lastSeen: r.last_seen,
-      }));
+      return rows.map((r) => ({ tee: r.tee, ...decodeFleetKey(r.k), accepted: r.accepted, denied: r.denied, firstSeen: r.first_seen, lastSeen: r.last_seen }));
     });
   }
 
-  // SQLite's json_extract gives an object or array as its JSON text, a string as itself,
-  // true as 1: grouping on those texts groups equal facts (one writer, one key order).
+  // One json_extract with every path parses each result once, and gives the values as one
+  // JSON array (FLEET_PATHS): grouping on that text groups equal facts (one writer, one key
+  // order). Several json_extract calls would parse the result once each.
   private readonly fleetQuery = lazy(() =>
     this.db.$client.prepare(`
       SELECT tee,
-             json_extract(result, '$.verified') AS verified,
-             json_extract(result, '$.claims.platform') AS platform,
-             json_extract(result, '$.claims.tcb') AS tcb,
-             json_extract(result, '$.claims.snp.currentVersion') AS firmware,
-             json_extract(result, '$.platform') AS intel,
-             json_extract(result, '$.claims.measurement') AS measurement,
-             json_extract(result, '$.claims.tdx.rtmr') AS rtmr,
+             json_extract(result, ${FLEET_PATHS.map((p) => `'$.${p}'`).join(', ')}) AS k,
              SUM(status <> 'contraindicated') AS accepted,
              SUM(status = 'contraindicated') AS denied,
              MIN(created_at) AS first_seen,
              MAX(created_at) AS last_seen
         FROM attestations
        WHERE created_at >= ? AND created_at <= ?
-       GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+       GROUP BY 1, 2
        ORDER BY last_seen DESC
        LIMIT ?`),
   );
@@ -115,13 +98,7 @@ export class SqliteAttestations implements AttestationStorage {
 
 interface FleetSqlRow {
   tee: string;
-  verified: number | null;
-  platform: string | null;
-  tcb: string | null;
-  firmware: string | null;
-  intel: string | null;
-  measurement: string | null;
-  rtmr: string | null;
+  k: string;
   accepted: number;
   denied: number;
   first_seen: number;
