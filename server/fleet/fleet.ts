@@ -39,15 +39,6 @@ export interface Fleet {
   truncated: boolean;
 }
 
-function parse(text: string | null): unknown {
-  if (text === null) return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 interface Acc {
@@ -71,7 +62,7 @@ export function foldFleet(groups: readonly FleetGroupRow[]): { platforms: FleetP
     attestations += g.accepted + g.denied;
     accepted += g.accepted;
     denied += g.denied;
-    const facts = g.verified ? platformOf({ tee: g.tee, platform: parse(g.platform), tcb: parse(g.tcb), firmware: parse(g.firmware), intel: parse(g.intel) }) : undefined;
+    const facts = g.verified ? platformOf(g) : undefined;
     if (!facts) {
       unattributed += g.accepted + g.denied;
       continue;
@@ -84,7 +75,7 @@ export function foldFleet(groups: readonly FleetGroupRow[]): { platforms: FleetP
     acc.last = Math.max(acc.last, g.lastSeen);
     acc.accepted += g.accepted;
     acc.denied += g.denied;
-    const w = workloadOf(g.measurement, parse(g.rtmr));
+    const w = workloadOf(g.measurement, g.rtmr);
     if (!w) continue;
     const key = workloadKey(w);
     const seen = acc.workloads.get(key);

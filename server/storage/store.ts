@@ -183,26 +183,27 @@ export interface AttestationStorage {
 export type StoredAttestation = Pick<AttestationRow, 'id' | 'createdAt' | 'tee' | 'status' | 'result'>;
 
 /**
- * One group of attestations of a window: same TEE, verified or not, and the same JSON text
- * at each of these paths of the stored result (null when absent). Counts and instants are
- * of the group's rows.
+ * One group of attestations of a window: same TEE, verified or not, and equal values at each
+ * of these paths of the stored result (undefined when absent), as the engine parsed them:
+ * plain JSON values of any shape (a stored row is not trusted to have ours). Counts and
+ * instants are of the group's rows.
  */
 export interface FleetGroupRow {
   tee: string;
   /** `verified`: the evidence verified (the claims may name a platform only then). */
   verified: boolean;
   /** `claims.platform` (SNP product and CHIP_ID, Intel FMSPC; signer). */
-  platform: string | null;
+  platform: unknown;
   /** `claims.tcb` (SNP reported TCB; Intel status, advisories, SVNs). */
-  tcb: string | null;
+  tcb: unknown;
   /** `claims.snp.currentVersion`: the SNP firmware running. */
-  firmware: string | null;
+  firmware: unknown;
   /** `platform`: Intel's platform and QE identity (verifier/result.ts IntelPlatformResult). */
-  intel: string | null;
-  /** `claims.measurement`, the string itself. */
-  measurement: string | null;
+  intel: unknown;
+  /** `claims.measurement`. */
+  measurement: unknown;
   /** `claims.tdx.rtmr`. */
-  rtmr: string | null;
+  rtmr: unknown;
   /** Rows not contraindicated. */
   accepted: number;
   /** Rows contraindicated. */

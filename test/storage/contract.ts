@@ -204,15 +204,14 @@ export function describeStoreContract(engine: string, open: () => Promise<FreshS
         ];
         for (const [dt, tee, status, result] of rows) await store.attestations.record(attestation({ createdAt: base + dt, tee, status, result }));
         const groups = await store.attestations.fleet(base + 10, base + 60, 100);
-        const parse = (t: string | null) => (t === null ? null : JSON.parse(t));
-        expect(groups.map((g) => ({ ...g, platform: parse(g.platform), tcb: parse(g.tcb), firmware: parse(g.firmware), intel: parse(g.intel), rtmr: parse(g.rtmr) }))).toEqual([
-          { tee: 'sev-snp', verified: false, platform: { product: 'Milan', chipId: chipB, signer: 'VCEK' }, tcb: { reported: { bootloader: 2, tee: 0, snp: 24, microcode: 219 } }, firmware: { major: 1, minor: 55, build: 29 }, intel: null, measurement: m1, rtmr: null, accepted: 0, denied: 1, firstSeen: base + 60, lastSeen: base + 60 },
+        expect(groups).toEqual([
+          { tee: 'sev-snp', verified: false, platform: { product: 'Milan', chipId: chipB, signer: 'VCEK' }, tcb: { reported: { bootloader: 2, tee: 0, snp: 24, microcode: 219 } }, firmware: { major: 1, minor: 55, build: 29 }, intel: undefined, measurement: m1, rtmr: undefined, accepted: 0, denied: 1, firstSeen: base + 60, lastSeen: base + 60 },
           {
             tee: 'tdx',
             verified: true,
             platform: { fmspc: '5e5e5e000000', signer: 'PCK' },
             tcb: { status: 'OutOfDate', advisoryIds: ['X-SA-1'], pceSvn: 11 },
-            firmware: null,
+            firmware: undefined,
             intel: { ppidSha256: 'ee'.repeat(32), pceId: '0000', qe: { isvSvn: 4, status: 'UpToDate' } },
             measurement: 'dd'.repeat(48),
             rtmr: ['00'.repeat(48), '01'.repeat(48), '02'.repeat(48), '03'.repeat(48)],
@@ -221,8 +220,8 @@ export function describeStoreContract(engine: string, open: () => Promise<FreshS
             firstSeen: base + 50,
             lastSeen: base + 50,
           },
-          { tee: 'sev-snp', verified: true, platform: { product: 'Milan', chipId: chipB, signer: 'VCEK' }, tcb: { reported: { bootloader: 2, tee: 0, snp: 24, microcode: 219 } }, firmware: { major: 1, minor: 55, build: 29 }, intel: null, measurement: m1, rtmr: null, accepted: 0, denied: 1, firstSeen: base + 40, lastSeen: base + 40 },
-          { tee: 'sev-snp', verified: true, platform: { product: 'Milan', chipId: chipA, signer: 'VCEK' }, tcb: { reported: { bootloader: 4, tee: 0, snp: 24, microcode: 219 } }, firmware: { major: 1, minor: 55, build: 29 }, intel: null, measurement: m1, rtmr: null, accepted: 2, denied: 1, firstSeen: base + 10, lastSeen: base + 30 },
+          { tee: 'sev-snp', verified: true, platform: { product: 'Milan', chipId: chipB, signer: 'VCEK' }, tcb: { reported: { bootloader: 2, tee: 0, snp: 24, microcode: 219 } }, firmware: { major: 1, minor: 55, build: 29 }, intel: undefined, measurement: m1, rtmr: undefined, accepted: 0, denied: 1, firstSeen: base + 40, lastSeen: base + 40 },
+          { tee: 'sev-snp', verified: true, platform: { product: 'Milan', chipId: chipA, signer: 'VCEK' }, tcb: { reported: { bootloader: 4, tee: 0, snp: 24, microcode: 219 } }, firmware: { major: 1, minor: 55, build: 29 }, intel: undefined, measurement: m1, rtmr: undefined, accepted: 2, denied: 1, firstSeen: base + 10, lastSeen: base + 30 },
         ]);
         expect((await store.attestations.fleet(base + 10, base + 60, 2)).map((g) => g.lastSeen)).toEqual([base + 60, base + 50]);
         expect(await store.attestations.fleet(base + 61, base + 98, 100)).toEqual([]);

@@ -7,8 +7,10 @@
 // replica near SQLite's throughput; no caller is answered before that COMMIT returned.
 
 import { and, asc, gte, lte } from 'drizzle-orm';
+import type pg from 'pg';
 import { challengeExpiredAtCommit, challengeReplayed } from '../../challenge.ts';
 import { StoreCorruptError, type AttestationRecord, type AttestationRow, type AttestationStorage, type FleetGroupRow, type StoredAttestation } from '../store.ts';
+import { decodeFleetKey, FLEET_PATHS } from '../decode.ts';
 import { appendIn } from './audit.ts';
 import { consumeManyIn } from './challenges.ts';
 import type { Database } from './database.ts';
@@ -135,27 +137,14 @@ export class PostgresAttestations implements AttestationStorage {
   async fleet(since: number, until: number, limit: number): Promise<FleetGroupRow[]> {
     let rows: FleetSqlRow[];
     try {
-      rows = await this.pg.run(async () => (await this.pg.pool.query<FleetSqlRow>({ ...FLEET, values: [since, until, limit] })).rows);
+      rows = await this.pg.run(async () => (await this.pg.pool.query<FleetSqlRow>({ ...FLEET, values: [since, until, limit] } as pg.QueryConfig)).rows);
     } catch (err) {
       // The cast to jsonb refuses a result that is not JSON (22P02), or holds \u0000 (22P05): name the row.
       const code = (err as { code?: unknown } | null)?.code;
       if (code !== '22P02' && code !== '22P05') throw err;
       throw (await this.corruptRow(since, until)) ?? err;
     }
-    return rows.map((r) => ({
-      tee: r.tee,
-      verified: r.verified === true,
-      platform: r.platform,
-      tcb: r.tcb,
-      firmware: r.firmware,
-      intel: r.intel,
-      measurement: r.measurement,
-      rtmr: r.rtmr,
-      accepted: Number(r.accepted),
-      denied: Number(r.denied),
-      firstSeen: Number(r.first_seen),
-      lastSeen: Number(r.last_seen),
-    }));
+    return rows.map((r) => ({ tee: r.tee, ...decodeFleetKey(r.k), accepted: Number(r.accepted), denied: Number(r.denied), firstSeen: Number(r.first_seen), lastSeen: Number(r.last_seen) }));
   }
 
   /** PostgreSQL 15 has no IS JSON: the window's rows are read and parsed here, on this error path only. */
@@ -178,42 +167,31 @@ export class PostgresAttestations implements AttestationStorage {
   }
 }
 
-// Each result is cast to jsonb once; an object or array is grouped on its jsonb text (keys
-// in jsonb's order), a string (the measurement) on itself. Mirrors sqlite/attestations.ts.
+// Each result is cast to jsonb once (the LATERAL subquery with OFFSET 0 is not pulled up into
+// the outer query, which would cast it once per path), and the values are grouped as one
+// jsonb array (FLEET_PATHS; jsonb's text has one key order). An analytic query over a whole
+// window: it may take longer than the pool's statement timeout. Mirrors sqlite/attestations.ts.
+const FLEET_QUERY_TIMEOUT_MS = 120_000;
 const FLEET = {
   name: 'tessera_attestations_fleet',
-  text: `WITH w AS (
-           SELECT tee, status, created_at, result::jsonb AS r
-             FROM attestations
-            WHERE created_at >= $1 AND created_at <= $2
-         )
-         SELECT tee,
-                (r -> 'verified') = 'true'::jsonb AS verified,
-                (r #> '{claims,platform}')::text AS platform,
-                (r #> '{claims,tcb}')::text AS tcb,
-                (r #> '{claims,snp,currentVersion}')::text AS firmware,
-                (r -> 'platform')::text AS intel,
-                (r #>> '{claims,measurement}') AS measurement,
-                (r #> '{claims,tdx,rtmr}')::text AS rtmr,
+  text: `SELECT tee, k,
                 COUNT(*) FILTER (WHERE status <> 'contraindicated') AS accepted,
                 COUNT(*) FILTER (WHERE status = 'contraindicated') AS denied,
                 MIN(created_at) AS first_seen,
                 MAX(created_at) AS last_seen
-           FROM w
-          GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+           FROM (SELECT a.tee, a.status, a.created_at,
+                        jsonb_build_array(${FLEET_PATHS.map((p) => `j.r #> '{${p.split('.').join(',')}}'`).join(', ')})::text AS k
+                   FROM attestations a, LATERAL (SELECT a.result::jsonb AS r OFFSET 0) j
+                  WHERE a.created_at >= $1 AND a.created_at <= $2) w
+          GROUP BY 1, 2
           ORDER BY last_seen DESC
           LIMIT $3`,
+  query_timeout: FLEET_QUERY_TIMEOUT_MS,
 };
 
 interface FleetSqlRow {
   tee: string;
-  verified: boolean | null;
-  platform: string | null;
-  tcb: string | null;
-  firmware: string | null;
-  intel: string | null;
-  measurement: string | null;
-  rtmr: string | null;
+  k: string;
   accepted: string;
   denied: string;
   first_seen: string;
