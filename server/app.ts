@@ -21,6 +21,8 @@ import { policyRoutes } from './routes/policies.ts';
 import { referenceValueRoutes } from './routes/reference-values.ts';
 import { secretRoutes } from './routes/secrets.ts';
 import { tokenRoutes } from './routes/tokens.ts';
+import { sessionRoutes } from './routes/sessions.ts';
+import { consoleRoutes } from './console/router.tsx';
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -83,6 +85,9 @@ export function createApp(ctx: ServiceContext) {
   app.route('/', auditRoutes(ctx));
   app.route('/', tokenRoutes(ctx));
   app.route('/', secretRoutes(ctx));
+  app.route('/', sessionRoutes(ctx));
+  // The operator console calls this very app in-process for every read and action.
+  app.route('/', consoleRoutes(ctx, (request, env) => app.fetch(request, env)));
   mountDocs(app);
   return app;
 }

@@ -11,7 +11,8 @@ import type { ServiceContext } from '../context.ts';
 import { newRouter, requireScope } from '../http.ts';
 import { ApiError } from '../problem.ts';
 import { StoreCorruptError, type AttestationFilter, type AttestationRow, type AttestationSummary } from '../storage/store.ts';
-import { auditorAuthResponses, bearerSecurity, problem, ruleOutcomeSchema, verificationResultSchema } from './schemas.ts';
+import { policyRefSchema, resolvePolicy } from './policies.ts';
+import { auditorAuthResponses, bearerSecurity, decisionSchema, problem, ruleOutcomeSchema, verificationResultSchema } from './schemas.ts';
 
 const STATUSES = ['affirming', 'warning', 'contraindicated'] as const;
 const TEES = ['sev-snp', 'tdx', 'sgx', 'az-snp-vtpm', 'az-tdx-vtpm'] as const;
@@ -126,6 +127,37 @@ const statsRoute = createRoute({
     },
     400: problem('Bad range'),
     ...auditorAuthResponses,
+  },
+});
+
+const evaluateRoute = createRoute({
+  method: 'post',
+  path: '/v1/attestations/{id}/evaluate',
+  tags: ['attestations'],
+  summary: 'What-if: evaluate a policy (a draft, a stored version, or the active one) on a stored attestation',
+  description: 'Uses the verification result stored with the attestation (the evidence is not re-verified) and the current reference values. Issues and records nothing.',
+  security: bearerSecurity,
+  request: {
+    params: z.object({ id: z.string().openapi({ param: { name: 'id', in: 'path' } }) }),
+    body: { required: true, content: { 'application/json': { schema: z.strictObject({ policy: policyRefSchema.optional() }).openapi('EvaluateStoredRequest') } } },
+  },
+  responses: {
+    200: {
+      description: 'The decision the policy would make, with every rule explained, beside the recorded outcome',
+      content: {
+        'application/json': {
+          schema: z.object({
+            attestation: z.object({ id: z.string(), status: z.enum(STATUSES), policy: z.object({ name: z.string(), version: z.number().int(), hash: z.string() }) }),
+            policy: z.object({ name: z.string().nullable(), version: z.number().int().nullable(), hash: z.string() }),
+            decision: decisionSchema,
+          }),
+        },
+      },
+    },
+    400: problem('Malformed request'),
+    ...auditorAuthResponses,
+    404: problem('No such attestation or policy'),
+    422: problem('The draft policy does not validate (policy_invalid, issues with paths)'),
   },
 });
 
@@ -246,6 +278,25 @@ export function attestationReadRoutes(ctx: ServiceContext) {
         denials: [...tally].map(([id, count]) => ({ id, count })).sort((a, b) => b.count - a.count || a.id.localeCompare(b.id)),
         denialsExamined: Math.min(denials.length, STATS_DENIALS_LIMIT),
         truncated: denials.length > STATS_DENIALS_LIMIT,
+      },
+      200,
+    );
+  });
+
+  r.openapi(evaluateRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    if (!UUID_RE.test(id)) throw new ApiError(400, 'request_invalid', 'id must be an attestation id (a lower-case UUID).');
+    const body = c.req.valid('json');
+    const row = await ctx.store.attestations.get(id);
+    if (!row) throw new ApiError(404, 'attestation_not_found', `There is no attestation ${id}.`);
+    const policy = await resolvePolicy(ctx, body.policy);
+    const { appraisal: _recorded, ...result } = parseStored(row);
+    const decision = evaluateAppraisalPolicy(policy.policy, result, await ctx.policies.context());
+    return c.json(
+      {
+        attestation: { id: row.id, status: row.status as (typeof STATUSES)[number], policy: { name: row.policyName, version: row.policyVersion, hash: row.policyHash } },
+        policy: { name: policy.name, version: policy.version, hash: policy.hash },
+        decision,
       },
       200,
     );

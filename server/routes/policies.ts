@@ -116,7 +116,7 @@ const activateRoute = createRoute({
 });
 
 /** Which policy a what-if uses: a stored one by name, or a draft document (YAML/JSON text or JSON object). */
-const policyRefSchema = z
+export const policyRefSchema = z
   .union([
     z.strictObject({ name: z.string().min(1).max(128), version: z.number().int().min(1).optional() }),
     z.strictObject({ draft: z.union([z.string().min(1).max(256 * 1024), z.record(z.string(), z.unknown())]), format: z.enum(['yaml', 'json']).optional() }),
@@ -222,9 +222,9 @@ const replayRoute = createRoute({
 /** At most this many stored attestations per replay: bounded work per request. */
 export const REPLAY_LIMIT = 100_000;
 
-type PolicyRef = z.infer<typeof policyRefSchema>;
+export type PolicyRef = z.infer<typeof policyRefSchema>;
 
-async function resolvePolicy(ctx: ServiceContext, ref: PolicyRef | undefined): Promise<{ name: string | null; version: number | null; hash: string; policy: AppraisalPolicy }> {
+export async function resolvePolicy(ctx: ServiceContext, ref: PolicyRef | undefined): Promise<{ name: string | null; version: number | null; hash: string; policy: AppraisalPolicy }> {
   if (ref === undefined) {
     const a = await ctx.policies.active();
     return { name: a.name, version: a.version, hash: a.hash, policy: a.policy };

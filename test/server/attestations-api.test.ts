@@ -103,6 +103,23 @@ describe('GET /v1/attestations/{id}', () => {
   });
 });
 
+describe('POST /v1/attestations/{id}/evaluate', () => {
+  it('evaluates a draft on a stored attestation, issuing and recording nothing', async () => {
+    const before = (await srv.call('GET', '/v1/audit/verify', { token: auditor })).body.checked;
+    const draft = `snp:\n  measurements: ['${SIMULATOR_SNP_MEASUREMENT}']\n`;
+    const r = await srv.call('POST', `/v1/attestations/${ids.denied[0]}/evaluate`, { token: auditor, body: { policy: { draft } } });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body.attestation).toMatchObject({ id: ids.denied[0], status: 'contraindicated', policy: { name: 'strict' } });
+    expect(r.body.decision.status).toBe('affirming');
+    expect(r.body.decision.rules.find((x: any) => x.id === 'snp.measurements')).toMatchObject({ ok: true });
+    const stored = await srv.call('POST', `/v1/attestations/${ids.snp[0]}/evaluate`, { token: auditor, body: { policy: { name: 'strict' } } });
+    expect(stored.body.decision.status).toBe('contraindicated');
+    expect((await srv.call('POST', `/v1/attestations/${ids.snp[0]}/evaluate`, { token: auditor, body: { policy: { draft: 'snp: [' } } })).status).toBe(422);
+    expect((await srv.call('POST', '/v1/attestations/00000000-0000-4000-8000-000000000000/evaluate', { token: auditor, body: {} })).body.code).toBe('attestation_not_found');
+    expect((await srv.call('GET', '/v1/audit/verify', { token: auditor })).body.checked).toBe(before);
+  });
+});
+
 describe('GET /v1/attestations/stats and the overview lists', () => {
   it('counts accepted and denied per TEE and bucket, and names the denying rules', async () => {
     const r = await srv.call('GET', '/v1/attestations/stats?bucket=hour&from=' + new Date(Date.now() - 3_600_000).toISOString(), { token: auditor });

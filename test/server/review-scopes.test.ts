@@ -36,6 +36,9 @@ const SCOPED: Record<string, 'admin' | 'auditor'> = {
   'GET /v1/attestations': 'auditor',
   'GET /v1/attestations/stats': 'auditor',
   'GET /v1/attestations/{id}': 'auditor',
+  'POST /v1/attestations/{id}/evaluate': 'auditor',
+  'POST /v1/sessions': 'auditor',
+  'DELETE /v1/sessions/current': 'auditor',
   'GET /v1/keys': 'auditor',
   'GET /v1/collateral': 'auditor',
 };
