@@ -13,6 +13,7 @@ import { StoreCorruptError } from './storage/store.ts';
 import { attestationRoutes } from './routes/attestation.ts';
 import { attestationReadRoutes } from './routes/attestations.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { fleetRoutes } from './routes/fleet.ts';
 import { mountDocs } from './routes/docs.ts';
 import { inventoryRoutes } from './routes/inventory.ts';
 import { keyRoutes } from './routes/keys.ts';
@@ -88,6 +89,7 @@ export function createApp(ctx: ServiceContext) {
   app.route('/', attestationReadRoutes(ctx));
   app.route('/', inventoryRoutes(ctx));
   app.route('/', policyRoutes(ctx));
+  app.route('/', fleetRoutes(ctx));
   app.route('/', referenceValueRoutes(ctx));
   app.route('/', auditRoutes(ctx));
   app.route('/', tokenRoutes(ctx));

@@ -28,6 +28,8 @@ const SCOPED: Record<string, 'admin' | 'auditor'> = {
   'GET /v1/policies/{name}': 'auditor',
   'POST /v1/policies/evaluate': 'auditor',
   'POST /v1/policies/replay': 'auditor',
+  'POST /v1/policies/what-if': 'auditor',
+  'GET /v1/fleet': 'auditor',
   'GET /v1/reference-values': 'auditor',
   'GET /v1/reference-values/{name}': 'auditor',
   'GET /v1/audit': 'auditor',

@@ -3,7 +3,8 @@
 // sync, and one refused at commit (a challenge consumed meanwhile) rolls back alone.
 
 import { and, asc, count, desc, eq, gte, lt, lte, or, sql, type SQL } from 'drizzle-orm';
-import type { AttestationBucket, AttestationFilter, AttestationRecord, AttestationRow, AttestationStorage, AttestationSummary } from '../store.ts';
+import { StoreCorruptError, type AttestationBucket, type AttestationFilter, type AttestationRecord, type AttestationRow, type AttestationStorage, type AttestationSummary, type FleetGroupRow, type StoredAttestation } from '../store.ts';
+import { decodeFleetKey, FLEET_PATHS } from '../decode.ts';
 import { appendEntries } from './audit.ts';
 import { consumeIn } from './challenges.ts';
 import type { Db } from './connection.ts';
@@ -81,10 +82,10 @@ export class SqliteAttestations implements AttestationStorage {
     }).catch(rethrowMapped);
   }
 
-  between(since: number, until: number, limit: number): Promise<Pick<AttestationRow, 'status' | 'result'>[]> {
+  between(since: number, until: number, limit: number): Promise<StoredAttestation[]> {
     return run(() =>
       this.db
-        .select({ status: attestations.status, result: attestations.result })
+        .select({ id: attestations.id, createdAt: attestations.createdAt, tee: attestations.tee, status: attestations.status, result: attestations.result })
         .from(attestations)
         .where(and(gte(attestations.createdAt, since), lte(attestations.createdAt, until)))
         .orderBy(asc(attestations.createdAt))
@@ -92,6 +93,39 @@ export class SqliteAttestations implements AttestationStorage {
         .all(),
     );
   }
+
+  fleet(since: number, until: number, limit: number): Promise<FleetGroupRow[]> {
+    return run(() => {
+      let rows: FleetSqlRow[];
+      try {
+        rows = this.fleetQuery().all(since, until, limit) as FleetSqlRow[];
+      } catch (err) {
+        // json_extract refuses a result that is not JSON: name the row.
+        if (!(err instanceof Error && /malformed JSON/i.test(err.message))) throw err;
+        const bad = this.db.$client.prepare('SELECT id FROM attestations WHERE created_at >= ? AND created_at <= ? AND NOT json_valid(result) LIMIT 1').get(since, until) as { id: string } | undefined;
+        throw bad ? new StoreCorruptError(`attestations ${bad.id}`, 'its result column is not JSON') : err;
+      }
+      return rows.map((r) => ({ tee: r.tee, ...decodeFleetKey(r.k), accepted: r.accepted, denied: r.denied, firstSeen: r.first_seen, lastSeen: r.last_seen }));
+    });
+  }
+
+  // One json_extract with every path parses each result once, and gives the values as one
+  // JSON array (FLEET_PATHS): grouping on that text groups equal facts (one writer, one key
+  // order). Several json_extract calls would parse the result once each.
+  private readonly fleetQuery = lazy(() =>
+    this.db.$client.prepare(`
+      SELECT tee,
+             json_extract(result, ${FLEET_PATHS.map((p) => `'$.${p}'`).join(', ')}) AS k,
+             SUM(status <> 'contraindicated') AS accepted,
+             SUM(status = 'contraindicated') AS denied,
+             MIN(created_at) AS first_seen,
+             MAX(created_at) AS last_seen
+        FROM attestations
+       WHERE created_at >= ? AND created_at <= ?
+       GROUP BY 1, 2
+       ORDER BY last_seen DESC
+       LIMIT ?`),
+  );
 
   list(filter: AttestationFilter, limit: number): Promise<AttestationSummary[]> {
     return run(() => this.db.select(summary).from(attestations).where(where(filter)).orderBy(desc(attestations.createdAt), desc(attestations.id)).limit(limit).all());
@@ -115,4 +149,13 @@ export class SqliteAttestations implements AttestationStorage {
         .all(),
     );
   }
+}
+
+interface FleetSqlRow {
+  tee: string;
+  k: string;
+  accepted: number;
+  denied: number;
+  first_seen: number;
+  last_seen: number;
 }
