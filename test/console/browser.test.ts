@@ -55,8 +55,8 @@ async function attestTdx(): Promise<any> {
   return (await api('POST', '/v1/attest', { challenge: ch.body.challenge, tee: 'tdx', evidence: { quote: Buffer.from(built.quote).toString('base64') }, teePublicKey: jwk })).body;
 }
 
-async function shot(name: string): Promise<void> {
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+async function shot(name: string, full = true): Promise<void> {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: full });
 }
 
 async function signIn(token: string): Promise<void> {
@@ -175,6 +175,10 @@ describe('the console in Chromium', () => {
     expect(await page.locator('section.why script').count()).toBe(0);
     expect(await page.locator('#h-audit + dl').innerText()).toMatch(/[0-9a-f]{64}/);
     await shot('3-attestation-denied');
+    // The top of the page, as the README shows it (docs/console-denied.png).
+    await page.setViewportSize({ width: 1200, height: 620 });
+    await shot('3-attestation-denied-top', false);
+    await page.setViewportSize({ width: 1200, height: 800 });
     await page.goto(`${server.url}/console/policies/strict`);
     expect(await page.locator('dl.summary').innerText()).toContain(`strict ${MARKUP}`);
     expect(alerts).toEqual([]);
