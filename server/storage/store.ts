@@ -177,6 +177,12 @@ export interface AttestationStorage {
    * is StoreCorruptError naming it.
    */
   fleet(since: number, until: number, limit: number): Promise<FleetGroupRow[]>;
+  /** Attestations matching `filter`, newest first (createdAt, then id, descending), at most `limit`; without `result`. */
+  list(filter: AttestationFilter, limit: number): Promise<AttestationSummary[]>;
+  /** The attestation `id`, with its result. */
+  get(id: string): Promise<AttestationRow | undefined>;
+  /** How many attestations of [since, until] per bucket of `bucketMs` (aligned to the epoch), TEE and status. */
+  histogram(since: number, until: number, bucketMs: number): Promise<AttestationBucket[]>;
 }
 
 /** What replay reads of a stored attestation. */
@@ -210,6 +216,30 @@ export interface FleetGroupRow {
   denied: number;
   firstSeen: number;
   lastSeen: number;
+}
+
+/** An attestation without its stored result: what a list shows. */
+export type AttestationSummary = Omit<AttestationRow, 'result'>;
+
+export interface AttestationFilter {
+  /** Inclusive bounds on createdAt (ms). */
+  from?: number;
+  to?: number;
+  status?: string;
+  tee?: string;
+  policyName?: string;
+  /** The attestation id, its token's jti, its claims digest, or the measurement in its claims (lower-case hex). */
+  subject?: string;
+  /** Only rows after this one in the order (keyset pagination): older, or as old with a smaller id. */
+  before?: { createdAt: number; id: string };
+}
+
+export interface AttestationBucket {
+  /** Start of the bucket (ms). */
+  start: number;
+  tee: string;
+  status: string;
+  count: number;
 }
 
 // API tokens ------------------------------------------------------------------------------

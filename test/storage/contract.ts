@@ -160,6 +160,75 @@ export function describeStoreContract(engine: string, open: () => Promise<FreshS
         expect(idsOf(await store.attestations.between(base + 10, base + 30, 2))).toEqual([ids.get(10), ids.get(20)]);
         expect(await store.attestations.between(base + 41, base + 50, 10)).toEqual([]);
       });
+
+      it('lists attestations newest first by filter, in keyset pages, and reads one with its result', async () => {
+        const { store } = await setup();
+        const base = 1_700_000_000_000;
+        const made: AttestationRecord[] = [];
+        // Two at the same instant: the id orders them, and a page boundary between them loses neither.
+        for (const [dt, tee, status, policyName, measurement] of [
+          [10, 'sev-snp', 'affirming', 'default', 'aa'.repeat(48)],
+          [20, 'tdx', 'contraindicated', 'strict', 'bb'.repeat(48)],
+          [20, 'sev-snp', 'contraindicated', 'default', 'aa'.repeat(48)],
+          [30, 'sev-snp', 'warning', 'strict', 'cc'.repeat(48)],
+        ] as const) {
+          const rec = attestation({ createdAt: base + dt });
+          rec.attestation = { ...rec.attestation, tee, status, policyName, result: JSON.stringify({ verified: true, claims: { measurement } }) };
+          made.push(rec);
+          await store.attestations.record(rec);
+        }
+        const order = [...made].sort((a, b) => b.attestation.createdAt - a.attestation.createdAt || (a.attestation.id < b.attestation.id ? 1 : -1)).map((r) => r.attestation.id);
+        const all = await store.attestations.list({}, 10);
+        expect(all.map((r) => r.id)).toEqual(order);
+        expect(all[0]).not.toHaveProperty('result');
+        expect(all[0]).toMatchObject({ tee: 'sev-snp', status: 'warning', policyName: 'strict', policyVersion: 1, createdAt: base + 30 });
+        // Keyset pages of two and one.
+        const seen: string[] = [];
+        let before: { createdAt: number; id: string } | undefined;
+        for (;;) {
+          const page = await store.attestations.list(before ? { before } : {}, 2);
+          seen.push(...page.map((r) => r.id));
+          if (page.length < 2) break;
+          const last = page.at(-1)!;
+          before = { createdAt: last.createdAt, id: last.id };
+        }
+        expect(seen).toEqual(order);
+        // Filters, alone and together.
+        expect((await store.attestations.list({ status: 'contraindicated' }, 10)).map((r) => r.id).sort()).toEqual([made[1]!.attestation.id, made[2]!.attestation.id].sort());
+        expect((await store.attestations.list({ tee: 'tdx' }, 10)).map((r) => r.id)).toEqual([made[1]!.attestation.id]);
+        expect((await store.attestations.list({ policyName: 'strict', status: 'warning' }, 10)).map((r) => r.id)).toEqual([made[3]!.attestation.id]);
+        expect((await store.attestations.list({ from: base + 15, to: base + 25 }, 10))).toHaveLength(2);
+        expect((await store.attestations.list({ subject: made[0]!.attestation.id }, 10)).map((r) => r.id)).toEqual([made[0]!.attestation.id]);
+        expect((await store.attestations.list({ subject: made[3]!.attestation.tokenJti! }, 10)).map((r) => r.id)).toEqual([made[3]!.attestation.id]);
+        expect((await store.attestations.list({ subject: 'aa'.repeat(48) }, 10)).map((r) => r.id)).toEqual([made[2]!.attestation.id, made[0]!.attestation.id]);
+        expect(await store.attestations.list({ subject: 'dd'.repeat(48) }, 10)).toEqual([]);
+        // One, with its result byte for byte.
+        expect(await store.attestations.get(made[1]!.attestation.id)).toEqual(made[1]!.attestation);
+        expect(await store.attestations.get('00'.repeat(16))).toBeUndefined();
+      });
+
+      it('counts attestations per time bucket, TEE and status', async () => {
+        const { store } = await setup();
+        const hour = 3_600_000;
+        const base = 1_700_000_000_000 - (1_700_000_000_000 % hour);
+        for (const [dt, tee, status] of [
+          [1, 'sev-snp', 'affirming'],
+          [2, 'sev-snp', 'affirming'],
+          [3, 'sev-snp', 'contraindicated'],
+          [hour + 1, 'tdx', 'affirming'],
+          [3 * hour, 'tdx', 'affirming'],
+        ] as const) {
+          const rec = attestation({ createdAt: base + dt });
+          rec.attestation = { ...rec.attestation, tee, status };
+          await store.attestations.record(rec);
+        }
+        expect(await store.attestations.histogram(base, base + 2 * hour, hour)).toEqual([
+          { start: base, tee: 'sev-snp', status: 'affirming', count: 2 },
+          { start: base, tee: 'sev-snp', status: 'contraindicated', count: 1 },
+          { start: base + hour, tee: 'tdx', status: 'affirming', count: 1 },
+        ]);
+        expect(await store.attestations.histogram(base + 4 * hour, base + 5 * hour, hour)).toEqual([]);
+      });
     });
 
     describe('fleet', () => {

@@ -6,10 +6,10 @@
 // COMMIT. A handful of round trips per batch instead of several per record is what keeps one
 // replica near SQLite's throughput; no caller is answered before that COMMIT returned.
 
-import { and, asc, gte, lte } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gte, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import type pg from 'pg';
 import { challengeExpiredAtCommit, challengeReplayed } from '../../challenge.ts';
-import { StoreCorruptError, type AttestationRecord, type AttestationRow, type AttestationStorage, type FleetGroupRow, type StoredAttestation } from '../store.ts';
+import { StoreCorruptError, type AttestationBucket, type AttestationFilter, type AttestationRecord, type AttestationRow, type AttestationStorage, type AttestationSummary, type FleetGroupRow, type StoredAttestation } from '../store.ts';
 import { decodeFleetKey, FLEET_PATHS } from '../decode.ts';
 import { appendIn } from './audit.ts';
 import { consumeManyIn } from './challenges.ts';
@@ -21,6 +21,38 @@ const INSERT = {
   text: `INSERT INTO attestations (id, created_at, tee, status, policy_name, policy_version, policy_hash, claims_digest, token_jti, client_address, result)
          SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::integer[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])`,
 };
+
+/** The columns of a list row: everything but the stored result. */
+const summary = {
+  id: attestations.id,
+  createdAt: attestations.createdAt,
+  tee: attestations.tee,
+  status: attestations.status,
+  policyName: attestations.policyName,
+  policyVersion: attestations.policyVersion,
+  policyHash: attestations.policyHash,
+  claimsDigest: attestations.claimsDigest,
+  tokenJti: attestations.tokenJti,
+  clientAddress: attestations.clientAddress,
+};
+
+function where(f: AttestationFilter): SQL | undefined {
+  const w: (SQL | undefined)[] = [];
+  if (f.from !== undefined) w.push(gte(attestations.createdAt, f.from));
+  if (f.to !== undefined) w.push(lte(attestations.createdAt, f.to));
+  if (f.status !== undefined) w.push(eq(attestations.status, f.status));
+  if (f.tee !== undefined) w.push(eq(attestations.tee, f.tee));
+  if (f.policyName !== undefined) w.push(eq(attestations.policyName, f.policyName));
+  if (f.subject !== undefined) {
+    // The measurement lives in the stored result only (kept as text: byte-for-byte what was decided).
+    w.push(or(eq(attestations.id, f.subject), eq(attestations.tokenJti, f.subject), eq(attestations.claimsDigest, f.subject), sql`(${attestations.result}::jsonb #>> '{claims,measurement}') = ${f.subject}`));
+  }
+  if (f.before !== undefined) {
+    w.push(or(lt(attestations.createdAt, f.before.createdAt), and(eq(attestations.createdAt, f.before.createdAt), lt(attestations.id, f.before.id))));
+  }
+  const present = w.filter((x): x is SQL => x !== undefined);
+  return present.length ? and(...present) : undefined;
+}
 
 interface Pending {
   rec: AttestationRecord;
@@ -164,6 +196,28 @@ export class PostgresAttestations implements AttestationStorage {
       if (r.result.includes('\\u0000')) return new StoreCorruptError(`attestations ${r.id}`, 'its result column holds a NUL character');
     }
     return undefined;
+  }
+
+  async list(filter: AttestationFilter, limit: number): Promise<AttestationSummary[]> {
+    return this.pg.run((db) => db.select(summary).from(attestations).where(where(filter)).orderBy(desc(attestations.createdAt), desc(attestations.id)).limit(limit));
+  }
+
+  async get(id: string): Promise<AttestationRow | undefined> {
+    return (await this.pg.run((db) => db.select().from(attestations).where(eq(attestations.id, id)).limit(1)))[0];
+  }
+
+  async histogram(since: number, until: number, bucketMs: number): Promise<AttestationBucket[]> {
+    const start = sql<string>`(${attestations.createdAt} / ${bucketMs}::bigint) * ${bucketMs}::bigint`;
+    const rows = await this.pg.run((db) =>
+      db
+        .select({ start, tee: attestations.tee, status: attestations.status, count: count() })
+        .from(attestations)
+        .where(and(gte(attestations.createdAt, since), lte(attestations.createdAt, until)))
+        .groupBy(sql`1`, attestations.tee, attestations.status)
+        .orderBy(sql`1`, attestations.tee, attestations.status),
+    );
+    // bigint arithmetic comes back as text from pg.
+    return rows.map((r) => ({ ...r, start: Number(r.start) }));
   }
 }
 

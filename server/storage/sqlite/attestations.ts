@@ -2,8 +2,8 @@
 // event-loop turn (group-commit.ts), so the decisions of a turn share one commit and one WAL
 // sync, and one refused at commit (a challenge consumed meanwhile) rolls back alone.
 
-import { and, asc, gte, lte, sql } from 'drizzle-orm';
-import { StoreCorruptError, type AttestationRecord, type AttestationStorage, type FleetGroupRow, type StoredAttestation } from '../store.ts';
+import { and, asc, count, desc, eq, gte, lt, lte, or, sql, type SQL } from 'drizzle-orm';
+import { StoreCorruptError, type AttestationBucket, type AttestationFilter, type AttestationRecord, type AttestationRow, type AttestationStorage, type AttestationSummary, type FleetGroupRow, type StoredAttestation } from '../store.ts';
 import { decodeFleetKey, FLEET_PATHS } from '../decode.ts';
 import { appendEntries } from './audit.ts';
 import { consumeIn } from './challenges.ts';
@@ -31,6 +31,38 @@ function prepareInsert(db: Db) {
       result: ph('result'),
     })
     .prepare();
+}
+
+/** The columns of a list row: everything but the stored result. */
+const summary = {
+  id: attestations.id,
+  createdAt: attestations.createdAt,
+  tee: attestations.tee,
+  status: attestations.status,
+  policyName: attestations.policyName,
+  policyVersion: attestations.policyVersion,
+  policyHash: attestations.policyHash,
+  claimsDigest: attestations.claimsDigest,
+  tokenJti: attestations.tokenJti,
+  clientAddress: attestations.clientAddress,
+};
+
+function where(f: AttestationFilter): SQL | undefined {
+  const w: (SQL | undefined)[] = [];
+  if (f.from !== undefined) w.push(gte(attestations.createdAt, f.from));
+  if (f.to !== undefined) w.push(lte(attestations.createdAt, f.to));
+  if (f.status !== undefined) w.push(eq(attestations.status, f.status));
+  if (f.tee !== undefined) w.push(eq(attestations.tee, f.tee));
+  if (f.policyName !== undefined) w.push(eq(attestations.policyName, f.policyName));
+  if (f.subject !== undefined) {
+    // The measurement lives in the stored result only: read with SQLite's JSON1 functions.
+    w.push(or(eq(attestations.id, f.subject), eq(attestations.tokenJti, f.subject), eq(attestations.claimsDigest, f.subject), sql`json_extract(${attestations.result}, '$.claims.measurement') = ${f.subject}`));
+  }
+  if (f.before !== undefined) {
+    w.push(or(lt(attestations.createdAt, f.before.createdAt), and(eq(attestations.createdAt, f.before.createdAt), lt(attestations.id, f.before.id))));
+  }
+  const present = w.filter((x): x is SQL => x !== undefined);
+  return present.length ? and(...present) : undefined;
 }
 
 export class SqliteAttestations implements AttestationStorage {
@@ -128,6 +160,29 @@ export class SqliteAttestations implements AttestationStorage {
       corrupt: this.db.$client.prepare(`SELECT id FROM attestations WHERE ${slice} AND NOT json_valid(result) ORDER BY created_at, rowid LIMIT 1`),
     };
   });
+
+  list(filter: AttestationFilter, limit: number): Promise<AttestationSummary[]> {
+    return run(() => this.db.select(summary).from(attestations).where(where(filter)).orderBy(desc(attestations.createdAt), desc(attestations.id)).limit(limit).all());
+  }
+
+  get(id: string): Promise<AttestationRow | undefined> {
+    return run(() => this.db.select().from(attestations).where(eq(attestations.id, id)).get());
+  }
+
+  histogram(since: number, until: number, bucketMs: number): Promise<AttestationBucket[]> {
+    // Integer division of two integers is integer division in SQLite: the bucket's start. A
+    // bound JS number arrives as REAL, hence the cast.
+    const start = sql<number>`(${attestations.createdAt} / CAST(${bucketMs} AS INTEGER)) * CAST(${bucketMs} AS INTEGER)`;
+    return run(() =>
+      this.db
+        .select({ start, tee: attestations.tee, status: attestations.status, count: count() })
+        .from(attestations)
+        .where(and(gte(attestations.createdAt, since), lte(attestations.createdAt, until)))
+        .groupBy(start, attestations.tee, attestations.status)
+        .orderBy(start, attestations.tee, attestations.status)
+        .all(),
+    );
+  }
 }
 
 /** Rows per slice of a fleet query: tens of milliseconds of the event loop each. */
