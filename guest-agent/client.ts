@@ -220,6 +220,8 @@ function b64(bytes: Uint8Array): string {
 /** The evidence as POST /v1/attest takes it (base64 fields). */
 export function evidenceJson(e: ProviderEvidence): Record<string, unknown> {
   if (e.tee === 'tdx') return { quote: b64(e.quote) };
+  // Azure: the attestation-agent's own JSON, which the server takes as is.
+  if ('azure' in e) return { ...e.azure };
   const certificates: Record<string, string> = {};
   for (const [k, v] of Object.entries(e.certificates ?? {})) if (v) certificates[k] = b64(v);
   return Object.keys(certificates).length > 0 ? { report: b64(e.report), certificates } : { report: b64(e.report) };

@@ -19,6 +19,9 @@ import { policyRoutes } from './routes/policies.ts';
 import { referenceValueRoutes } from './routes/reference-values.ts';
 import { secretRoutes } from './routes/secrets.ts';
 import { tokenRoutes } from './routes/tokens.ts';
+import { kbsRoutes } from './routes/kbs.ts';
+import { KbsError, kbsErrorResponse, kbsProblemResponse } from './kbs/errors.ts';
+import { kbsEnabled } from './config.ts';
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -59,12 +62,16 @@ export function createApp(ctx: ServiceContext) {
 
   app.use('*', bodyLimit(ctx.config.bodyLimit));
 
+  const kbs = kbsEnabled(ctx.config);
   app.onError((err, c) => {
+    // The KBS protocol's refusals, and anything else thrown under /kbs/, in its error shape (server/kbs/errors.ts).
+    if (err instanceof KbsError) return kbsErrorResponse(c, err.status, err.type, err.code, err.detail);
     const p = toProblem(err);
     if (p.bug) ctx.log.error({ requestId: c.get('requestId'), err }, 'unhandled error');
     // Not a bug, but the operator must see it: the message names the cause, never a credential.
     else if (err instanceof StoreCorruptError) reportCorruption(ctx, err, `${c.req.method} ${c.req.routePath}`);
     else if (p.code === 'store_unavailable') ctx.log.warn({ requestId: c.get('requestId'), err: (err as Error).message }, 'the store is unavailable');
+    if (kbs && c.req.path.startsWith('/kbs/')) return kbsProblemResponse(c, p);
     const res = problemResponse(c, p.status, p.code, p.detail, p.extensions);
     if (p.retryAfterSeconds !== undefined) res.headers.set('retry-after', String(p.retryAfterSeconds));
     return res;
@@ -79,6 +86,7 @@ export function createApp(ctx: ServiceContext) {
   app.route('/', auditRoutes(ctx));
   app.route('/', tokenRoutes(ctx));
   app.route('/', secretRoutes(ctx));
+  if (kbs) app.route('/', kbsRoutes(ctx));
   mountDocs(app);
   return app;
 }

@@ -5,12 +5,12 @@
 
 import { createHash, randomUUID } from 'node:crypto';
 import type { JWK } from 'jose';
-import { expectedReportData } from '../verifier/binding.ts';
+import { expectedAzureNonce, expectedReportData } from '../verifier/binding.ts';
 import { CollateralUnavailableError, EvidenceFormatError } from '../verifier/errors.ts';
 import type { Evidence } from '../verifier/evidence.ts';
 import { canonicalJson } from '../verifier/policy/canonical.ts';
 import { evaluateAppraisalPolicy, type AppraisalPolicy, type EarStatus, type PolicyDecision, type RuleOutcome } from '../verifier/policy/index.ts';
-import { failedChecks, type Check, type Tee, type VerificationResult } from '../verifier/result.ts';
+import { failedChecks, type Check, type Claims, type Tee, type VerificationResult } from '../verifier/result.ts';
 import { prepareEvidence } from '../verifier/verify-evidence.ts';
 import { ChallengeError, challengeReplayed, type OpenedChallenge } from './challenge.ts';
 import type { ServiceContext } from './context.ts';
@@ -28,13 +28,13 @@ export const BINDING_CHECK_ID = 'binding.report-data';
  * does, the result with the fewest failed checks explains the refusal. A domain whose
  * collateral is unavailable is skipped; if every domain throws, the first error is thrown.
  */
-export async function verifyWithService(ctx: ServiceContext, evidence: Evidence, at: Date, alone = false): Promise<VerificationResult> {
+export async function verifyWithService(ctx: ServiceContext, evidence: Evidence, at: Date, alone = false, nonce?: Uint8Array): Promise<VerificationResult> {
   let best: VerificationResult | undefined;
   let firstError: unknown;
   for (const [index, domain] of ctx.trust.entries()) {
     let r: VerificationResult;
     try {
-      const prepared = await prepareEvidence(evidence, { at, anchors: domain.anchors, collateral: domain.collateral, crl: ctx.config.crl });
+      const prepared = await prepareEvidence(evidence, { at, anchors: domain.anchors, collateral: domain.collateral, crl: ctx.config.crl, ...(nonce ? { nonce } : {}) });
       r = await ctx.verifier.verify(prepared, index, alone);
     } catch (err) {
       // Malformed evidence is malformed in every domain: no point trying the others.
@@ -59,8 +59,35 @@ export async function verifyWithService(ctx: ServiceContext, evidence: Evidence,
   return best;
 }
 
-/** The REPORT_DATA binding of DESIGN.md step 2, as a check with expected and found values. */
+const isAzure = (tee: Tee): tee is 'az-snp-vtpm' | 'az-tdx-vtpm' => tee === 'az-snp-vtpm' || tee === 'az-tdx-vtpm';
+
+/**
+ * The nonce Azure vTPM evidence must carry in its TPM quote (and v2 user-data), given to the
+ * verifier so that it checks them (verifier/binding.ts: the Azure form of the binding).
+ */
+export async function verifierNonce(tee: Tee, nonce: Buffer, teePublicKey: JWK): Promise<Uint8Array | undefined> {
+  return isAzure(tee) ? expectedAzureNonce(nonce, teePublicKey) : undefined;
+}
+
+/**
+ * The REPORT_DATA binding of DESIGN.md step 2, as a check with expected and found values. On
+ * Azure the hardware REPORT_DATA is the paravisor's, so the binding is the TPM quote's nonce.
+ */
 export async function bindingCheck(result: VerificationResult, nonce: Buffer, teePublicKey: JWK): Promise<Check> {
+  if (isAzure(result.tee)) {
+    const expected = (await expectedAzureNonce(nonce, teePublicKey)).toString('hex');
+    const found = result.claims?.tpm?.nonce;
+    const ok = typeof found === 'string' && found.toLowerCase() === expected;
+    return {
+      id: BINDING_CHECK_ID,
+      ok,
+      detail: ok
+        ? 'The TPM quote nonce binds the challenge nonce and the TEE public key'
+        : 'The TPM quote nonce is not SHA-384("tessera-attest-azure-v1" || SHA-512("tessera-attest-v1" || nonce || JWK thumbprint of teePublicKey)): the evidence was not made for this challenge and key',
+      expected,
+      found: found ?? null,
+    };
+  }
   const expected = (await expectedReportData(nonce, teePublicKey)).toString('hex');
   const found = result.claims?.reportData;
   const ok = typeof found === 'string' && found.toLowerCase() === expected;
@@ -150,14 +177,63 @@ async function decide(ctx: ServiceContext, input: AttestInput, now: number): Pro
     await auditChallengeRefusal(ctx, input, err, now);
     throw err;
   }
+  try {
+    return await decideBound(
+      ctx,
+      {
+        tee: input.tee,
+        evidence: input.evidence,
+        teePublicKey: input.teePublicKey,
+        clientAddress: input.clientAddress,
+        ...(input.release ? { release: input.release } : {}),
+        nonce: opened.nonce.toString('base64url'),
+        expiresAt: opened.expiresAt,
+        verifierNonce: await verifierNonce(input.tee, opened.nonce, input.teePublicKey),
+        bindings: async (result) => [await bindingCheck(result, opened.nonce, input.teePublicKey)],
+      },
+      now,
+    );
+  } catch (err) {
+    // Another request consumed the challenge between the early check and now.
+    await auditChallengeRefusal(ctx, input, err, now);
+    throw err;
+  }
+}
 
+/**
+ * What steps 2 to 5 need once the freshness of the request is established: the evidence, the
+ * key the token is bound to (cnf), the nonce recorded as consumed at commit (single use,
+ * judged by the store), and the binding checks of this protocol (/v1: bindingCheck; KBS:
+ * server/kbs/attest.ts). `claims` adds verified facts outside the hardware report (KBS
+ * init-data) before the policy sees the claims; its checks must be among `bindings`.
+ */
+export interface BoundAttestInput {
+  tee: Tee;
+  evidence: Evidence;
+  teePublicKey: JWK;
+  clientAddress: string | null;
+  release?: readonly string[];
+  nonce: string;
+  expiresAt: number;
+  /** Azure vTPM: the nonce the verifier compares with the TPM quote's extraData (VerifyOptions.nonce). */
+  verifierNonce?: Uint8Array;
+  bindings: (result: VerificationResult) => Promise<Check[]>;
+  extraClaims?: (result: VerificationResult) => Partial<Claims> | undefined;
+  /** More audit entries recorded with the decision (the protocol's own, e.g. kbs.attest). */
+  audit?: (outcome: { attestationId: string; status: EarStatus; tokenJti: string | null; failedChecks: string[] }) => AuditInput[];
+}
+
+/** Steps 2 to 5 of an attestation whose freshness the caller established (see BoundAttestInput). */
+export async function decideBound(ctx: ServiceContext, input: BoundAttestInput, now: number): Promise<AttestOutcome> {
   // 2. The evidence, at the current time. Malformed evidence and missing collateral throw
   //    here, before anything is consumed or stored. Verified on a worker thread, unless this
   //    is the only attestation in progress (server/verification/pool.ts).
-  const result = await verifyWithService(ctx, input.evidence, new Date(now), ctx.attestationsInFlight === 1);
+  const verified = await verifyWithService(ctx, input.evidence, new Date(now), ctx.attestationsInFlight === 1, input.verifierNonce);
+  const extra = verified.claims ? input.extraClaims?.(verified) : undefined;
+  const result: VerificationResult = extra && verified.claims ? { ...verified, claims: { ...verified.claims, ...extra } } : verified;
 
-  // 3. The binding to this challenge and this TEE key, then the active policy.
-  const binding = await bindingCheck(result, opened.nonce, input.teePublicKey);
+  // 3. The binding to this request's nonce and TEE key, then the active policy.
+  const bindings = await input.bindings(result);
   //    One reading of the configuration epoch serves the policy, the reference values, the
   //    signing key and the releases of this attestation: one round trip to the store.
   const reading = await readEpoch(ctx.store.configEpoch);
@@ -165,9 +241,9 @@ async function decide(ctx: ServiceContext, input: AttestInput, now: number): Pro
   const decision = await appraise(ctx, active.policy, result, reading);
   const policyId: PolicyId = { name: active.name, version: active.version, hash: active.hash };
 
-  const allowed = result.verified && binding.ok && decision.allowed && decision.status !== 'contraindicated';
+  const allowed = result.verified && bindings.every((b) => b.ok) && decision.allowed && decision.status !== 'contraindicated';
   const status: EarStatus = allowed ? decision.status : 'contraindicated';
-  const nonce = opened.nonce.toString('base64url');
+  const nonce = input.nonce;
 
   let issued: { token: string; jti: string; expiresAt: number; kid: string } | undefined;
   if (allowed && result.claims) {
@@ -191,10 +267,11 @@ async function decide(ctx: ServiceContext, input: AttestInput, now: number): Pro
   const attestationId = randomUUID();
   const releases = issued && input.release ? await prepareReleases(ctx, issued.token, input.release, attestationId, input.clientAddress, now, reading) : undefined;
 
-  // 5. Record it: consume the challenge (authoritative single use, judged at the commit),
+  // 5. Record it: consume the nonce (authoritative single use, judged at the commit),
   //    store the attestation for replay, and append the audit entries, all or nothing.
   const digest = claimsDigest(result);
-  const stored = { ...result, checks: [...result.checks, binding] };
+  const stored = { ...result, checks: [...result.checks, ...bindings] };
+  const failedCheckIds = stored.checks.filter((c) => !c.ok).map((c) => c.id);
   const decisionAudit: AuditInput = {
     action: 'attestation',
     outcome: status,
@@ -209,36 +286,31 @@ async function decide(ctx: ServiceContext, input: AttestInput, now: number): Pro
       tokenJti: issued?.jti ?? null,
       kid: issued?.kid ?? null,
       measurement: result.claims?.measurement ?? null,
-      failedChecks: stored.checks.filter((c) => !c.ok).map((c) => c.id),
+      failedChecks: failedCheckIds,
       failedRules: decision.rules.filter((r) => !r.ok).map((r) => r.id),
     },
   };
   const releaseAudits = releases ? releases.audit : !issued && input.release ? refusedReleasesAudit(input.release, attestationId, input.tee, input.clientAddress, now) : [];
-  try {
-    // Resolves only after the commit (on SQLite, the group commit of this event-loop turn),
-    // so nothing is answered before it is durable.
-    await ctx.store.attestations.record({
-      challenge: { nonce, expiresAt: opened.expiresAt },
-      attestation: {
-        id: attestationId,
-        createdAt: now,
-        tee: input.tee,
-        status,
-        policyName: policyId.name,
-        policyVersion: policyId.version,
-        policyHash: policyId.hash,
-        claimsDigest: digest,
-        tokenJti: issued?.jti ?? null,
-        clientAddress: input.clientAddress,
-        result: JSON.stringify(stored),
-      },
-      audit: [decisionAudit, ...releaseAudits],
-    });
-  } catch (err) {
-    // Another request consumed the challenge between the early check and now.
-    await auditChallengeRefusal(ctx, input, err, now);
-    throw err;
-  }
+  const protocolAudits = input.audit?.({ attestationId, status, tokenJti: issued?.jti ?? null, failedChecks: failedCheckIds }) ?? [];
+  // Resolves only after the commit (on SQLite, the group commit of this event-loop turn),
+  // so nothing is answered before it is durable.
+  await ctx.store.attestations.record({
+    challenge: { nonce, expiresAt: input.expiresAt },
+    attestation: {
+      id: attestationId,
+      createdAt: now,
+      tee: input.tee,
+      status,
+      policyName: policyId.name,
+      policyVersion: policyId.version,
+      policyHash: policyId.hash,
+      claimsDigest: digest,
+      tokenJti: issued?.jti ?? null,
+      clientAddress: input.clientAddress,
+      result: JSON.stringify(stored),
+    },
+    audit: [decisionAudit, ...releaseAudits, ...protocolAudits],
+  });
 
   if (issued) {
     return { issued: true, attestationId, token: issued.token, jti: issued.jti, expiresAt: issued.expiresAt, status, decision, result, ...(releases ? { releases: releases.answer } : {}) };

@@ -68,6 +68,16 @@ const auditHeadsSchema = z.strictObject({
   timeoutSeconds: z.number().int().min(1).max(300).default(10),
 });
 
+const kbsSchema = z.strictObject({
+  /**
+   * Serve the Confidential Containers KBS protocol under /kbs/v0 (server/kbs/). Default: on in
+   * development mode, off in production (an operator turns it on knowingly); off, /kbs/* is 404.
+   */
+  enabled: z.boolean().optional(),
+  /** How long a KBS session (auth -> attest -> resource) lives, seconds. */
+  sessionTtlSeconds: z.number().int().min(10).max(24 * 3600).default(300),
+});
+
 function defaultVerifyThreads(): number {
   return Math.max(1, Math.min(4, availableParallelism() - 1));
 }
@@ -112,6 +122,7 @@ export const configSchema = z.strictObject({
   auth: authSchema.default({ allowEnvAdminToken: true }),
   /** Exported signed audit heads, the log's witness (off unless directory or url is set). */
   auditHeads: auditHeadsSchema.default({ intervalMinutes: 15, timeoutSeconds: 10 }),
+  kbs: kbsSchema.default({ sessionTtlSeconds: 300 }),
 });
 
 export type ServiceConfig = z.infer<typeof configSchema>;
@@ -155,7 +166,14 @@ export const ENV: Record<string, { path: string[]; kind: Kind }> = {
   TESSERA_AUDIT_HEADS_DIR: { path: ['auditHeads', 'directory'], kind: 'string' },
   TESSERA_AUDIT_HEADS_URL: { path: ['auditHeads', 'url'], kind: 'string' },
   TESSERA_AUDIT_HEADS_INTERVAL_MINUTES: { path: ['auditHeads', 'intervalMinutes'], kind: 'int' },
+  TESSERA_KBS_ENABLED: { path: ['kbs', 'enabled'], kind: 'bool' },
+  TESSERA_KBS_SESSION_TTL: { path: ['kbs', 'sessionTtlSeconds'], kind: 'int' },
 };
+
+/** Whether the KBS endpoints are served: `kbs.enabled`, else development mode. */
+export function kbsEnabled(config: ServiceConfig): boolean {
+  return config.kbs.enabled ?? config.dev;
+}
 
 /** Secrets read from the environment elsewhere (server/crypto/kek.ts, server/service.ts), never configuration. */
 export const ENV_SECRETS = ['TESSERA_KEK', 'TESSERA_ADMIN_TOKEN'] as const;

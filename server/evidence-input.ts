@@ -60,10 +60,11 @@ export const evidenceSchema = z
     hcl_report: azureBytes('Azure vTPM: the HCL report from vTPM NV index 0x01400001').optional(),
     vcek: azureBytes('az-snp-vtpm: the VCEK (base64url DER, or PEM optionally followed by ASK and ARK)').optional(),
     td_quote: azureBytes('az-tdx-vtpm: the TD quote').optional(),
+    eventLog: b64('TDX: the CC event log, as the guest reads it from /sys/firmware/acpi/tables/data/CCEL (trailing padding may be cut)').optional(),
   })
   .openapi('Evidence', {
     description:
-      'SEV-SNP: report (+ certificates, crl). TDX/SGX: quote (+ collateral). az-snp-vtpm / az-tdx-vtpm: the attestation-agent evidence {version, tpm_quote, hcl_report, vcek | td_quote} (v0: quote, report). Absent collateral comes from the cache.',
+      'SEV-SNP: report (+ certificates, crl). TDX/SGX: quote (+ collateral; TDX: + eventLog, replayed against the RTMRs). az-snp-vtpm / az-tdx-vtpm: the attestation-agent evidence {version, tpm_quote, hcl_report, vcek | td_quote} (v0: quote, report). Absent collateral comes from the cache.',
   });
 export type EvidenceInput = z.infer<typeof evidenceSchema>;
 
@@ -118,6 +119,9 @@ function toAzureEvidence(tee: 'az-snp-vtpm' | 'az-tdx-vtpm', input: EvidenceInpu
 
 /** Build the verifier's Evidence for `tee`, refusing fields that belong to the other TEE family. */
 export function toEvidence(tee: Tee, input: EvidenceInput): Evidence {
+  if (input.eventLog !== undefined && tee !== 'tdx') {
+    throw new ApiError(400, 'evidence_invalid', `evidence.eventLog (the CC event log) comes with tdx evidence only, not ${tee}.`);
+  }
   if (tee === 'az-snp-vtpm' || tee === 'az-tdx-vtpm') return toAzureEvidence(tee, input);
   const azure = AZURE_FIELDS.filter((k) => input[k] !== undefined);
   if (azure.length > 0 || (input.quote !== undefined && typeof input.quote !== 'string') || (input.report !== undefined && typeof input.report !== 'string')) {
@@ -144,7 +148,12 @@ export function toEvidence(tee: Tee, input: EvidenceInput): Evidence {
   }
   if (input.quote === undefined) throw new ApiError(400, 'evidence_missing', `evidence.quote (the ${tee.toUpperCase()} quote, base64) is required.`);
   const collateral = input.collateral ? toIntelCollateral(input.collateral) : undefined;
-  return { tee, quote: decodeB64(input.quote as string, 'evidence.quote'), ...(collateral ? { collateral } : {}) };
+  return {
+    tee,
+    quote: decodeB64(input.quote as string, 'evidence.quote'),
+    ...(collateral ? { collateral } : {}),
+    ...(input.eventLog !== undefined ? { eventLog: decodeB64(input.eventLog, 'evidence.eventLog') } : {}),
+  };
 }
 
 /**

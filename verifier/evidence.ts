@@ -42,6 +42,8 @@ export type IntelEvidence = {
   tee: 'tdx' | 'sgx';
   quote: Uint8Array;
   collateral?: IntelCollateral;
+  /** TDX only: the CC event log (ACPI CCEL table data), replayed against the quote's RTMRs (verifier/tdx/eventlog/). */
+  eventLog?: Uint8Array;
 };
 
 /** A TPM2_Quote as the Azure vTPM evidence carries it (az-cvm-vtpm `Quote`). */

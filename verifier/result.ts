@@ -85,6 +85,17 @@ export interface Claims {
   vm?: AzureVmClaims;
   /** Present (true) only when the evidence chained to a simulator root (development mode). */
   simulated?: true;
+  /** KBS protocol only: the init-data the guest was launched with, bound by HOST_DATA / MRCONFIGID (server/kbs/init-data.ts). */
+  initData?: InitDataClaims;
+}
+
+/** The init-data of a Confidential Containers guest (trustee kbs/docs/initdata.md): its `data` table, cdh.toml and aa.toml parsed. */
+export interface InitDataClaims {
+  version: string;
+  algorithm: string;
+  /** The digest of the TOML document as sent, lower-case hex. */
+  digest: string;
+  data: Record<string, unknown>;
 }
 
 export interface TpmClaims {

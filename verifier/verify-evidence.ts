@@ -46,7 +46,13 @@ export function verifyPrepared(prepared: PreparedEvidence, anchors?: TrustAnchor
       return verifySnpReport(prepared.report, prepared.material, { at: prepared.at, crl: prepared.crl, ...(anchors ? { anchors } : {}) });
     case 'tdx':
     case 'sgx':
-      return verifyIntelQuote(prepared.quote, prepared.collateral, { at: prepared.at, crl: prepared.crl, provenance: prepared.provenance, ...(anchors ? { anchors: anchors.intel } : {}) });
+      return verifyIntelQuote(prepared.quote, prepared.collateral, {
+        at: prepared.at,
+        crl: prepared.crl,
+        provenance: prepared.provenance,
+        ...(anchors ? { anchors: anchors.intel } : {}),
+        ...(prepared.eventLog !== undefined ? { eventLog: prepared.eventLog } : {}),
+      });
     case 'az-snp-vtpm':
       return verifyAzSnp(prepared, anchors);
     case 'az-tdx-vtpm':

@@ -11,8 +11,10 @@ import type { TdxQuoteOptions } from '../../verifier/testing/tdx-quote-builder.t
 import { AgentError, evidenceJson, isLoopback, printable, ServerProblem, ServerUnreachable, TesseraClient, type AttestOutcome } from '../client.ts';
 import { isSafeFileName, writeFileAtomic0600, writeSecretToDir } from '../files.ts';
 import { createProvider, PROVIDER_NAMES, type ProviderName } from '../providers/auto.ts';
+import { AZURE_IMDS } from '../providers/azure-vtpm.ts';
 import { CONFIGFS_TSM_ROOT } from '../providers/configfs-tsm.ts';
 import { ProviderError, REPORT_DATA_LENGTH, type EvidenceProvider } from '../providers/provider.ts';
+import { SIMULATED_TEES } from '../providers/simulator.ts';
 
 const EXIT_DENIED = 1;
 const EXIT_ERROR = 2;
@@ -29,6 +31,9 @@ interface ProviderFlags {
   simHostData?: Buffer;
   simGuestSvn?: number;
   simRtmr?: Buffer[];
+  tcti?: string;
+  azureImds?: string;
+  azureReportTimeout?: number;
 }
 
 interface ServerFlags {
@@ -65,9 +70,12 @@ function rtmrValue(value: string, previous: Buffer[] | undefined): Buffer[] {
 function providerOptions(cmd: Command, defaultProvider: ProviderName): Command {
   return cmd
     .addOption(new Option('--provider <name>', 'evidence provider').choices([...PROVIDER_NAMES]).default(defaultProvider))
-    .addOption(new Option('--tee <tee>', 'TEE to simulate (simulator only)').choices(['sev-snp', 'tdx']))
+    .addOption(new Option('--tee <tee>', 'TEE to simulate (simulator only)').choices([...SIMULATED_TEES]))
     .option('--simulator-dir <dir>', 'simulator chain directory (default $TESSERA_SIMULATOR_DIR or ~/.local/state/tessera/simulator)')
     .option('--configfs-root <dir>', 'configfs-tsm report directory', CONFIGFS_TSM_ROOT)
+    .option('--tcti <conf>', 'azure-vtpm: tpm2-tools TCTI, e.g. swtpm:path=/run/tpm.sock (default $TPM2TOOLS_TCTI, else /dev/tpmrm0)')
+    .option('--azure-imds <url>', `azure-vtpm: instance metadata service base URL (VCEK from THIM, TD quotes)`, AZURE_IMDS)
+    .option('--azure-report-timeout <ms>', 'azure-vtpm: how long to wait for the paravisor to refresh the HCL report', integer(0, 600_000), 10_000)
     .option('--sim-measurement <hex>', 'simulator: SEV-SNP MEASUREMENT or TDX MRTD (48 bytes)', hexBytes(48))
     .option('--sim-debug', 'simulator: a debuggable guest (SNP policy DEBUG, TD attribute DEBUG)')
     .option('--sim-host-data <hex>', 'simulator, SEV-SNP: HOST_DATA (32 bytes)', hexBytes(32))
@@ -79,9 +87,10 @@ function simulatedGuest(flags: ProviderFlags): { snp?: SnpReportOptions; tdx?: T
   const given = [flags.simMeasurement, flags.simDebug, flags.simHostData, flags.simGuestSvn, flags.simRtmr].some((v) => v !== undefined);
   if (!given) return undefined;
   if (flags.provider !== 'simulator') throw new UsageError('The --sim-* options describe the simulated guest; they need --provider simulator.');
-  const tdx = flags.tee === 'tdx';
+  // Azure guests are SEV-SNP or TDX guests under the paravisor: the same fields apply.
+  const tdx = flags.tee === 'tdx' || flags.tee === 'az-tdx-vtpm';
   if (tdx && (flags.simHostData || flags.simGuestSvn !== undefined)) throw new UsageError('--sim-host-data and --sim-guest-svn are SEV-SNP fields; the TDX simulator has none.');
-  if (!tdx && flags.simRtmr) throw new UsageError('--sim-rtmr is a TDX field; add --tee tdx.');
+  if (!tdx && flags.simRtmr) throw new UsageError('--sim-rtmr is a TDX field; add --tee tdx (or az-tdx-vtpm).');
   if (tdx) {
     return {
       tdx: {
@@ -119,6 +128,11 @@ async function openProvider(flags: ProviderFlags): Promise<EvidenceProvider> {
     ...(flags.tee ? { tee: flags.tee } : {}),
     ...(flags.simulatorDir ? { simulatorDir: flags.simulatorDir } : {}),
     ...(flags.configfsRoot ? { configfsRoot: flags.configfsRoot } : {}),
+    azure: {
+      ...(flags.tcti ? { tcti: flags.tcti } : {}),
+      ...(flags.azureImds ? { imds: flags.azureImds } : {}),
+      ...(flags.azureReportTimeout !== undefined ? { reportTimeoutMs: flags.azureReportTimeout } : {}),
+    },
   });
   if (provider.name === 'simulator') {
     process.stderr.write('tessera-agent: using the SIMULATOR: this evidence proves nothing about real hardware; only a development server accepts it.\n');
@@ -209,11 +223,12 @@ providerOptions(program.command('evidence').description('print raw evidence for 
   .action(async (flags: ProviderFlags & { reportData: Buffer; out: string; format: 'raw' | 'json' }) => {
     const provider = await openProvider(flags);
     const evidence = await provider.getEvidence(flags.reportData);
-    const bytes = evidence.tee === 'tdx' ? evidence.quote : evidence.report;
+    // raw, on Azure: the HCL report as read from the vTPM (the quote needs the JSON).
+    const bytes = evidence.tee === 'tdx' ? evidence.quote : evidence.tee === 'sev-snp' ? evidence.report : Buffer.from(evidence.azure.hcl_report, 'base64url');
     if (flags.format === 'json') await writeFile(flags.out, `${JSON.stringify({ tee: evidence.tee, evidence: evidenceJson(evidence) }, null, 2)}\n`);
     else await writeFile(flags.out, bytes);
     const certs = evidence.tee === 'sev-snp' ? Object.keys(evidence.certificates ?? {}) : [];
-    const what = evidence.tee === 'tdx' ? 'TDX quote' : 'SEV-SNP report';
+    const what = evidence.tee === 'tdx' ? 'TDX quote' : evidence.tee === 'sev-snp' ? 'SEV-SNP report' : `${evidence.tee} evidence (${flags.format === 'json' ? 'HCL report, TPM quote and PCRs' : 'the HCL report; --format json keeps the TPM quote'})`;
     process.stdout.write(`${what} from ${provider.name}: ${bytes.length} bytes written to ${flags.out}${certs.length > 0 ? ` (certificates: ${certs.join(', ')}${flags.format === 'raw' ? '; use --format json to keep them' : ''})` : ''}\n`);
   });
 

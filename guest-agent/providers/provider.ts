@@ -1,5 +1,6 @@
 // The one interface every evidence provider implements: configfs-tsm on real hardware,
-// the simulator in development. The agent core never knows which one it talks to.
+// azure-vtpm on Azure confidential VMs, the simulator in development. The agent core never
+// knows which one it talks to.
 
 import type { SnpCertificates } from '../../verifier/evidence.ts';
 import type { Tee } from '../../verifier/result.ts';
@@ -16,14 +17,35 @@ export type ProviderEvidence =
       tee: 'tdx';
       /** The DCAP quote (v4 or v5), with its embedded PCK chain. */
       quote: Uint8Array;
+    }
+  | {
+      tee: 'az-snp-vtpm' | 'az-tdx-vtpm';
+      /** The evidence JSON as the CoCo attestation-agent sends it, sent as is. */
+      azure: AzureVtpmEvidenceJson;
     };
 
+/**
+ * Azure vTPM evidence, version 2 of the CoCo attestation-agent's format (guest-components
+ * attester/src/az_snp_vtpm, az_tdx_vtpm): tpm_quote fields hex, the rest base64url.
+ * `vcek` is base64url DER, or PEM (VCEK, then ASK and ARK) when the host gave the chain.
+ */
+export interface AzureVtpmEvidenceJson {
+  version: number;
+  tpm_quote: { signature: string; message: string; pcrs: string[] };
+  hcl_report: string;
+  vcek?: string;
+  td_quote?: string;
+}
+
 export interface EvidenceProvider {
-  /** `configfs-tsm`, `simulator`. */
+  /** `configfs-tsm`, `azure-vtpm`, `simulator`. */
   readonly name: string;
   /** The TEE this provider produces evidence for. */
   tee(): Promise<Tee>;
-  /** Evidence whose REPORT_DATA is exactly `reportData` (64 bytes). */
+  /**
+   * Evidence whose REPORT_DATA is exactly `reportData` (64 bytes); on Azure, whose TPM nonce
+   * and user-data are its Azure form (verifier/binding.ts azureNonceFromReportData).
+   */
   getEvidence(reportData: Uint8Array): Promise<ProviderEvidence>;
 }
 

@@ -2,16 +2,22 @@
 // simulated vendor chain shared with a development server through the simulator directory
 // (verifier/testing/simulator-files.ts). A production server refuses it: its roots are
 // trusted only in development mode, and every result from them says `simulated: true`.
+// For Azure (az-snp-vtpm, az-tdx-vtpm) it builds what an Azure confidential VM's agent sends
+// (verifier/testing/azure-evidence-builder.ts): the simulator's SNP report or TD quote in an
+// HCL report whose HCLAkPub is a software RSA key, and a TPM quote signed by that key.
 
 import type { Tee } from '../../verifier/result.ts';
+import { buildAzSnpVtpmEvidence, buildAzTdxVtpmEvidence, createAzureAk, type AzureAk } from '../../verifier/testing/azure-evidence-builder.ts';
 import type { SimulatorChain } from '../../verifier/testing/simulated-chain.ts';
 import { loadOrCreateSimulatorChain } from '../../verifier/testing/simulator-files.ts';
 import { buildSnpReport, type SnpReportOptions } from '../../verifier/testing/snp-report-builder.ts';
 import { buildTdxQuote, type TdxQuoteOptions } from '../../verifier/testing/tdx-quote-builder.ts';
 import { ProviderError, requireReportData, type EvidenceProvider, type ProviderEvidence } from './provider.ts';
 
+export const SIMULATED_TEES: readonly Tee[] = ['sev-snp', 'tdx', 'az-snp-vtpm', 'az-tdx-vtpm'];
+
 export interface SimulatorProviderOptions {
-  /** Default `sev-snp`. */
+  /** Default `sev-snp`; also `tdx`, `az-snp-vtpm`, `az-tdx-vtpm`. */
   tee?: Tee;
   /** The simulator directory; default `$TESSERA_SIMULATOR_DIR` or `~/.local/state/tessera/simulator`. */
   dir?: string;
@@ -26,11 +32,13 @@ export class SimulatorProvider implements EvidenceProvider {
   readonly name = 'simulator';
   private readonly kind: Tee;
   private chain: Promise<SimulatorChain> | undefined;
+  /** The simulated vTPM's attestation key, one per provider, as a VM's is. */
+  private ak: AzureAk | undefined;
 
   constructor(private readonly options: SimulatorProviderOptions = {}) {
     this.kind = options.tee ?? 'sev-snp';
-    if (this.kind !== 'sev-snp' && this.kind !== 'tdx') {
-      throw new ProviderError('provider_unsupported', `The simulator produces sev-snp and tdx evidence, not ${this.kind}.`);
+    if (!SIMULATED_TEES.includes(this.kind)) {
+      throw new ProviderError('provider_unsupported', `The simulator produces ${SIMULATED_TEES.join(', ')} evidence, not ${this.kind}.`);
     }
     if (options.chain) this.chain = Promise.resolve(options.chain);
   }
@@ -44,6 +52,12 @@ export class SimulatorProvider implements EvidenceProvider {
     this.chain ??= loadOrCreateSimulatorChain(this.options.dir);
     const chain = await this.chain;
     if (this.kind === 'tdx') return { tee: 'tdx', quote: buildTdxQuote(chain, { ...this.options.tdx, reportData }).quote };
+    if (this.kind === 'az-snp-vtpm' || this.kind === 'az-tdx-vtpm') {
+      this.ak ??= createAzureAk();
+      const o = { reportData, ak: this.ak, ...(this.options.snp ? { snp: this.options.snp } : {}), ...(this.options.tdx ? { tdx: this.options.tdx } : {}) };
+      const azure = this.kind === 'az-snp-vtpm' ? buildAzSnpVtpmEvidence(chain, o) : buildAzTdxVtpmEvidence(chain, o);
+      return { tee: this.kind, azure };
+    }
     const { report, certificates } = buildSnpReport(chain, { ...this.options.snp, reportData });
     return { tee: 'sev-snp', report, certificates };
   }

@@ -97,7 +97,7 @@ const attestRoute = createRoute({
  * an attester choosing its own still-valid but older TCB Info or CRL could hide a TCB recovery
  * or a revocation. (POST /v1/policies/evaluate is an admin what-if and accepts them.)
  */
-function refuseAttesterCollateral(ctx: ServiceContext, evidence: Evidence): void {
+export function refuseAttesterCollateral(ctx: ServiceContext, evidence: Evidence): void {
   if (ctx.config.collateral.acceptFromEvidence) return;
   const snpLike = evidence.tee === 'sev-snp' || evidence.tee === 'az-snp-vtpm';
   const sent = snpLike ? evidence.crl !== undefined : evidence.collateral !== undefined;

@@ -177,6 +177,42 @@ const rtmrSchema = z.strictObject({
   '3': allowedHex(48).optional(),
 });
 
+/**
+ * `tdx.eventLog`: rules on the TD event log's replayed events (claims.tdx.eventLog,
+ * verifier/policy/validate-eventlog.ts). `kernelCmdline` is a string (exact match) or
+ * `{ regex }`, a JavaScript regular expression that must match the WHOLE command line
+ * (it is anchored for you: `console=hvc0` alone matches nothing longer).
+ */
+const kernelCmdlineSchema = z.union(
+  [
+    z.string().min(1).max(4096),
+    z.strictObject({
+      regex: z
+        .string()
+        .min(1)
+        .max(4096)
+        .refine((src) => {
+          try {
+            new RegExp(src, 'u');
+            return true;
+          } catch {
+            return false;
+          }
+        }, { message: 'expected a valid regular expression (JavaScript syntax, u flag)' }),
+    }),
+  ],
+  { error: 'expected the exact kernel command line, or { regex: "<expression matching the whole command line>" }' },
+);
+const tdxEventLogSchema = z.strictObject({
+  /** Require an event log with the evidence (claims.tdx.eventLog present; a log that does not replay fails verification anyway). */
+  required: z.boolean().optional(),
+  /** The measured kernel command line(s) in the log: each must match. */
+  kernelCmdline: kernelCmdlineSchema.optional(),
+  /** Allowed EV_EFI_BOOT_SERVICES_APPLICATION digests (48 bytes: shim, GRUB, a UKI...): every boot application in the log must be one. */
+  bootAppDigests: allowedHex(48).optional(),
+});
+export type TdxEventLogPolicy = z.output<typeof tdxEventLogSchema>;
+
 const tdxSchema = z.strictObject({
   /** Allowed MRTD values (48 bytes). */
   mrtd: allowedHex(48).optional(),
@@ -205,6 +241,8 @@ const tdxSchema = z.strictObject({
    * false: a quote with any is denied (rule tdx.allowTrailingBytes, found = the count).
    */
   allowTrailingBytes: z.boolean().optional(),
+  /** Rules on the replayed event log (CCEL). */
+  eventLog: tdxEventLogSchema.optional(),
 });
 
 const sgxSchema = z.strictObject({

@@ -7,6 +7,7 @@ import type { Claims } from '../result.ts';
 import { decodeTdAttributes } from '../tdx/abi/td-report.ts';
 import type { PolicyContext, RuleOutcome } from './types.ts';
 import type { SgxPolicy, TdxPolicy } from './schema.ts';
+import { validateEventLog } from './validate-eventlog.ts';
 import { allowedHexRule, fail, forbiddenUnlessAllowed, hexValue, intValue, minimumRule, pass, reportField, tcbStatusRules } from './outcome.ts';
 
 /** Default accepted TCB statuses when a policy names none: only UpToDate. */
@@ -104,6 +105,7 @@ export function validateTdx(policy: TdxPolicy, claims: Claims, ctx: PolicyContex
     out.push(minimumRule('tdx.minTcbEvaluationDataNumber', 'TCB evaluation data number', policy.minTcbEvaluationDataNumber, claims.tcb.evaluationDataNumber));
   }
   if (policy.allowTrailingBytes !== undefined) out.push(trailingBytesRule('tdx', policy.allowTrailingBytes, tdx));
+  if (policy.eventLog) out.push(...validateEventLog(policy.eventLog, claims, ctx));
   return out;
 }
 

@@ -17,8 +17,8 @@ export const NO_CLAIM = 0;
 // the launched code: executables. Launch options that change how much the host can see
 // or do (debug, migration agent, SMT, VMPL, host data, TD attributes, owner config):
 // configuration. The platform's genuineness and patch level: hardware.
-const EXECUTABLES = /^(azure\.pcrs\.\d+|snp\.(measurements|familyId|imageId|idKeyDigests|authorKeyDigests|requireAuthorKey|minGuestSvn)|tdx\.(mrtd|rtmr\.\d|mrServiceTd)|sgx\.(mrenclave|mrsigner|isvProdId|minIsvSvn))$/;
-const CONFIGURATION = /^(azure\.(requireSecureBoot|requireTpmEnabled)|snp\.(allowDebug|allowMigrationAgent|allowSmt|minPolicyAbi|requireSingleSocket|vmpl|hostData)|tdx\.(allowDebug|allowMigratable|requireSeptVeDisable|mrConfigId|mrOwner|mrOwnerConfig|allowTrailingBytes)|sgx\.(allowDebug|allowTrailingBytes))$/;
+const EXECUTABLES = /^(azure\.pcrs\.\d+|snp\.(measurements|familyId|imageId|idKeyDigests|authorKeyDigests|requireAuthorKey|minGuestSvn)|tdx\.(mrtd|rtmr\.\d|mrServiceTd|eventLog\.(required|bootAppDigests))|sgx\.(mrenclave|mrsigner|isvProdId|minIsvSvn))$/;
+const CONFIGURATION = /^(azure\.(requireSecureBoot|requireTpmEnabled)|snp\.(allowDebug|allowMigrationAgent|allowSmt|minPolicyAbi|requireSingleSocket|vmpl|hostData)|tdx\.(allowDebug|allowMigratable|requireSeptVeDisable|mrConfigId|mrOwner|mrOwnerConfig|allowTrailingBytes|eventLog\.kernelCmdline)|sgx\.(allowDebug|allowTrailingBytes))$/;
 const HARDWARE = /^(tee|snp\.(minTcb|minFirmware|platformInfo\.[A-Za-z]+|products|signers)|tdx\.(acceptedTcbStatuses|warnTcbStatuses|forbiddenAdvisories|minTcbEvaluationDataNumber)|sgx\.(acceptedTcbStatuses|warnTcbStatuses))$/;
 
 /** The claims a declarative rule speaks for. CEL rules carry theirs (see evaluate). */

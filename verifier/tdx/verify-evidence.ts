@@ -24,6 +24,7 @@ import { matchQeIdentity, matchQeLevel, parseQeIdentity, type QeIdentityDocument
 import { parseTcbInfo, type TcbInfoDocument } from './tcb-info.ts';
 import { evaluateTcb, type TcbEvaluation } from './tcb-status.ts';
 import { checkTdxModule } from './tdx-module.ts';
+import { verifyEventLog, type EventLogVerdict } from './eventlog/verify.ts';
 import { anchorCertificates, type AnchorMatch } from './trust-chain.ts';
 import { INTEL_ANCHORS, spkiSha256 } from './intel-root.ts';
 import { checkPckCrl, checkRootCaCrl, parsePckChain, verifyPckChain, type PckCa, type PckChain } from './verify-pck-chain.ts';
@@ -40,6 +41,8 @@ export interface IntelQuoteOptions {
   crl?: CrlMode;
   /** Where each collateral document came from (default `input`), and whether it was served stale. */
   provenance?: Partial<Record<CollateralKind, { source: string; stale?: boolean }>>;
+  /** TDX: the CC event log; its replay must equal the quote's RTMRs (tdx.eventlog.*) and its events become claims.tdx.eventLog. */
+  eventLog?: Uint8Array;
 }
 
 export interface IntelCollateralNeeds {
@@ -281,6 +284,12 @@ export function verifyIntelQuote(quoteBytes: Uint8Array | IntelQuote, collateral
   // TDX module and TCB status.
   const td = quote.body.kind === 'sgx' ? undefined : quote.body.report;
   if (td && tcbInfo.body.id === 'TDX') checks.push(checkTdxModule(td, tcbInfo.body, quote.header.version));
+  let eventLog: EventLogVerdict | undefined;
+  if (options.eventLog !== undefined) {
+    if (!td) throw new EvidenceFormatError('intel_eventlog_not_tdx', 'An event log comes with TDX evidence only; SGX quotes have no RTMRs to replay it against.');
+    eventLog = verifyEventLog(options.eventLog, td.rtmr);
+    checks.push(...eventLog.checks);
+  }
   const qeLevel = matchQeLevel(quote.certification.qeReport.isvSvn, qeIdentity.body);
   const evaluation: TcbEvaluation = evaluateTcb({
     tcbInfo: tcbInfo.body,
@@ -304,6 +313,7 @@ export function verifyIntelQuote(quoteBytes: Uint8Array | IntelQuote, collateral
     { status: tcb.status, ...(tcb.tcbDate ? { date: tcb.tcbDate } : {}), advisoryIds: tcb.advisoryIds, evaluationDataNumber: tcb.evaluationDataNumber },
     simulated,
   );
+  if (eventLog?.claims && claims.tdx) claims.tdx.eventLog = eventLog.claims;
   return {
     verified: checks.every((c) => c.ok),
     tee: quote.tee,
@@ -390,6 +400,7 @@ export interface PreparedIntelEvidence {
   at: Date;
   crl: CrlMode;
   provenance: NonNullable<IntelQuoteOptions['provenance']>;
+  eventLog?: Uint8Array;
 }
 
 /** Parse the quote (malformed evidence is refused here) and take its collateral from the evidence or options.collateral. */
@@ -401,7 +412,10 @@ export async function prepareIntelEvidence(evidence: IntelEvidence, options: Ver
     throw new EvidenceFormatError('intel_quote_tee_mismatch', `The evidence is labelled ${evidence.tee} but the quote is a ${quote.tee} quote.`);
   }
   const crl = options.crl ?? 'prefer';
-  const prepared = { tee: evidence.tee, quote: bytes, at: options.at, crl };
+  if (evidence.eventLog !== undefined && evidence.tee !== 'tdx') {
+    throw new EvidenceFormatError('intel_eventlog_not_tdx', 'An event log comes with TDX evidence only; SGX quotes have no RTMRs to replay it against.');
+  }
+  const prepared = { tee: evidence.tee, quote: bytes, at: options.at, crl, ...(evidence.eventLog !== undefined ? { eventLog: Uint8Array.from(evidence.eventLog) } : {}) };
   if (evidence.collateral) {
     const provenance = Object.fromEntries((['tcb-info', 'qe-identity', 'pck-crl', 'root-ca-crl'] as const).map((k) => [k, { source: 'evidence' }]));
     return { ...prepared, collateral: evidence.collateral, provenance };

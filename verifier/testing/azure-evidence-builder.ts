@@ -63,11 +63,14 @@ export function azureRuntimeData(o: RuntimeDataOptions): Uint8Array {
   return new Uint8Array(Buffer.from(JSON.stringify(doc), 'utf8'));
 }
 
-/** An HCL report holding a simulator SNP report whose REPORT_DATA[0:32] is SHA-256(runtimeData). */
-export function buildAzureSnpHcl(chain: SimulatorChain, runtimeData: Uint8Array, snp: Omit<SnpReportOptions, 'reportData'> = {}): { hclReport: Uint8Array; snpReport: Uint8Array } {
+/**
+ * An HCL report holding a simulator SNP report whose REPORT_DATA[0:32] is SHA-256(runtimeData),
+ * padded to `hclSize` bytes (default Azure's 2600; see buildHclReport).
+ */
+export function buildAzureSnpHcl(chain: SimulatorChain, runtimeData: Uint8Array, snp: Omit<SnpReportOptions, 'reportData'> = {}, hclSize?: number): { hclReport: Uint8Array; snpReport: Uint8Array } {
   // Azure's paravisor asks the firmware for the report at VMPL 0 (trustee az_snp_vtpm HCL_VMPL_VALUE).
   const { report } = buildSnpReport(chain, { vmpl: 0, ...snp, reportData: hclRuntimeDataDigest(runtimeData) });
-  return { hclReport: buildHclReport({ tee: 'snp', hwReport: report, runtimeData }), snpReport: new Uint8Array(report) };
+  return { hclReport: buildHclReport({ tee: 'snp', hwReport: report, runtimeData }, hclSize), snpReport: new Uint8Array(report) };
 }
 
 /** A TDREPORT_STRUCT (1024 bytes; Intel TDX module ABI): REPORTTYPE 0x81 and REPORTDATA at 128, the rest zero. */
@@ -79,10 +82,10 @@ function tdReportFor(reportData: Uint8Array): Uint8Array {
 }
 
 /** An HCL report holding a TD report, and the simulator TD quote with the same REPORT_DATA. */
-export function buildAzureTdxHcl(chain: SimulatorChain, runtimeData: Uint8Array, tdx: Omit<TdxQuoteOptions, 'reportData'> = {}): { hclReport: Uint8Array; tdQuote: Uint8Array } {
+export function buildAzureTdxHcl(chain: SimulatorChain, runtimeData: Uint8Array, tdx: Omit<TdxQuoteOptions, 'reportData'> = {}, hclSize?: number): { hclReport: Uint8Array; tdQuote: Uint8Array } {
   const reportData = Buffer.concat([hclRuntimeDataDigest(runtimeData), Buffer.alloc(32)]);
   const { quote } = buildTdxQuote(chain, { ...tdx, reportData });
-  return { hclReport: buildHclReport({ tee: 'tdx', hwReport: tdReportFor(reportData), runtimeData }), tdQuote: new Uint8Array(quote) };
+  return { hclReport: buildHclReport({ tee: 'tdx', hwReport: tdReportFor(reportData), runtimeData }, hclSize), tdQuote: new Uint8Array(quote) };
 }
 
 const TPM_ALG_SHA256 = 0x000b;

@@ -32,12 +32,16 @@ export function hclRuntimeDataDigest(runtimeData: Uint8Array): Uint8Array {
   return new Uint8Array(createHash('sha256').update(runtimeData).digest());
 }
 
-/** Lay the parts out as an HCL report; the caller puts the digest into the hardware report first. */
-export function buildHclReport(parts: HclReportParts): Uint8Array {
+/**
+ * Lay the parts out as an HCL report; the caller puts the digest into the hardware report
+ * first. `size`: the NV index size it is padded to (a software TPM's NV indices hold at most
+ * 2048 bytes, libtpms MAX_NV_INDEX_SIZE, less than Azure's 2600).
+ */
+export function buildHclReport(parts: HclReportParts, size: number = HCL_REPORT_SIZE): Uint8Array {
   if (parts.hwReport.length > HCL_HW_REPORT_SIZE) {
     throw new Error(`hardware report is ${parts.hwReport.length} bytes, the HCL slot holds ${HCL_HW_REPORT_SIZE}`);
   }
-  const total = Math.max(HCL_REPORT_SIZE, HCL_RUNTIME_DATA_OFFSET + parts.runtimeData.length);
+  const total = Math.max(size, HCL_RUNTIME_DATA_OFFSET + parts.runtimeData.length);
   const out = Buffer.alloc(total);
   const requestDataSize = 20 + parts.runtimeData.length;
   out.write('HCLA', 0, 'ascii');

@@ -4,7 +4,12 @@
 
 export interface Digest { algId: number; digest: Uint8Array }
 export interface Event { mrIndex: number; eventType: number; digests: Digest[]; event: Uint8Array }
-export interface ParsedLog { algorithms: Map<number, number>; events: Event[] }
+export interface ParsedLog {
+  algorithms: Map<number, number>;
+  events: Event[];
+  /** The offset after the last event: what follows is the table's padding. */
+  end: number;
+}
 
 export class EventLogError extends Error {}
 
@@ -54,5 +59,5 @@ export function parseEventLog(buf: Uint8Array): ParsedLog {
     const eventSize = u32('event size');
     events.push({ mrIndex, eventType, digests, event: bytes(eventSize, 'event data') });
   }
-  return { algorithms, events };
+  return { algorithms, events, end: off };
 }

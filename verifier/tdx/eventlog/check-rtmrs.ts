@@ -14,6 +14,6 @@ export function checkRtmrs(replayed: Uint8Array[], given: Uint8Array[]): Check[]
     if (g !== undefined && g.length === r.length && timingSafeEqual(r, g)) {
       return pass(id, `RTMR[${i}] equals the event log replay`);
     }
-    return fail(id, `RTMR[${i}] in the quote does not equal the event log replay`, hex(r), g === undefined ? undefined : hex(g));
+    return fail(id, `RTMR[${i}] in the quote is not what the event log replays to: calculated ${hex(r)}, given ${g === undefined ? 'none' : hex(g)}`, hex(r), g === undefined ? null : hex(g));
   });
 }
