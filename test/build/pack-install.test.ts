@@ -94,6 +94,7 @@ function confined(writable: string | undefined, command: string[]): string[] {
   const script = `${bind}mount -o remount,bind,ro / && exec setpriv --reuid=${SERVICE_UID} --regid=${SERVICE_UID} --clear-groups "$@"`;
   return ['-m', '--propagation', 'private', 'env', `WRITABLE=${writable ?? ''}`, 'sh', '-c', script, 'confined', ...command];
 }
+
 const scratch = tempDir('tessera-pack-');
 const packDir = join(scratch, 'pack');
 const installDir = join(scratch, 'install');
@@ -119,8 +120,8 @@ beforeAll(async () => {
   tarFiles = listed.stdout.split('\n').filter((l) => l !== '' && !l.endsWith('/')).sort();
 
   // An empty project, as a user's deployment folder is. npm 11 warns about install scripts
-  // not named in allowScripts (and a later npm will skip them): better-sqlite3's is the one
-  // the service needs (prebuild-install, else node-gyp), so it is allowed by name.
+  // not named in the project's allowScripts: better-sqlite3's is the one the service needs
+  // (prebuild-install, else node-gyp), so it is allowed by name, as the README tells users.
   writeFileSync(join(installDir, 'package.json'), `${JSON.stringify({ name: 'tessera-install-test', private: true, allowScripts: { 'better-sqlite3': true } }, null, 2)}\n`);
   const install = await run('npm', ['install', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund', tarball], {
     cwd: installDir,
