@@ -7,8 +7,8 @@
 // folder and run with plain `node`, attesting against the development server.
 //
 // Slow by nature: the install compiles better-sqlite3 from source when no prebuilt binding
-// can be downloaded (about a minute of CPU; 2 minutes for the file on an idle 2-core
-// machine, over 10 on a loaded one, hence the generous bounds); the rest takes seconds.
+// can be downloaded (about a minute of CPU; over 2 minutes for the file on a 2-core machine,
+// 12 on a loaded one, hence the generous bounds); the rest takes seconds.
 
 import { execFile, type ExecFileOptions } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
