@@ -8,14 +8,15 @@
 #            binding's ABI), holding bin/, dist/, package.json and the production node_modules,
 #            run by an unprivileged user. Nothing is installed or compiled in this stage, and
 #            the service writes nothing outside /var/lib/tessera (SQLite), so the root file
-#            system can be mounted read-only. With PostgreSQL (TESSERA_DATABASE_URL) it writes
-#            nothing at all.
+#            system can be mounted read-only; SQLite spills sorts larger than its cache to a
+#            temporary file in /var/tmp or /tmp, so give it a tmpfs there. With PostgreSQL
+#            (TESSERA_DATABASE_URL) it writes nothing at all.
 # Not built on the machines this project is developed on (no container engine runs there);
 # test/build/dockerfile.test.ts lints it, and test/build/pack-install.test.ts runs the
 # same layout (the package installed with --omit=dev) on a read-only root as a non-root user.
 #
 #   docker build -t tessera:0.1.0 .
-#   docker run --read-only -p 8080:8080 -e TESSERA_KEK -v tessera-data:/var/lib/tessera tessera:0.1.0
+#   docker run --read-only --tmpfs /tmp -p 8080:8080 -e TESSERA_KEK -v tessera-data:/var/lib/tessera tessera:0.1.0
 #
 # Pin the base images by digest (node:20-bookworm@sha256:...) for reproducible builds.
 
