@@ -48,8 +48,10 @@ export function readTeePubkey(v: unknown): KbsTeeKey {
   if (k.kty === 'RSA') {
     if (k.alg !== 'RSA-OAEP-256') throw bad(`alg ${JSON.stringify(k.alg)} is not supported for RSA keys (RSA-OAEP-256; RSA1_5 is deprecated and refused)`);
     const n = b64url(k.n, 'n');
-    b64url(k.e, 'e');
+    const e = b64url(k.e, 'e');
     if (n[0] === 0 || n.length * 8 < 2048) throw bad('the modulus must be at least 2048 bits, without leading zero bytes');
+    // An even or unit exponent is no RSA key (RFC 8017 section 3.1: e odd, 3 <= e < n).
+    if (e.length > 8 || e[0] === 0 || (e[e.length - 1]! & 1) === 0 || BigInt(`0x${e.toString('hex')}`) < 3n) throw bad('e must be an odd public exponent of at least 3, at most 64 bits');
     const key = { kty: 'RSA', alg: 'RSA-OAEP-256', n: k.n as string, e: k.e as string } as const;
     try {
       createPublicKey({ key: { kty: 'RSA', n: key.n, e: key.e }, format: 'jwk' });

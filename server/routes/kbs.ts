@@ -59,10 +59,11 @@ export function kbsRoutes(ctx: ServiceContext) {
     const key = sessionKey(id);
     const nonce = newNonce();
     const expiresAt = now + ctx.config.kbs.sessionTtlSeconds * 1000;
-    await ctx.store.kbsSessions.create({ id: key, nonce, tee: request.tee, state: 'auth', hashAlg: request.hash, teePubkey: null, token: null, attestationId: null, createdAt: now, expiresAt });
-    await ctx.store.audit.append([
+    // The session and its audit entry, in one transaction.
+    await ctx.store.kbsSessions.create(
+      { id: key, nonce, tee: request.tee, state: 'auth', hashAlg: request.hash, teePubkey: null, token: null, attestationId: null, createdAt: now, expiresAt },
       { action: 'kbs.auth', outcome: 'issued', actor: 'anonymous', subject: key.slice(0, 16), tee: request.tee, clientAddress, at: now, details: { hashAlg: request.hash, expiresAt } },
-    ]);
+    );
     setSessionCookie(c, id, expiresAt);
     c.header('cache-control', 'no-store');
     return c.json({ nonce, 'extra-params': request.extraParams }, 200);

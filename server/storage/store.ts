@@ -464,7 +464,8 @@ export interface KbsAttested {
 }
 
 export interface KbsSessionStorage {
-  create(row: KbsSessionRow): Promise<void>;
+  /** Insert `row` and append `audit` (when given), in one transaction. */
+  create(row: KbsSessionRow, audit?: AuditInput): Promise<void>;
   /** The session unless absent or expired at `now`. */
   get(id: string, now: number): Promise<KbsSessionRow | undefined>;
   /** Move an `auth` session to `attested`; false if it was attested already (the nonce is used once) or expired. */

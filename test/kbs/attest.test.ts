@@ -183,3 +183,33 @@ describe('POST /kbs/v0/attest', () => {
     expect(rejected).toEqual(expect.arrayContaining(['kbs_evidence_invalid', 'evidence_collateral_refused']));
   });
 });
+
+describe('tee-pubkey validation', () => {
+  it('refuses keys the agent never sends: private members, off-curve points, short or malformed RSA keys', async () => {
+    const { pubkey: ec } = teeKeyPair('P-256');
+    const { pubkey: rsa } = teeKeyPair('RSA');
+    const flip = (b64: string) => {
+      const b = Buffer.from(b64, 'base64url');
+      b[31]! ^= 1;
+      return b.toString('base64url');
+    };
+    const bad: Record<string, unknown>[] = [
+      { ...ec, d: ec.x },
+      { ...ec, y: flip(ec.y!) },
+      { ...ec, crv: 'P-384' },
+      { ...ec, x: `${ec.x}=` },
+      { ...rsa, e: 'AQ' },
+      { ...rsa, e: 'Ag' },
+      { ...rsa, n: Buffer.from(rsa.n!, 'base64url').subarray(0, 128).toString('base64url') },
+      { ...rsa, alg: 'RSA1_5' },
+      { kty: 'AKP', alg: 'ML-KEM-768+A192KW', pub: 'AAAA' },
+    ];
+    for (const key of bad) {
+      const g = new KbsGuest(srv);
+      const auth = await g.auth('snp');
+      const res = await g.call('POST', '/kbs/v0/attest', { body: attestation(auth.body.nonce, key as Record<string, string>, {}) });
+      expect(res.status, JSON.stringify(key)).toBe(401);
+      expect(res.headers.get('x-tessera-code'), JSON.stringify(key)).toBe('kbs_tee_pubkey_invalid');
+    }
+  });
+});

@@ -568,6 +568,19 @@ export function describeStoreContract(engine: string, open: () => Promise<FreshS
         expect(await store.kbsSessions.prune(now + 120_001)).toBe(1);
         expect(await other.kbsSessions.get(row.id, now)).toBeUndefined();
       });
+
+      it('a session and its audit entry are written together, or neither', async () => {
+        const { store } = await setup();
+        const now = Date.now();
+        const row = { id: nonce(), nonce: 'bm9uY2U=', tee: 'tdx', state: 'auth' as const, hashAlg: 'sha384', teePubkey: null, token: null, attestationId: null, createdAt: now, expiresAt: now + 60_000 };
+        const audit = { action: 'kbs.auth', outcome: 'issued', actor: 'anonymous', subject: row.id.slice(0, 16) };
+        await store.kbsSessions.create(row, audit);
+        expect(await store.audit.count({ action: 'kbs.auth' })).toBe(1);
+        // The same id again: refused, and no second entry.
+        await expect(store.kbsSessions.create(row, audit)).rejects.toThrow();
+        expect(await store.audit.count({ action: 'kbs.auth' })).toBe(1);
+        expect(await store.kbsSessions.get(row.id, now)).toEqual(row);
+      });
     });
 
     describe('secrets', () => {

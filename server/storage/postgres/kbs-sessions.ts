@@ -2,15 +2,23 @@
 // UPDATE, so of two replicas attesting one session exactly one changes the row.
 
 import { and, eq, gt, lt } from 'drizzle-orm';
-import type { KbsAttested, KbsSessionRow, KbsSessionStorage } from '../store.ts';
+import type { AuditInput, KbsAttested, KbsSessionRow, KbsSessionStorage } from '../store.ts';
+import { appendIn } from './audit.ts';
 import type { Database } from './database.ts';
 import { kbsSessions } from './schema/kbs-sessions.ts';
 
 export class PostgresKbsSessions implements KbsSessionStorage {
   constructor(private readonly pg: Database) {}
 
-  async create(row: KbsSessionRow): Promise<void> {
-    await this.pg.run((db) => db.insert(kbsSessions).values(row));
+  async create(row: KbsSessionRow, audit?: AuditInput): Promise<void> {
+    if (!audit) {
+      await this.pg.run((db) => db.insert(kbsSessions).values(row));
+      return;
+    }
+    await this.pg.tx(async ({ client, db }) => {
+      await db.insert(kbsSessions).values(row);
+      await appendIn(client, [audit]);
+    });
   }
 
   async get(id: string, now: number): Promise<KbsSessionRow | undefined> {

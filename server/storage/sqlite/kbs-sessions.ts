@@ -2,7 +2,8 @@
 // so of two /attest requests on one session exactly one wins, whichever process serves them.
 
 import { and, eq, gt, lt } from 'drizzle-orm';
-import type { KbsAttested, KbsSessionRow, KbsSessionStorage } from '../store.ts';
+import type { AuditInput, KbsAttested, KbsSessionRow, KbsSessionStorage } from '../store.ts';
+import { appendEntries } from './audit.ts';
 import type { Db } from './connection.ts';
 import { run } from './errors.ts';
 import { kbsSessions } from './schema/kbs-sessions.ts';
@@ -10,10 +11,15 @@ import { kbsSessions } from './schema/kbs-sessions.ts';
 export class SqliteKbsSessions implements KbsSessionStorage {
   constructor(private readonly db: Db) {}
 
-  create(row: KbsSessionRow): Promise<void> {
-    return run(() => {
-      this.db.insert(kbsSessions).values(row).run();
-    });
+  create(row: KbsSessionRow, audit?: AuditInput): Promise<void> {
+    return run(() =>
+      this.db.$client
+        .transaction(() => {
+          this.db.insert(kbsSessions).values(row).run();
+          if (audit) appendEntries(this.db, [audit]);
+        })
+        .immediate(),
+    );
   }
 
   get(id: string, now: number): Promise<KbsSessionRow | undefined> {
