@@ -15,6 +15,7 @@
 //   (base64) or null when the guest has none.
 // The REPORT_DATA inside is whatever the provider was asked for (see runtime-data.ts).
 
+import type { Tee } from '../../verifier/result.ts';
 import type { ProviderEvidence } from '../providers/provider.ts';
 import { CERT_TABLE_GUID } from '../providers/cert-table.ts';
 
@@ -115,6 +116,13 @@ export function sevAttestationReportJson(reportBytes: Uint8Array): Record<string
 
 /** sev `CertType` names for the certificate table GUIDs (host/types/snp.rs). */
 const CERT_TYPE: Record<string, string> = { vcek: 'VCEK', vlek: 'VLEK', ask: 'ASK', asvk: 'ASK', ark: 'ARK' };
+
+/** kbs-types `Tee` for a tessera TEE name. */
+export function kbsTeeName(tee: Tee): KbsTee {
+  if (tee === 'sev-snp') return 'snp';
+  if (tee === 'tdx' || tee === 'az-snp-vtpm' || tee === 'az-tdx-vtpm') return tee;
+  throw new KbsEvidenceError(`the KBS protocol of this agent has no evidence shape for ${tee}`);
+}
 
 /** The tee name the agent puts in `/auth` (kbs-types `Tee`, lowercase). */
 export function kbsTee(evidence: ProviderEvidence): KbsTee {

@@ -12,7 +12,7 @@ import type { SimulatorChain } from '../../verifier/testing/simulated-chain.ts';
 import { loadOrCreateSimulatorChain } from '../../verifier/testing/simulator-files.ts';
 import { buildSnpReport, type SnpReportOptions } from '../../verifier/testing/snp-report-builder.ts';
 import { buildTdxQuote, type TdxQuoteOptions } from '../../verifier/testing/tdx-quote-builder.ts';
-import { ProviderError, requireReportData, type EvidenceProvider, type ProviderEvidence } from './provider.ts';
+import { ProviderError, requireReportData, type EvidenceProvider, type EvidenceRequestOptions, type ProviderEvidence } from './provider.ts';
 
 export const SIMULATED_TEES: readonly Tee[] = ['sev-snp', 'tdx', 'az-snp-vtpm', 'az-tdx-vtpm'];
 
@@ -47,14 +47,14 @@ export class SimulatorProvider implements EvidenceProvider {
     return Promise.resolve(this.kind);
   }
 
-  async getEvidence(reportData: Uint8Array): Promise<ProviderEvidence> {
+  async getEvidence(reportData: Uint8Array, request: EvidenceRequestOptions = {}): Promise<ProviderEvidence> {
     requireReportData(reportData);
     this.chain ??= loadOrCreateSimulatorChain(this.options.dir);
     const chain = await this.chain;
     if (this.kind === 'tdx') return { tee: 'tdx', quote: buildTdxQuote(chain, { ...this.options.tdx, reportData }).quote };
     if (this.kind === 'az-snp-vtpm' || this.kind === 'az-tdx-vtpm') {
       this.ak ??= createAzureAk();
-      const o = { reportData, ak: this.ak, ...(this.options.snp ? { snp: this.options.snp } : {}), ...(this.options.tdx ? { tdx: this.options.tdx } : {}) };
+      const o = { reportData, ak: this.ak, ...(request.azureNonce ? { nonce: request.azureNonce } : {}), ...(this.options.snp ? { snp: this.options.snp } : {}), ...(this.options.tdx ? { tdx: this.options.tdx } : {}) };
       const azure = this.kind === 'az-snp-vtpm' ? buildAzSnpVtpmEvidence(chain, o) : buildAzTdxVtpmEvidence(chain, o);
       return { tee: this.kind, azure };
     }

@@ -36,6 +36,7 @@ const RESOURCES = {
   snp: { path: 'default/key/snp', secret: 'default.key.snp', value: `snp-resource-${randomBytes(8).toString('hex')}` },
   tdx: { path: 'default/key/tdx', secret: 'default.key.tdx', value: `tdx-resource-${randomBytes(8).toString('hex')}` },
   denied: { path: 'default/key/sgx-only', secret: 'default.key.sgx-only', value: 'never released to this guest' },
+  azure: { path: 'default/key/azure', secret: 'default.key.azure', value: `azure-resource-${randomBytes(8).toString('hex')}` },
 };
 
 const snp = () => new SimulatorProvider({ tee: 'sev-snp', chain });
@@ -87,6 +88,7 @@ beforeAll(async () => {
   await putSecret(server.url, RESOURCES.snp.secret, RESOURCES.snp.value, 'claims.tee == "sev-snp"');
   await putSecret(server.url, RESOURCES.tdx.secret, RESOURCES.tdx.value, 'claims.tee == "tdx"');
   await putSecret(server.url, RESOURCES.denied.secret, RESOURCES.denied.value, 'claims.tee == "sgx"');
+  await putSecret(server.url, RESOURCES.azure.secret, RESOURCES.azure.value);
   await putSecret(shortLived.url, RESOURCES.snp.secret, RESOURCES.snp.value);
 }, 120_000);
 
@@ -111,6 +113,19 @@ describe('RCAR against tessera serve: auth, attest, resource', () => {
     const client = kbs();
     await client.handshake(tdx());
     expect((await client.getResource(RESOURCES.tdx.path)).toString()).toBe(RESOURCES.tdx.value);
+  });
+
+  it.each(['az-snp-vtpm', 'az-tdx-vtpm'] as const)('%s: the TPM nonce and HCL user-data are the runtime-data digest itself', async (tee) => {
+    const provider = new SimulatorProvider({ tee, chain });
+    const client = kbs();
+    await client.handshake(provider);
+    expect((await client.getResource(RESOURCES.azure.path)).toString()).toBe(RESOURCES.azure.value);
+    // Evidence bound the tessera /v1 way (the Azure form of the padded REPORT_DATA) is refused.
+    const other = kbs();
+    const challenge = await other.auth(tee);
+    const { runtime, reportData } = other.reportData(challenge);
+    const p = await refusal(other.attestWith(other.attestationBody(runtime, kbsPrimaryEvidence(await provider.getEvidence(reportData)))));
+    expect(p.status).toBe(401);
   });
 
   it('Bearer: the token alone, without the session cookie (token_client.rs)', async () => {
