@@ -21,7 +21,7 @@ import { decideRelease, guestDenial, releaseAudit, verifyResultToken, type Relea
 import { isSecretName } from '../secrets/store.ts';
 import { KbsError } from './errors.ts';
 import { encryptToKbsKey } from './jwe.ts';
-import { isKbsTeeKey, readTeePubkey } from './tee-pubkey.ts';
+import { readTeePubkey, type KbsTeeKey } from './tee-pubkey.ts';
 
 const SEGMENT_RE = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 const TAG_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -41,6 +41,23 @@ export interface ResourceInput {
   now: number;
 }
 
+/**
+ * The key to encrypt to: a KBS token's cnf is the tee-pubkey as sent; a /v1 token's is a bare
+ * P-256 JWK, used with the agent's default algorithm (the EAR is the same either way).
+ */
+function cnfKey(jwk: JWK): KbsTeeKey {
+  return readTeePubkey(jwk.kty === 'EC' && jwk.alg === undefined ? { ...jwk, alg: 'ECDH-ES+A256KW' } : jwk);
+}
+
+function isCnfKey(jwk: JWK): boolean {
+  try {
+    cnfKey(jwk);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Release `name` to the holder of `token`; the JWE JSON text, or a KbsError. Every decision is audited. */
 export async function kbsResource(ctx: ServiceContext, input: ResourceInput): Promise<string> {
   const { name, clientAddress, now } = input;
@@ -49,7 +66,7 @@ export async function kbsResource(ctx: ServiceContext, input: ResourceInput): Pr
     // trustee: Error::TokenNotFound "Attestation Token not found"
     if (input.token === undefined) throw new KbsError(401, 'TokenNotFound', 'token_missing', 'Attestation Token not found: attest first (/kbs/v0/auth then /kbs/v0/attest), or send Authorization: Bearer <token>');
     try {
-      subject = await verifyResultToken(ctx, input.token, now, (jwk) => isKbsTeeKey(jwk));
+      subject = await verifyResultToken(ctx, input.token, now, isCnfKey);
     } catch (err) {
       // trustee: Error::TokenVerifierError "Token Verifier error"
       if (err instanceof ApiError) throw new KbsError(401, 'TokenVerifierError', err.code, `Token Verifier error: ${err.detail}`);
@@ -59,7 +76,7 @@ export async function kbsResource(ctx: ServiceContext, input: ResourceInput): Pr
     if (err instanceof KbsError) await ctx.store.audit.append([releaseAudit({ name, version: null, released: false, code: err.code, via: 'kbs' }, null, clientAddress, now)]);
     throw err;
   }
-  const key = readTeePubkey(subject.cnf);
+  const key = cnfKey(subject.cnf);
   const d = await decideRelease(ctx, ctx.secrets, subject, name, undefined, undefined, (value: Uint8Array, _cnf: JWK) => JSON.stringify(encryptToKbsKey(value, key)));
   // Recorded before the answer leaves: no release without its audit entry.
   await ctx.store.audit.append([releaseAudit({ ...d, via: 'kbs' }, subject, clientAddress, now)]);

@@ -69,6 +69,8 @@ export function kbsRoutes(ctx: ServiceContext) {
   });
 
   r.post(`${KBS_PREFIX}/attest`, async (c) => {
+    const started = performance.now();
+    let outcomeLabel = 'error';
     const now = Date.now();
     const clientAddress = c.get('clientAddress');
     const found = await sessionOf(c, ctx.store.kbsSessions, now);
@@ -79,6 +81,7 @@ export function kbsRoutes(ctx: ServiceContext) {
       if (!found) throw attestFailed('kbs_session_unknown', 'no unexpired KBS session: send the kbs-session-id cookie that /auth set (sessions last a few minutes)');
       const body = await jsonBody(c, (why) => attestFailed('kbs_request_invalid', `deserialize Attestation: ${why}`));
       const { outcome, teeKey } = await kbsAttest(ctx, { key: key!, session: found.row, body, clientAddress }, now);
+      outcomeLabel = outcome.status;
       if (!outcome.issued) {
         const { failedChecks, failedRules } = outcome.denial;
         const why = [...failedChecks.map((f) => f.id), ...failedRules.map((f) => f.id)].join(', ');
@@ -92,9 +95,13 @@ export function kbsRoutes(ctx: ServiceContext) {
     } catch (err) {
       const code = refusalCode(err);
       if (code !== undefined) {
+        outcomeLabel = 'rejected';
         await ctx.store.audit.append([{ action: 'kbs.attest', outcome: 'rejected', actor: 'anonymous', subject: key?.slice(0, 16) ?? null, tee, clientAddress, at: now, details: { code } }]);
       }
       throw err;
+    } finally {
+      // The same histogram as /v1/attest, so a dashboard sees every attestation.
+      if (tee) ctx.metrics.attestationSeconds.observe({ tee, outcome: outcomeLabel }, (performance.now() - started) / 1000);
     }
   });
 

@@ -4,6 +4,7 @@
 
 import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import canonicalize from 'canonicalize';
+import { buildAzureSnpHcl, buildAzureTdxHcl, buildTpmQuote, azureRuntimeData, createAzureAk } from '../../verifier/testing/azure-evidence-builder.ts';
 import type { SimulatorChain } from '../../verifier/testing/simulated-chain.ts';
 import { buildSnpReport, type SnpReportOptions } from '../../verifier/testing/snp-report-builder.ts';
 import { buildTdxQuote, type TdxQuoteOptions } from '../../verifier/testing/tdx-quote-builder.ts';
@@ -157,4 +158,19 @@ export async function rcar(
   const evidence = tee === 'snp' ? snpKbsEvidence(chain, rd, options.snp) : tdxKbsEvidence(chain, rd, options.tdx);
   const attest = await g.call('POST', '/kbs/v0/attest', { body: attestation(nonce, pubkey, evidence, options.initData) });
   return { attest, nonce, privateKey, pubkey };
+}
+
+/** Azure vTPM evidence (agent v2) the agent's way for the KBS: the TPM nonce and user-data carry the unpadded runtime-data digest. */
+export function azKbsEvidence(chain: SimulatorChain, tee: 'az-snp-vtpm' | 'az-tdx-vtpm', digest: Uint8Array): Record<string, unknown> {
+  const ak = createAzureAk();
+  const runtime = azureRuntimeData({ akPublicJwk: ak.publicJwk, userData: digest });
+  const q = buildTpmQuote(ak.privateKey, digest);
+  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+  const tpm_quote = { signature: hex(q.signature), message: hex(q.message), pcrs: q.pcrs.map(hex) };
+  if (tee === 'az-snp-vtpm') {
+    const { hclReport } = buildAzureSnpHcl(chain, runtime);
+    return { version: 2, tpm_quote, hcl_report: Buffer.from(hclReport).toString('base64url'), vcek: chain.amd.vcek.toString('base64url') };
+  }
+  const { hclReport, tdQuote } = buildAzureTdxHcl(chain, runtime);
+  return { version: 2, tpm_quote, hcl_report: Buffer.from(hclReport).toString('base64url'), td_quote: Buffer.from(tdQuote).toString('base64url') };
 }

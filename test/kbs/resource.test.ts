@@ -4,11 +4,13 @@
 // with jose (and its protected header in the byte form the agent recomputes), the session
 // cookie or a bearer token, and each refusal in Trustee's status and type.
 
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt, flattenedDecrypt, type FlattenedJWE } from 'jose';
 import type { SimulatorChain } from '../../verifier/testing/simulated-chain.ts';
-import { issueExpiredCopy, NO_RATE_LIMITS, startChainServer, stopServer, type TestServer } from '../server/helpers.ts';
-import { KbsGuest, kbsType, rcar, type KeyKind } from './helpers.ts';
+import { issueExpiredCopy, NO_RATE_LIMITS, snpAttestBody, startChainServer, stopServer, type TestServer } from '../server/helpers.ts';
+import { newSessionId, sessionKey } from '../../server/kbs/session.ts';
+import { KbsGuest, kbsType, rcar, teeKeyPair, type KeyKind } from './helpers.ts';
 
 let chain: SimulatorChain;
 let srv: TestServer;
@@ -19,6 +21,7 @@ beforeAll(async () => {
   expect((await put('default.key.1', { value: 'the image key' })).status).toBe(201);
   expect((await put('default.cosign.pubkey.pem', { value: 'a public key file' })).status).toBe(201);
   expect((await put('prod.key.tdx-only', { value: 'for TDX guests', releasePolicy: 'claims.tee == "tdx"' })).status).toBe(201);
+  expect((await put('prod.key.initdata', { value: 'for pods with this init-data', releasePolicy: 'has(claims.initData) && claims.initData.data["policy.rego"] == "package allow_exec_false"' })).status).toBe(201);
 }, 120_000);
 afterAll(() => stopServer(srv));
 
@@ -75,6 +78,29 @@ describe('GET /kbs/v0/resource', () => {
     expect(entry).toMatchObject({ outcome: 'released', tee: 'sev-snp', details: { via: 'kbs', version: 1 } });
   });
 
+  it('takes an EAR from /v1/attest as bearer too (its bare P-256 cnf is used with ECDH-ES+A256KW)', async () => {
+    const { privateKey, pubkey } = teeKeyPair('P-256');
+    const { kty, crv, x, y } = pubkey;
+    const { body } = await snpAttestBody(srv, chain, { jwk: { kty, crv, x, y } });
+    const v1 = await srv.call('POST', '/v1/attest', { body });
+    expect(v1.status, JSON.stringify(v1.body)).toBe(200);
+    const res = await new KbsGuest(srv).call('GET', '/kbs/v0/resource/default/key/1', { headers: { authorization: `Bearer ${v1.body.token}` } });
+    expect(await open(res, privateKey)).toBe('the image key');
+  });
+
+  it('a release policy can read the init-data the pod was launched with (claims.initData)', async () => {
+    const initData = 'version = "0.1.0"\nalgorithm = "sha256"\n\n[data]\n"policy.rego" = "package allow_exec_false"\n';
+    const hostData = createHash('sha256').update(initData).digest();
+    const g = new KbsGuest(srv);
+    const { attest, privateKey } = await rcar(g, chain, { initData, snp: { hostData } });
+    expect(attest.status, JSON.stringify(attest.body)).toBe(200);
+    expect(await open(await g.call('GET', '/kbs/v0/resource/prod/key/initdata'), privateKey)).toBe('for pods with this init-data');
+    // A pod without init-data (or with other init-data) is refused.
+    const other = new KbsGuest(srv);
+    await rcar(other, chain);
+    expect((await other.call('GET', '/kbs/v0/resource/prod/key/initdata')).status).toBe(401);
+  });
+
   it('refuses a resource before attest: 401 TokenNotFound (the agent then attests)', async () => {
     const g = new KbsGuest(srv);
     await g.auth('snp');
@@ -101,6 +127,22 @@ describe('GET /kbs/v0/resource', () => {
     // The audit says which.
     expect((await audit('prod.key.tdx-only')).at(0)).toMatchObject({ outcome: 'denied', details: { code: 'release_denied', via: 'kbs' } });
     expect((await audit('prod.key.absent')).at(0)).toMatchObject({ outcome: 'denied', details: { code: 'secret_not_found', via: 'kbs' } });
+  });
+
+  it('refuses the cookie of an expired session (401 TokenNotFound: the agent attests again), though its token is still valid', async () => {
+    const g = new KbsGuest(srv);
+    const { attest, pubkey } = await rcar(g, chain);
+    const id = newSessionId();
+    const now = Date.now();
+    await srv.service.ctx.store.kbsSessions.create({
+      id: sessionKey(id), nonce: 'B'.repeat(43) + '=', tee: 'snp', state: 'attested', hashAlg: 'sha384', teePubkey: JSON.stringify(pubkey),
+      token: attest.body.token, attestationId: null, createdAt: now - 400_000, expiresAt: now - 1_000,
+    });
+    const stale = new KbsGuest(srv);
+    stale.cookie = `kbs-session-id=${id}`;
+    const res = await stale.call('GET', '/kbs/v0/resource/default/key/1');
+    expect(res.status).toBe(401);
+    expect(res.body.type).toBe(kbsType('TokenNotFound'));
   });
 
   it('refuses an expired or foreign token with 401 TokenVerifierError', async () => {
