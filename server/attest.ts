@@ -316,7 +316,9 @@ export async function decideBound(ctx: ServiceContext, input: BoundAttestInput, 
       claimsDigest: digest,
       tokenJti: issued?.jti ?? null,
       clientAddress: input.clientAddress,
-      result: JSON.stringify(stored),
+      // The decision goes with the result, so that the console and GET /v1/attestations/{id}
+      // show every rule with expected and found as decided (replay ignores it: it re-appraises).
+      result: JSON.stringify({ ...stored, appraisal: { status: decision.status, rules: decision.rules } }),
     },
     audit: [decisionAudit, ...releaseAudits, ...protocolAudits],
   });

@@ -12,7 +12,7 @@
 //   Parsing follows virtee/sev v6.3.0 src/firmware/guest/types/snp.rs `from_bytes` (which
 //   keeps no reserved bytes: the hardware zeroes them, and a server re-serialises them as zero).
 // tdx: `TdxEvidence { cc_eventlog, quote }`: the quote in standard base64, the CC event log
-//   (base64) or null when the guest has none.
+//   (base64, the CCEL the provider read) or null when the guest has none.
 // The REPORT_DATA inside is whatever the provider was asked for (see runtime-data.ts).
 
 import type { Tee } from '../../verifier/result.ts';
@@ -138,7 +138,10 @@ export interface KbsEvidenceOptions {
 /** The agent's `primary_evidence` for this provider evidence. */
 export function kbsPrimaryEvidence(evidence: ProviderEvidence, options: KbsEvidenceOptions = {}): Record<string, unknown> {
   if (evidence.tee === 'tdx') {
-    return { cc_eventlog: options.ccEventlog ? Buffer.from(options.ccEventlog).toString('base64') : null, quote: Buffer.from(evidence.quote).toString('base64') };
+    // The provider's CCEL (cut after its last event, providers/ccel.ts), as attester/src/utils.rs
+    // read_eventlog sends it (that also appends the AA event log, which this agent does not keep).
+    const log = options.ccEventlog ?? evidence.eventLog;
+    return { cc_eventlog: log ? Buffer.from(log).toString('base64') : null, quote: Buffer.from(evidence.quote).toString('base64') };
   }
   // Azure: the attester's evidence JSON is the KBS evidence as it is (guest-components attester/src/az_*_vtpm).
   if (evidence.tee !== 'sev-snp') return { ...evidence.azure };
