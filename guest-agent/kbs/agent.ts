@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { decodeJwt } from 'jose';
 import type { EvidenceProvider } from '../providers/provider.ts';
 import { KbsClient, KbsProblem, resourcePath } from './client.ts';
+import { kbsTeeName } from './evidence.ts';
 
 export interface KbsAgentOptions {
   url: string;
@@ -45,7 +46,7 @@ export async function kbsAttest(provider: EvidenceProvider, options: KbsAgentOpt
   }
   return {
     token,
-    tee: (await provider.tee()) === 'tdx' ? 'tdx' : 'snp',
+    tee: kbsTeeName(await provider.tee()),
     ...(typeof exp === 'number' ? { expiresAt: new Date(exp * 1000).toISOString() } : {}),
   };
 }

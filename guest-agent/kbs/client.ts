@@ -18,8 +18,8 @@
 import { readBodyWithin } from '../../verifier/collateral/read-body.ts';
 import { isLoopback, MAX_RESPONSE_BYTES } from '../client.ts';
 import type { EvidenceProvider } from '../providers/provider.ts';
-import { kbsPrimaryEvidence, kbsTee, type KbsEvidenceOptions, type KbsTee } from './evidence.ts';
-import { HASH_ALGORITHMS, kbsReportData, selectedHashAlgorithm, type HashAlgorithm, type RuntimeData } from './runtime-data.ts';
+import { kbsPrimaryEvidence, kbsTee, kbsTeeName, type KbsEvidenceOptions, type KbsTee } from './evidence.ts';
+import { HASH_ALGORITHMS, HASH_BYTES, kbsReportData, selectedHashAlgorithm, type HashAlgorithm, type RuntimeData } from './runtime-data.ts';
 import { TeeKeyPair, type TeeKeyAlgorithm } from './tee-key.ts';
 
 export const KBS_PROTOCOL_VERSION = '0.4.0';
@@ -177,10 +177,12 @@ export class KbsClient {
   }
 
   /** The REPORT_DATA for this challenge and this client's tee key (no additional devices). */
-  reportData(challenge: Challenge): { algorithm: HashAlgorithm; reportData: Buffer; runtime: RuntimeData } {
+  reportData(challenge: Challenge): { algorithm: HashAlgorithm; reportData: Buffer; digest: Buffer; runtime: RuntimeData } {
     const algorithm = selectedHashAlgorithm(challenge['extra-params']);
     const runtime = this.runtimeData(challenge.nonce);
-    return { algorithm, runtime, reportData: kbsReportData(runtime, algorithm, '') };
+    const reportData = kbsReportData(runtime, algorithm, '');
+    // The unpadded digest: what the az-*-vtpm attesters put in the TPM nonce and HCL user-data.
+    return { algorithm, runtime, reportData, digest: reportData.subarray(0, HASH_BYTES[algorithm]) };
   }
 
   attestationBody(runtime: RuntimeData, primaryEvidence: unknown): AttestationBody {
@@ -201,10 +203,10 @@ export class KbsClient {
 
   /** The whole handshake (rcar_client.rs `rcar_handshake`) with evidence from `provider`. */
   async handshake(provider: EvidenceProvider, evidenceOptions: KbsEvidenceOptions = {}): Promise<string> {
-    const tee = (await provider.tee()) === 'tdx' ? 'tdx' : 'snp';
+    const tee = kbsTeeName(await provider.tee());
     const challenge = await this.auth(tee);
-    const { reportData, runtime } = this.reportData(challenge);
-    const evidence = await provider.getEvidence(reportData);
+    const { reportData, digest, runtime } = this.reportData(challenge);
+    const evidence = await provider.getEvidence(reportData, { azureNonce: digest });
     if (kbsTee(evidence) !== tee) throw new TypeError(`the provider said ${tee} and produced ${evidence.tee} evidence`);
     return this.attestWith(this.attestationBody(runtime, kbsPrimaryEvidence(evidence, evidenceOptions)));
   }

@@ -12,9 +12,10 @@
 //   Parsing follows virtee/sev v6.3.0 src/firmware/guest/types/snp.rs `from_bytes` (which
 //   keeps no reserved bytes: the hardware zeroes them, and a server re-serialises them as zero).
 // tdx: `TdxEvidence { cc_eventlog, quote }`: the quote in standard base64, the CC event log
-//   (base64) or null when the guest has none.
+//   (base64, the CCEL the provider read) or null when the guest has none.
 // The REPORT_DATA inside is whatever the provider was asked for (see runtime-data.ts).
 
+import type { Tee } from '../../verifier/result.ts';
 import type { ProviderEvidence } from '../providers/provider.ts';
 import { CERT_TABLE_GUID } from '../providers/cert-table.ts';
 
@@ -116,6 +117,13 @@ export function sevAttestationReportJson(reportBytes: Uint8Array): Record<string
 /** sev `CertType` names for the certificate table GUIDs (host/types/snp.rs). */
 const CERT_TYPE: Record<string, string> = { vcek: 'VCEK', vlek: 'VLEK', ask: 'ASK', asvk: 'ASK', ark: 'ARK' };
 
+/** kbs-types `Tee` for a tessera TEE name. */
+export function kbsTeeName(tee: Tee): KbsTee {
+  if (tee === 'sev-snp') return 'snp';
+  if (tee === 'tdx' || tee === 'az-snp-vtpm' || tee === 'az-tdx-vtpm') return tee;
+  throw new KbsEvidenceError(`the KBS protocol of this agent has no evidence shape for ${tee}`);
+}
+
 /** The tee name the agent puts in `/auth` (kbs-types `Tee`, lowercase). */
 export function kbsTee(evidence: ProviderEvidence): KbsTee {
   if (evidence.tee === 'az-snp-vtpm' || evidence.tee === 'az-tdx-vtpm') return evidence.tee;
@@ -130,7 +138,10 @@ export interface KbsEvidenceOptions {
 /** The agent's `primary_evidence` for this provider evidence. */
 export function kbsPrimaryEvidence(evidence: ProviderEvidence, options: KbsEvidenceOptions = {}): Record<string, unknown> {
   if (evidence.tee === 'tdx') {
-    return { cc_eventlog: options.ccEventlog ? Buffer.from(options.ccEventlog).toString('base64') : null, quote: Buffer.from(evidence.quote).toString('base64') };
+    // The provider's CCEL (cut after its last event, providers/ccel.ts), as attester/src/utils.rs
+    // read_eventlog sends it (that also appends the AA event log, which this agent does not keep).
+    const log = options.ccEventlog ?? evidence.eventLog;
+    return { cc_eventlog: log ? Buffer.from(log).toString('base64') : null, quote: Buffer.from(evidence.quote).toString('base64') };
   }
   // Azure: the attester's evidence JSON is the KBS evidence as it is (guest-components attester/src/az_*_vtpm).
   if (evidence.tee !== 'sev-snp') return { ...evidence.azure };

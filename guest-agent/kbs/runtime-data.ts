@@ -20,6 +20,7 @@ import type { TeePubKey } from './tee-key.ts';
 export const HASH_ALGORITHMS = ['sha256', 'sha384', 'sha512'] as const;
 export type HashAlgorithm = (typeof HASH_ALGORITHMS)[number];
 export const DEFAULT_HASH_ALGORITHM: HashAlgorithm = 'sha384';
+export const HASH_BYTES: Record<HashAlgorithm, number> = { sha256: 32, sha384: 48, sha512: 64 };
 
 export const REPORT_DATA_LENGTH = 64;
 

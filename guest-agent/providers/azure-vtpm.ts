@@ -26,7 +26,7 @@ import { azureNonceFromReportData } from '../../verifier/binding.ts';
 import { BodyTimeoutError, BodyTooLargeError, readBodyWithin } from '../../verifier/collateral/read-body.ts';
 import { EvidenceFormatError } from '../../verifier/errors.ts';
 import type { Tee } from '../../verifier/result.ts';
-import { ProviderError, requireReportData, type AzureVtpmEvidenceJson, type EvidenceProvider, type ProviderEvidence } from './provider.ts';
+import { ProviderError, requireReportData, type AzureVtpmEvidenceJson, type EvidenceProvider, type EvidenceRequestOptions, type ProviderEvidence } from './provider.ts';
 import { handleArg, tpm2Tools, type Tpm2Tools } from './tpm2-tools.ts';
 
 export const HCL_REPORT_NV_INDEX = 0x01400001;
@@ -110,9 +110,10 @@ export class AzureVtpmProvider implements EvidenceProvider {
     return this.withDir(async (dir) => this.teeOf(await this.readHcl(dir)));
   }
 
-  async getEvidence(reportData: Uint8Array): Promise<ProviderEvidence> {
+  async getEvidence(reportData: Uint8Array, request: EvidenceRequestOptions = {}): Promise<ProviderEvidence> {
     requireReportData(reportData);
-    const nonce = azureNonceFromReportData(reportData);
+    if (request.azureNonce && request.azureNonce.length > REPORT_DATA_NV_SIZE) throw new ProviderError('report_data_length', `An Azure nonce is at most ${REPORT_DATA_NV_SIZE} bytes, got ${request.azureNonce.length}.`);
+    const nonce = request.azureNonce ? Buffer.from(request.azureNonce) : azureNonceFromReportData(reportData);
     return this.withDir(async (dir) => {
       const { bytes, report } = await this.freshHcl(dir, nonce);
       const tee = this.teeOf({ report });

@@ -48,7 +48,17 @@ export interface EvidenceProvider {
    * Evidence whose REPORT_DATA is exactly `reportData` (64 bytes); on Azure, whose TPM nonce
    * and user-data are its Azure form (verifier/binding.ts azureNonceFromReportData).
    */
-  getEvidence(reportData: Uint8Array): Promise<ProviderEvidence>;
+  getEvidence(reportData: Uint8Array, options?: EvidenceRequestOptions): Promise<ProviderEvidence>;
+}
+
+export interface EvidenceRequestOptions {
+  /**
+   * Azure vTPM only: the TPM quote nonce and HCL user-data to use as they are, instead of
+   * the Azure form of `reportData`. The KBS protocol binds the runtime-data digest itself, as
+   * the CoCo az-*-vtpm attesters do (guest-components attester/src/az_snp_vtpm get_evidence).
+   * At most 64 bytes.
+   */
+  azureNonce?: Uint8Array;
 }
 
 /**

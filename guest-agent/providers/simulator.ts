@@ -13,7 +13,7 @@ import { loadOrCreateSimulatorChain } from '../../verifier/testing/simulator-fil
 import { buildSnpReport, type SnpReportOptions } from '../../verifier/testing/snp-report-builder.ts';
 import { buildTdxQuote, type TdxQuoteOptions } from '../../verifier/testing/tdx-quote-builder.ts';
 import { simulatorEventLog } from '../../verifier/testing/eventlog-builder.ts';
-import { ProviderError, requireReportData, type EvidenceProvider, type ProviderEvidence } from './provider.ts';
+import { ProviderError, requireReportData, type EvidenceProvider, type EvidenceRequestOptions, type ProviderEvidence } from './provider.ts';
 
 export const SIMULATED_TEES: readonly Tee[] = ['sev-snp', 'tdx', 'az-snp-vtpm', 'az-tdx-vtpm'];
 
@@ -54,7 +54,7 @@ export class SimulatorProvider implements EvidenceProvider {
     return Promise.resolve(this.kind);
   }
 
-  async getEvidence(reportData: Uint8Array): Promise<ProviderEvidence> {
+  async getEvidence(reportData: Uint8Array, request: EvidenceRequestOptions = {}): Promise<ProviderEvidence> {
     requireReportData(reportData);
     this.chain ??= loadOrCreateSimulatorChain(this.options.dir);
     const chain = await this.chain;
@@ -65,7 +65,7 @@ export class SimulatorProvider implements EvidenceProvider {
     }
     if (this.kind === 'az-snp-vtpm' || this.kind === 'az-tdx-vtpm') {
       this.ak ??= createAzureAk();
-      const o = { reportData, ak: this.ak, ...(this.options.snp ? { snp: this.options.snp } : {}), ...(this.options.tdx ? { tdx: this.options.tdx } : {}) };
+      const o = { reportData, ak: this.ak, ...(request.azureNonce ? { nonce: request.azureNonce } : {}), ...(this.options.snp ? { snp: this.options.snp } : {}), ...(this.options.tdx ? { tdx: this.options.tdx } : {}) };
       const azure = this.kind === 'az-snp-vtpm' ? buildAzSnpVtpmEvidence(chain, o) : buildAzTdxVtpmEvidence(chain, o);
       return { tee: this.kind, azure };
     }

@@ -43,10 +43,10 @@ describe('tessera-agent --protocol kbs', () => {
     expect(statSync(out).mode & 0o777).toBe(0o600);
   });
 
-  it('attest (TDX)', async () => {
-    const r = await agent('attest', '--tee', 'tdx');
+  it.each(['tdx', 'az-snp-vtpm', 'az-tdx-vtpm'])('attest (%s)', async (tee) => {
+    const r = await agent('attest', '--tee', tee);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain('tdx');
+    expect(r.stdout).toMatch(new RegExp(`tee:\\s+${tee}\n`));
   });
 
   it('secret get <repository>/<type>/<tag>: written as <repository>.<type>.<tag>, mode 0600, never printed', async () => {

@@ -61,6 +61,10 @@ describe('tdx: {cc_eventlog, quote} (trustee deps/verifier tdx test data)', () =
     expect(evidence['quote']).toMatch(/^[A-Za-z0-9+/]+=*$/);
   });
 
+  it("the provider's CCEL is the cc_eventlog", () => {
+    expect(kbsPrimaryEvidence({ tee: 'tdx', quote, eventLog: ccel.subarray(0, 5756) })['cc_eventlog']).toBe(ccel.subarray(0, 5756).toString('base64'));
+  });
+
   it('a guest without an event log sends cc_eventlog null', () => {
     expect(kbsPrimaryEvidence({ tee: 'tdx', quote })).toEqual({ cc_eventlog: null, quote: quote.toString('base64') });
   });

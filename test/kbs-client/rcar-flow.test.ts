@@ -7,7 +7,7 @@
 // {type, detail} with the status Trustee sends (kbs/src/error.rs: 401 for everything but a
 // bad path), and a JWE whose header bytes were reordered, which the client must refuse.
 
-import { createCipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { decodeJwt, flattenedDecrypt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KbsClient, KbsProblem, type AttestationBody } from '../../guest-agent/kbs/client.ts';
@@ -36,6 +36,8 @@ const RESOURCES = {
   snp: { path: 'default/key/snp', secret: 'default.key.snp', value: `snp-resource-${randomBytes(8).toString('hex')}` },
   tdx: { path: 'default/key/tdx', secret: 'default.key.tdx', value: `tdx-resource-${randomBytes(8).toString('hex')}` },
   denied: { path: 'default/key/sgx-only', secret: 'default.key.sgx-only', value: 'never released to this guest' },
+  initData: { path: 'default/key/init-data', secret: 'default.key.init-data', value: `init-data-resource-${randomBytes(8).toString('hex')}` },
+  azure: { path: 'default/key/azure', secret: 'default.key.azure', value: `azure-resource-${randomBytes(8).toString('hex')}` },
 };
 
 const snp = () => new SimulatorProvider({ tee: 'sev-snp', chain });
@@ -87,6 +89,8 @@ beforeAll(async () => {
   await putSecret(server.url, RESOURCES.snp.secret, RESOURCES.snp.value, 'claims.tee == "sev-snp"');
   await putSecret(server.url, RESOURCES.tdx.secret, RESOURCES.tdx.value, 'claims.tee == "tdx"');
   await putSecret(server.url, RESOURCES.denied.secret, RESOURCES.denied.value, 'claims.tee == "sgx"');
+  await putSecret(server.url, RESOURCES.azure.secret, RESOURCES.azure.value);
+  await putSecret(server.url, RESOURCES.initData.secret, RESOURCES.initData.value, 'has(claims.initData) && claims.initData.algorithm == "sha384"');
   await putSecret(shortLived.url, RESOURCES.snp.secret, RESOURCES.snp.value);
 }, 120_000);
 
@@ -111,6 +115,34 @@ describe('RCAR against tessera serve: auth, attest, resource', () => {
     const client = kbs();
     await client.handshake(tdx());
     expect((await client.getResource(RESOURCES.tdx.path)).toString()).toBe(RESOURCES.tdx.value);
+  });
+
+  it.each(['az-snp-vtpm', 'az-tdx-vtpm'] as const)('%s: the TPM nonce and HCL user-data are the runtime-data digest itself', async (tee) => {
+    const provider = new SimulatorProvider({ tee, chain });
+    const client = kbs();
+    await client.handshake(provider);
+    expect((await client.getResource(RESOURCES.azure.path)).toString()).toBe(RESOURCES.azure.value);
+    // Evidence bound the tessera /v1 way (the Azure form of the padded REPORT_DATA) is refused.
+    const other = kbs();
+    const challenge = await other.auth(tee);
+    const { runtime, reportData } = other.reportData(challenge);
+    const p = await refusal(other.attestWith(other.attestationBody(runtime, kbsPrimaryEvidence(await provider.getEvidence(reportData)))));
+    expect(p.status).toBe(401);
+  });
+
+  it('TDX with init-data: its SHA-384 is MRCONFIGID, and its claims reach the release policy', async () => {
+    const toml = 'version = "0.1.0"\nalgorithm = "sha384"\n\n[data]\n"policy.rego" = \'\'\'\npackage agent_policy\n\'\'\'\n';
+    const mrConfigId = createHash('sha384').update(toml).digest();
+    const client = kbs({ initData: toml });
+    await client.handshake(new SimulatorProvider({ tee: 'tdx', chain, tdx: { mrConfigId } }));
+    expect((await client.getResource(RESOURCES.initData.path)).toString()).toBe(RESOURCES.initData.value);
+    // Without init-data the same resource is refused; with a TD launched for other init-data, the attestation is.
+    const plain = kbs();
+    await plain.handshake(tdx());
+    expect((await plain.requestResource(RESOURCES.initData.path)).status).toBe(401);
+    const other = kbs({ initData: toml });
+    const p = await refusal(other.handshake(new SimulatorProvider({ tee: 'tdx', chain, tdx: { mrConfigId: createHash('sha384').update('other').digest() } })));
+    expect(p.status).toBe(401);
   });
 
   it('Bearer: the token alone, without the session cookie (token_client.rs)', async () => {

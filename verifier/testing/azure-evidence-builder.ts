@@ -137,6 +137,8 @@ export interface AzureEvidenceJson {
 export interface AzureEvidenceOptions {
   /** The 64-byte tessera REPORT_DATA binding; the TPM nonce and user-data get its Azure form. */
   reportData: Uint8Array;
+  /** The TPM nonce and user-data as they are, instead of the Azure form of reportData (the KBS protocol binds the runtime-data digest itself). */
+  nonce?: Uint8Array;
   ak?: AzureAk;
   pcrs?: Uint8Array[];
   secureBoot?: boolean;
@@ -152,7 +154,7 @@ function tpmQuoteJson(q: TpmQuoteParts): AzureEvidenceJson['tpm_quote'] {
 /** az-snp-vtpm evidence (agent evidence version 2) for tessera's binding of `reportData`. */
 export function buildAzSnpVtpmEvidence(chain: SimulatorChain, o: AzureEvidenceOptions): AzureEvidenceJson {
   const ak = o.ak ?? createAzureAk();
-  const nonce = azureNonceFromReportData(o.reportData);
+  const nonce = o.nonce ? Buffer.from(o.nonce) : azureNonceFromReportData(o.reportData);
   const runtime = azureRuntimeData({ akPublicJwk: ak.publicJwk, userData: nonce, ...(o.secureBoot !== undefined ? { secureBoot: o.secureBoot } : {}) });
   const { hclReport } = buildAzureSnpHcl(chain, runtime, o.snp);
   return {
@@ -166,7 +168,7 @@ export function buildAzSnpVtpmEvidence(chain: SimulatorChain, o: AzureEvidenceOp
 /** az-tdx-vtpm evidence for tessera's binding of `reportData`. */
 export function buildAzTdxVtpmEvidence(chain: SimulatorChain, o: AzureEvidenceOptions): AzureEvidenceJson {
   const ak = o.ak ?? createAzureAk();
-  const nonce = azureNonceFromReportData(o.reportData);
+  const nonce = o.nonce ? Buffer.from(o.nonce) : azureNonceFromReportData(o.reportData);
   const runtime = azureRuntimeData({ akPublicJwk: ak.publicJwk, userData: nonce, ...(o.secureBoot !== undefined ? { secureBoot: o.secureBoot } : {}) });
   const { hclReport, tdQuote } = buildAzureTdxHcl(chain, runtime, o.tdx);
   return {
