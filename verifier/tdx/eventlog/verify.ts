@@ -52,7 +52,7 @@ function replay(bytes: Uint8Array): Replayed {
   const done: Replayed = {
     replayed: replayRtmrs(log),
     claims: deepFreeze(eventLogClaims(log)),
-    format: pass('tdx.eventlog.format', `The event log parsed: ${extended} events extend RTMR0..3${skipped > 0 ? `, ${skipped} EV_NO_ACTION events are not extended` : ''}.`),
+    format: Object.freeze(pass('tdx.eventlog.format', `The event log parsed: ${extended} events extend RTMR0..3${skipped > 0 ? `, ${skipped} EV_NO_ACTION events are not extended` : ''}.`)),
   };
   memo.set(key, done);
   if (memo.size > MEMO_SIZE) memo.delete(memo.keys().next().value!);
