@@ -15,4 +15,6 @@ export default tseslint.config(
       eqeqeq: ['error', 'always'],
     },
   },
+  // The console's one browser script (server/console/assets/): browser globals, not Node's.
+  { files: ['server/console/assets/**/*.js'], languageOptions: { globals: { document: 'readonly', window: 'readonly', HTMLFormElement: 'readonly' } } },
 );

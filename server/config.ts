@@ -68,6 +68,14 @@ const auditHeadsSchema = z.strictObject({
   timeoutSeconds: z.number().int().min(1).max(300).default(10),
 });
 
+const consoleSchema = z.strictObject({
+  /**
+   * Lifetime of an operator console session (server/console/), minutes: the stored API token
+   * it is (named console:<parent id>) expires then, or when its parent does if sooner.
+   */
+  sessionMinutes: z.number().int().min(1).max(24 * 60).default(60),
+});
+
 const kbsSchema = z.strictObject({
   /**
    * Serve the Confidential Containers KBS protocol under /kbs/v0 (server/kbs/). Default: on in
@@ -122,6 +130,7 @@ export const configSchema = z.strictObject({
   auth: authSchema.default({ allowEnvAdminToken: true }),
   /** Exported signed audit heads, the log's witness (off unless directory or url is set). */
   auditHeads: auditHeadsSchema.default({ intervalMinutes: 15, timeoutSeconds: 10 }),
+  console: consoleSchema.default({ sessionMinutes: 60 }),
   kbs: kbsSchema.default({ sessionTtlSeconds: 300 }),
 });
 
@@ -137,7 +146,7 @@ export class ConfigError extends Error {
 
 type Kind = 'string' | 'int' | 'bool';
 /** Environment variable -> config key path, and how to read it. */
-const ENV: Record<string, { path: string[]; kind: Kind }> = {
+export const ENV: Record<string, { path: string[]; kind: Kind }> = {
   TESSERA_HOST: { path: ['host'], kind: 'string' },
   TESSERA_PORT: { path: ['port'], kind: 'int' },
   TESSERA_DATA_DIR: { path: ['dataDir'], kind: 'string' },
@@ -166,6 +175,7 @@ const ENV: Record<string, { path: string[]; kind: Kind }> = {
   TESSERA_AUDIT_HEADS_DIR: { path: ['auditHeads', 'directory'], kind: 'string' },
   TESSERA_AUDIT_HEADS_URL: { path: ['auditHeads', 'url'], kind: 'string' },
   TESSERA_AUDIT_HEADS_INTERVAL_MINUTES: { path: ['auditHeads', 'intervalMinutes'], kind: 'int' },
+  TESSERA_CONSOLE_SESSION_MINUTES: { path: ['console', 'sessionMinutes'], kind: 'int' },
   TESSERA_KBS_ENABLED: { path: ['kbs', 'enabled'], kind: 'bool' },
   TESSERA_KBS_SESSION_TTL: { path: ['kbs', 'sessionTtlSeconds'], kind: 'int' },
 };

@@ -32,6 +32,8 @@ export interface ServiceContext {
   build: string;
   /** Attestations being decided (challenge to durable verdict): one alone is verified in the event loop. */
   attestationsInFlight: number;
+  /** The operator console's CSRF key (server secret console-csrf-hmac, shared by every replica). */
+  consoleKey: Buffer;
   /** Set once shutdown begins: /readyz answers 503. */
   draining: boolean;
 }

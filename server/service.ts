@@ -103,9 +103,11 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   try {
     const keys = new SigningKeyStore(store.signingKeys, store.configEpoch, kek.key);
     let challengeKey: Buffer;
+    let consoleKey: Buffer;
     try {
       await keys.checkKek();
       challengeKey = await getOrCreateServerSecret(store.serverSecrets, kek.key, 'challenge-hmac', 32);
+      consoleKey = await getOrCreateServerSecret(store.serverSecrets, kek.key, 'console-csrf-hmac', 32);
     } catch (err) {
       if (err instanceof EnvelopeError || err instanceof StoreCorruptError) {
         throw new StartupError(`the key-encryption key from ${kek.source} does not open the keys stored in ${storeLocation(config)}: wrong KEK for this database (or the stored keys were altered: tessera db check)`);
@@ -192,6 +194,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       metrics: new Metrics(options.collateral ? undefined : () => cache.metrics()),
       build: `tessera ${VERSION}`,
       attestationsInFlight: 0,
+      consoleKey,
       draining: false,
     };
     // Development mode: the README quick start's `demo` secret, released to simulated guests only.
@@ -199,6 +202,8 @@ export async function createService(options: ServiceOptions): Promise<Service> {
 
     const prune = setInterval(() => {
       store.challenges.prune(Date.now()).catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'pruning consumed challenges failed'));
+      // Expired KBS sessions (server/kbs/session.ts) are refused on read; this only forgets them.
+      store.kbsSessions.prune(Date.now()).catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'pruning expired KBS sessions failed'));
     }, 60_000);
     prune.unref();
     // Renew cached CRLs and TCB documents ahead of their nextUpdate even when no attestation

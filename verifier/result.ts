@@ -130,6 +130,28 @@ export interface CollateralUse {
   stale?: boolean;
 }
 
+/**
+ * Intel: who the platform and its Quoting Enclave are, from the PCK certificate's SGX
+ * extension (Intel "SGX PCK Certificate and CRL Profile" 1.5: PPID, PCE-ID) and the QE
+ * report matched against the QE Identity. Kept in the stored result (the fleet view,
+ * server/fleet/) and not in the claims: the PPID names one machine to whoever reads a token,
+ * so only its SHA-256 is kept, and a policy has no use for it.
+ */
+export interface IntelPlatformResult {
+  /** SHA-256 (hex) of the 16-byte PPID: one physical platform. */
+  ppidSha256: string;
+  /** PCE-ID, lower-case hex. */
+  pceId: string;
+  qe: {
+    /** ISVSVN of the QE report. */
+    isvSvn: number;
+    /** The QE Identity level the QE met (QVL EnclaveReportVerifier terms; NotSupported: none). */
+    status: 'UpToDate' | 'OutOfDate' | 'Revoked' | 'NotSupported';
+    /** tcbDate of that level. */
+    tcbDate?: string;
+  };
+}
+
 export interface IntelTcbResult {
   status: IntelTcbStatus;
   advisoryIds: string[];
@@ -151,6 +173,8 @@ export interface VerificationResult {
   warnings: string[];
   /** Intel only. */
   tcb?: IntelTcbResult;
+  /** Intel only: the platform's and the QE's identity. */
+  platform?: IntelPlatformResult;
   collateral: CollateralUse[];
 }
 

@@ -48,12 +48,22 @@ interface NewToken {
   scope: Scope;
   /** Refused from this many days on; absent: until revoked. */
   expiresInDays?: number | undefined;
+  /** Refused from this instant (ms) on; wins over expiresInDays (console sessions). */
+  expiresAt?: number | undefined;
 }
+
+/**
+ * Names of the operator console's sessions (server/console/session.ts): `console:<parent
+ * token id>`, or `console:env` for a session opened with TESSERA_ADMIN_TOKEN. A session holds
+ * only while its parent token does (TokenVerifier.verify).
+ */
+export const SESSION_NAME_PREFIX = 'console:';
+export const ENV_SESSION_PARENT = 'env';
 
 function newToken(input: NewToken, now: number): { token: string; row: ApiTokenRow } {
   const id = randomBytes(8).toString('hex');
   const token = `tsr_${id}_${randomBytes(32).toString('base64url')}`;
-  const expiresAt = input.expiresInDays === undefined ? null : now + input.expiresInDays * 86_400_000;
+  const expiresAt = input.expiresAt ?? (input.expiresInDays === undefined ? null : now + input.expiresInDays * 86_400_000);
   return { token, row: { id, name: input.name, scope: input.scope, hash: sha256(token).toString('hex'), createdAt: now, revokedAt: null, expiresAt } };
 }
 
@@ -115,6 +125,18 @@ export class TokenVerifier {
     // Only a holder of the whole token learns it was revoked or has expired.
     if (row.revokedAt !== null) return 'revoked';
     if (row.expiresAt !== null && now >= row.expiresAt) return 'expired';
+    if (row.name.startsWith(SESSION_NAME_PREFIX)) {
+      // A console session lives only as long as the token it was opened with: revoking the
+      // parent ends every session opened with it, whoever revoked it and however (API, CLI).
+      const parentId = row.name.slice(SESSION_NAME_PREFIX.length);
+      if (parentId === ENV_SESSION_PARENT) {
+        if (!this.envAdminHash) return 'revoked';
+      } else {
+        const parent = /^[0-9a-f]{16}$/.test(parentId) ? await this.rows.get(parentId) : undefined;
+        if (!parent || parent.revokedAt !== null) return 'revoked';
+        if (parent.expiresAt !== null && now >= parent.expiresAt) return 'expired';
+      }
+    }
     return { actor: `token:${row.id}`, scope: row.scope as Scope };
   }
 }

@@ -4,11 +4,11 @@
 
 import { createRoute, z } from '@hono/zod-openapi';
 import { parseAppraisalPolicy, policyHash, evaluateAppraisalPolicy, type AppraisalPolicy } from '../../verifier/policy/index.ts';
-import type { VerificationResult } from '../../verifier/result.ts';
 import { verifyWithService } from '../attest.ts';
 import type { ServiceContext } from '../context.ts';
 import { evidenceSchema, teeSchema, toEvidence } from '../evidence-input.ts';
 import { actorOf, newRouter, parseVersion, requireScope } from '../http.ts';
+import { replay } from '../policies/replay.ts';
 import { ApiError } from '../problem.ts';
 import { bearerSecurity, decisionSchema, nameParam, problem, verificationResultSchema, adminAuthResponses, auditorAuthResponses } from './schemas.ts';
 
@@ -116,7 +116,7 @@ const activateRoute = createRoute({
 });
 
 /** Which policy a what-if uses: a stored one by name, or a draft document (YAML/JSON text or JSON object). */
-const policyRefSchema = z
+export const policyRefSchema = z
   .union([
     z.strictObject({ name: z.string().min(1).max(128), version: z.number().int().min(1).optional() }),
     z.strictObject({ draft: z.union([z.string().min(1).max(256 * 1024), z.record(z.string(), z.unknown())]), format: z.enum(['yaml', 'json']).optional() }),
@@ -219,12 +219,10 @@ const replayRoute = createRoute({
   },
 });
 
-/** At most this many stored attestations per replay: bounded work per request. */
-export const REPLAY_LIMIT = 100_000;
+export type PolicyRef = z.infer<typeof policyRefSchema>;
 
-type PolicyRef = z.infer<typeof policyRefSchema>;
-
-async function resolvePolicy(ctx: ServiceContext, ref: PolicyRef | undefined): Promise<{ name: string | null; version: number | null; hash: string; policy: AppraisalPolicy }> {
+/** The policy a what-if names: the active one when `ref` is undefined. */
+export async function resolvePolicy(ctx: ServiceContext, ref: PolicyRef | undefined): Promise<{ name: string | null; version: number | null; hash: string; policy: AppraisalPolicy }> {
   if (ref === undefined) {
     const a = await ctx.policies.active();
     return { name: a.name, version: a.version, hash: a.hash, policy: a.policy };
@@ -308,14 +306,10 @@ export function policyRoutes(ctx: ServiceContext) {
     const since = new Date(body.since).getTime();
     const until = body.until ? new Date(body.until).getTime() : Date.now();
     if (until < since) throw new ApiError(400, 'request_invalid', 'until is before since.');
-    const refs = await ctx.policies.context();
-    const rows = await ctx.store.attestations.between(since, until, REPLAY_LIMIT + 1);
-    const truncated = rows.length > REPLAY_LIMIT;
     const byStatus: Record<string, number> = { affirming: 0, warning: 0, contraindicated: 0 };
     const failures = new Map<string, { failures: number; effect: 'deny' | 'warn' }>();
     let changed = 0;
-    for (const row of rows.slice(0, REPLAY_LIMIT)) {
-      const decision = evaluateAppraisalPolicy(policy.policy, JSON.parse(row.result) as VerificationResult, refs);
+    const { total, truncated } = await replay(ctx, policy.policy, since, until, ({ row, decision }) => {
       byStatus[decision.status] = (byStatus[decision.status] ?? 0) + 1;
       if (decision.status !== row.status) changed += 1;
       for (const rule of decision.rules) {
@@ -324,8 +318,7 @@ export function policyRoutes(ctx: ServiceContext) {
         f.failures += 1;
         failures.set(rule.id, f);
       }
-    }
-    const total = Math.min(rows.length, REPLAY_LIMIT);
+    });
     const wouldFail = byStatus.contraindicated ?? 0;
     return c.json(
       {

@@ -57,6 +57,7 @@ export const verificationResultSchema = z
     checks: z.array(checkSchema),
     warnings: z.array(z.string()),
     tcb: z.record(z.string(), z.unknown()).optional(),
+    platform: z.record(z.string(), z.unknown()).optional().openapi({ description: 'Intel only: SHA-256 of the PPID, the PCE-ID and the QE identity' }),
     collateral: z.array(z.record(z.string(), z.unknown())),
   })
   .openapi('VerificationResult');

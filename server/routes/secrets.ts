@@ -76,7 +76,20 @@ const listRoute = createRoute({
   responses: {
     200: {
       description: 'Secrets',
-      content: { 'application/json': { schema: z.object({ secrets: z.array(z.object({ name: z.string(), latestVersion: z.number().int(), versions: z.array(versionInfoSchema) })) }) } },
+      content: {
+        'application/json': {
+          schema: z.object({
+            secrets: z.array(
+              z.object({
+                name: z.string(),
+                latestVersion: z.number().int(),
+                versions: z.array(versionInfoSchema),
+                releases: z.object({ count: z.number().int(), lastAt: z.string().nullable() }).openapi({ description: 'Successful releases (audit entries secret.release released) and the last one' }),
+              }),
+            ),
+          }),
+        },
+      },
     },
     ...adminAuthResponses,
   },
@@ -178,7 +191,18 @@ export function secretRoutes(ctx: ServiceContext) {
     }
   });
 
-  r.openapi({ ...listRoute, middleware: [admin] }, async (c) => c.json({ secrets: await ctx.secrets.list() }, 200));
+  r.openapi({ ...listRoute, middleware: [admin] }, async (c) => {
+    const secrets = await ctx.secrets.list();
+    // Releases are audit entries (server/secrets/release.ts releaseAudit): counted there, one source of truth.
+    const withReleases = await Promise.all(
+      secrets.map(async (s) => {
+        const filter = { action: 'secret.release', outcome: 'released', subject: s.name };
+        const [count, last] = await Promise.all([ctx.store.audit.count(filter), ctx.store.audit.query(filter, 1)]);
+        return { ...s, releases: { count, lastAt: last[0] ? new Date(last[0].at).toISOString() : null } };
+      }),
+    );
+    return c.json({ secrets: withReleases }, 200);
+  });
 
   r.openapi({ ...deleteRoute, middleware: [admin] }, async (c) => {
     const name = checkName(c.req.valid('param').name);

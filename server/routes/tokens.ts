@@ -2,7 +2,7 @@
 // list, revoke. Each change is audited; tokens themselves never are.
 
 import { createRoute, z } from '@hono/zod-openapi';
-import { createApiToken, listApiTokens, MAX_TOKEN_DAYS, revokeApiToken, SCOPES } from '../auth/api-tokens.ts';
+import { createApiToken, listApiTokens, MAX_TOKEN_DAYS, revokeApiToken, SCOPES, SESSION_NAME_PREFIX } from '../auth/api-tokens.ts';
 import type { ServiceContext } from '../context.ts';
 import { actorOf, newRouter, requireScope } from '../http.ts';
 import { ApiError } from '../problem.ts';
@@ -80,6 +80,8 @@ export function tokenRoutes(ctx: ServiceContext) {
   r.use('/v1/tokens/*', requireScope(ctx, 'admin'));
   r.openapi(createRouteDef, async (c) => {
     const { name, scope, expiresInDays } = c.req.valid('json');
+    // Console sessions are made by signing in, bound to their parent (server/console/session.ts).
+    if (name.startsWith(SESSION_NAME_PREFIX)) throw new ApiError(400, 'token_name_reserved', `Token names starting with ${SESSION_NAME_PREFIX} are reserved for console sessions.`);
     const actor = actorOf(c);
     const created = await createApiToken(ctx.store.apiTokens, { name, scope, expiresInDays }, (info) => ({
       action: 'token.create',

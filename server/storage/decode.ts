@@ -19,3 +19,22 @@ export function sealedRecordName(r: { kind: 'secret-version'; name: string; vers
   if (r.kind === 'signing-key') return `signing_keys ${r.kid}`;
   return `server_secrets ${r.name}`;
 }
+
+/**
+ * The JSON array of the stored-result values the fleet groups on (AttestationStorage.fleet),
+ * in this order, as both engines build it in SQL: one parse of each result per query.
+ */
+export const FLEET_PATHS = ['verified', 'claims.platform', 'claims.tcb', 'claims.snp.currentVersion', 'platform', 'claims.measurement', 'claims.tdx.rtmr'] as const;
+
+/** The group key's values by name; a key that is not the array both engines build decodes to nothing. */
+export function decodeFleetKey(text: string): { verified: boolean; platform: unknown; tcb: unknown; firmware: unknown; intel: unknown; measurement: unknown; rtmr: unknown } {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    v = undefined;
+  }
+  const a = Array.isArray(v) ? v : [];
+  const at = (i: number): unknown => (a[i] === null ? undefined : a[i]);
+  return { verified: a[0] === true, platform: at(1), tcb: at(2), firmware: at(3), intel: at(4), measurement: at(5), rtmr: at(6) };
+}

@@ -168,8 +168,78 @@ export interface AttestationStorage {
    * (SQLite: a savepoint in the group commit of this event-loop turn).
    */
   record(rec: AttestationRecord): Promise<void>;
-  /** `status` and `result` of the attestations created in [since, until], oldest first, at most `limit` (policy replay). */
-  between(since: number, until: number, limit: number): Promise<Pick<AttestationRow, 'status' | 'result'>[]>;
+  /** The attestations created in [since, until], oldest first, at most `limit` (policy replay, the what-if). */
+  between(since: number, until: number, limit: number): Promise<StoredAttestation[]>;
+  /**
+   * The attestations created in [since, until] grouped by what the fleet view tells apart
+   * (server/fleet/), newest group first, at most `limit` groups. Grouped by the engine, so
+   * the answer is as large as the fleet, not as the window. A row whose result is not JSON
+   * is StoreCorruptError naming it.
+   */
+  fleet(since: number, until: number, limit: number): Promise<FleetGroupRow[]>;
+  /** Attestations matching `filter`, newest first (createdAt, then id, descending), at most `limit`; without `result`. */
+  list(filter: AttestationFilter, limit: number): Promise<AttestationSummary[]>;
+  /** The attestation `id`, with its result. */
+  get(id: string): Promise<AttestationRow | undefined>;
+  /** How many attestations of [since, until] per bucket of `bucketMs` (aligned to the epoch), TEE and status. */
+  histogram(since: number, until: number, bucketMs: number): Promise<AttestationBucket[]>;
+}
+
+/** What replay reads of a stored attestation. */
+export type StoredAttestation = Pick<AttestationRow, 'id' | 'createdAt' | 'tee' | 'status' | 'result'>;
+
+/**
+ * One group of attestations of a window: same TEE, verified or not, and equal values at each
+ * of these paths of the stored result (undefined when absent), as the engine parsed them:
+ * plain JSON values of any shape (a stored row is not trusted to have ours). Counts and
+ * instants are of the group's rows.
+ */
+export interface FleetGroupRow {
+  tee: string;
+  /** `verified`: the evidence verified (the claims may name a platform only then). */
+  verified: boolean;
+  /** `claims.platform` (SNP product and CHIP_ID, Intel FMSPC; signer). */
+  platform: unknown;
+  /** `claims.tcb` (SNP reported TCB; Intel status, advisories, SVNs). */
+  tcb: unknown;
+  /** `claims.snp.currentVersion`: the SNP firmware running. */
+  firmware: unknown;
+  /** `platform`: Intel's platform and QE identity (verifier/result.ts IntelPlatformResult). */
+  intel: unknown;
+  /** `claims.measurement`. */
+  measurement: unknown;
+  /** `claims.tdx.rtmr`. */
+  rtmr: unknown;
+  /** Rows not contraindicated. */
+  accepted: number;
+  /** Rows contraindicated. */
+  denied: number;
+  firstSeen: number;
+  lastSeen: number;
+}
+
+/** An attestation without its stored result: what a list shows. */
+export type AttestationSummary = Omit<AttestationRow, 'result'>;
+
+export interface AttestationFilter {
+  /** Inclusive bounds on createdAt (ms). */
+  from?: number;
+  to?: number;
+  status?: string;
+  tee?: string;
+  policyName?: string;
+  /** The attestation id, its token's jti, its claims digest, or the measurement in its claims (lower-case hex). */
+  subject?: string;
+  /** Only rows after this one in the order (keyset pagination): older, or as old with a smaller id. */
+  before?: { createdAt: number; id: string };
+}
+
+export interface AttestationBucket {
+  /** Start of the bucket (ms). */
+  start: number;
+  tee: string;
+  status: string;
+  count: number;
 }
 
 // API tokens ------------------------------------------------------------------------------

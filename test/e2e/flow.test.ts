@@ -208,7 +208,7 @@ describe('restart and KEK rotation', () => {
     server = undefined;
     const rotated = await run(TESSERA, ['keys', 'rotate-kek', '--data', dataDir, '--json'], { TESSERA_KEK: '' });
     expect(rotated.code, rotated.stderr).toBe(0);
-    expect(JSON.parse(rotated.stdout)).toMatchObject({ secretVersions: 4, signingKeys: 1, serverSecrets: 1 });
+    expect(JSON.parse(rotated.stdout)).toMatchObject({ secretVersions: 4, signingKeys: 1, serverSecrets: 2 });
     expect(readFileSync(join(dataDir, 'kek'), 'utf8')).not.toBe(kekBefore);
     expect(statSync(join(dataDir, 'kek')).mode & 0o777).toBe(0o600);
 

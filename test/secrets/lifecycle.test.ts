@@ -139,7 +139,7 @@ describe('restart and KEK rotation', () => {
       await expect(rotateKek(store.sealedRecords, randomBytes(32), Buffer.from(kek2, 'base64'))).rejects.toThrow(KekRotationError);
       expect((await new SecretStore(store.secrets, Buffer.from(kek1, 'base64')).find('alpha', 1))!.open().toString()).toBe('alpha-1');
       const report = await rotateKek(store.sealedRecords, Buffer.from(kek1, 'base64'), Buffer.from(kek2, 'base64'));
-      expect(report).toEqual({ secretVersions: 4, signingKeys: kids.length, serverSecrets: 1 });
+      expect(report).toEqual({ secretVersions: 4, signingKeys: kids.length, serverSecrets: 2 });
       const rotated = new SecretStore(store.secrets, Buffer.from(kek2, 'base64'));
       expect((await rotated.find('tdx-only', 1))!.open().toString()).toBe('never-for-snp');
       const stale = (await new SecretStore(store.secrets, Buffer.from(kek1, 'base64')).find('alpha', 1))!;

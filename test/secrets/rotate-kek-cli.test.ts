@@ -68,7 +68,7 @@ it('re-encrypts everything under the new KEK from a 0600 key file', async () => 
   writeFileSync(file, kek2, { mode: 0o600 });
   const ok = rotate({ TESSERA_KEK: kek1 }, '--new-kek-file', file, '--json');
   expect(ok.code, ok.stderr).toBe(0);
-  expect(JSON.parse(ok.stdout)).toEqual({ secretVersions: 1, signingKeys: 1, serverSecrets: 1 });
+  expect(JSON.parse(ok.stdout)).toEqual({ secretVersions: 1, signingKeys: 1, serverSecrets: 2 });
   expect(await valueUnder(kek2)).toBe('kept-value');
   await expect(valueUnder(kek1)).rejects.toThrow(/does not open/);
   // The old KEK is refused from now on, by the CLI as by the service.

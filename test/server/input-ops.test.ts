@@ -76,6 +76,7 @@ describe('bad input', () => {
       ['POST', '/v1/attest'],
       ['POST', '/v1/policies/evaluate'],
       ['POST', '/v1/policies/replay'],
+      ['POST', '/v1/policies/what-if'],
       ['PUT', '/v1/policies/junk'],
       ['POST', '/v1/policies/default/activate'],
       ['PUT', '/v1/reference-values/junk'],
@@ -149,7 +150,7 @@ describe('operations', () => {
   it('publishes an OpenAPI 3.1 document generated from the schemas, and an offline /docs page', async () => {
     const doc = await srv.call('GET', '/openapi.json');
     expect(doc.body.openapi).toBe('3.1.0');
-    for (const p of ['/v1/challenge', '/v1/attest', '/.well-known/jwks.json', '/v1/policies/{name}', '/v1/policies/evaluate', '/v1/policies/replay', '/v1/audit', '/v1/audit/verify', '/v1/tokens', '/v1/reference-values/{name}']) {
+    for (const p of ['/v1/challenge', '/v1/attest', '/.well-known/jwks.json', '/v1/policies/{name}', '/v1/policies/evaluate', '/v1/policies/replay', '/v1/policies/what-if', '/v1/fleet', '/v1/audit', '/v1/audit/verify', '/v1/tokens', '/v1/reference-values/{name}']) {
       expect(doc.body.paths[p], p).toBeDefined();
     }
     expect(doc.body.components.schemas.AttestRequest.required).toEqual(expect.arrayContaining(['challenge', 'tee', 'evidence', 'teePublicKey']));

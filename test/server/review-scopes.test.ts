@@ -28,11 +28,21 @@ const SCOPED: Record<string, 'admin' | 'auditor'> = {
   'GET /v1/policies/{name}': 'auditor',
   'POST /v1/policies/evaluate': 'auditor',
   'POST /v1/policies/replay': 'auditor',
+  'POST /v1/policies/what-if': 'auditor',
+  'GET /v1/fleet': 'auditor',
   'GET /v1/reference-values': 'auditor',
   'GET /v1/reference-values/{name}': 'auditor',
   'GET /v1/audit': 'auditor',
   'GET /v1/audit/verify': 'auditor',
   'GET /v1/audit/head': 'auditor',
+  'GET /v1/attestations': 'auditor',
+  'GET /v1/attestations/stats': 'auditor',
+  'GET /v1/attestations/{id}': 'auditor',
+  'POST /v1/attestations/{id}/evaluate': 'auditor',
+  'POST /v1/sessions': 'auditor',
+  'DELETE /v1/sessions/current': 'auditor',
+  'GET /v1/keys': 'auditor',
+  'GET /v1/collateral': 'auditor',
 };
 /** Declared with bearerAuth, but the bearer is an attestation result, not an API token (test/secrets covers it). */
 const RESULT_TOKEN = ['GET /v1/secrets/{name}'];

@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { verifyAuditChain } from '../../server/audit/log.ts';
 import { GENESIS_HASH } from '../../server/audit/chain.ts';
 import { ChallengeError } from '../../server/challenge.ts';
-import { StoreUnavailableError, type AttestationRecord, type AuditInput, type SigningKeyRow, type Store } from '../../server/storage/store.ts';
+import { StoreCorruptError, StoreUnavailableError, type AttestationRecord, type AuditInput, type SigningKeyRow, type Store } from '../../server/storage/store.ts';
 import type { CollateralEntry } from '../../verifier/collateral/store.ts';
 
 export interface FreshStore {
@@ -25,22 +25,22 @@ export interface FreshStore {
 const nonce = () => randomBytes(32).toString('base64url');
 const entry = (action: string, extra: Partial<AuditInput> = {}): AuditInput => ({ action, outcome: 'success', actor: 'test', ...extra });
 
-function attestation(overrides: { nonce?: string; expiresAt?: number; createdAt?: number; audit?: AuditInput[] } = {}): AttestationRecord {
+function attestation(overrides: { nonce?: string; expiresAt?: number; createdAt?: number; audit?: AuditInput[]; tee?: string; status?: string; result?: string } = {}): AttestationRecord {
   const id = randomBytes(16).toString('hex');
   return {
     challenge: { nonce: overrides.nonce ?? nonce(), expiresAt: overrides.expiresAt ?? Date.now() + 60_000 },
     attestation: {
       id,
       createdAt: overrides.createdAt ?? Date.now(),
-      tee: 'sev-snp',
-      status: 'affirming',
+      tee: overrides.tee ?? 'sev-snp',
+      status: overrides.status ?? 'affirming',
       policyName: 'default',
       policyVersion: 1,
       policyHash: 'ab'.repeat(32),
       claimsDigest: 'cd'.repeat(32),
       tokenJti: id,
       clientAddress: '127.0.0.1',
-      result: JSON.stringify({ verified: true, id }),
+      result: overrides.result ?? JSON.stringify({ verified: true, id }),
     },
     audit: overrides.audit ?? [entry('attestation', { outcome: 'affirming', subject: id, tee: 'sev-snp', details: { id } })],
   };
@@ -114,7 +114,7 @@ export function describeStoreContract(engine: string, open: () => Promise<FreshS
         const rec = attestation({ createdAt: t0, audit: [entry('attestation', { outcome: 'affirming' }), entry('secret.release', { outcome: 'released', subject: 'db' })] });
         await store.attestations.record(rec);
         expect(await store.challenges.isConsumed(rec.challenge.nonce)).toBe(true);
-        expect(await store.attestations.between(t0, t0, 10)).toEqual([{ status: 'affirming', result: rec.attestation.result }]);
+        expect(await store.attestations.between(t0, t0, 10)).toEqual([{ id: rec.attestation.id, createdAt: t0, tee: 'sev-snp', status: 'affirming', result: rec.attestation.result }]);
         const log = await store.audit.range(0, 10);
         expect(log.map((e) => [e.seq, e.action])).toEqual([
           [1, 'attestation'],
@@ -159,6 +159,154 @@ export function describeStoreContract(engine: string, open: () => Promise<FreshS
         expect(idsOf(await store.attestations.between(base + 10, base + 30, 10))).toEqual([ids.get(10), ids.get(20), ids.get(30)]);
         expect(idsOf(await store.attestations.between(base + 10, base + 30, 2))).toEqual([ids.get(10), ids.get(20)]);
         expect(await store.attestations.between(base + 41, base + 50, 10)).toEqual([]);
+      });
+
+      it('lists attestations newest first by filter, in keyset pages, and reads one with its result', async () => {
+        const { store } = await setup();
+        const base = 1_700_000_000_000;
+        const made: AttestationRecord[] = [];
+        // Two at the same instant: the id orders them, and a page boundary between them loses neither.
+        for (const [dt, tee, status, policyName, measurement] of [
+          [10, 'sev-snp', 'affirming', 'default', 'aa'.repeat(48)],
+          [20, 'tdx', 'contraindicated', 'strict', 'bb'.repeat(48)],
+          [20, 'sev-snp', 'contraindicated', 'default', 'aa'.repeat(48)],
+          [30, 'sev-snp', 'warning', 'strict', 'cc'.repeat(48)],
+        ] as const) {
+          const rec = attestation({ createdAt: base + dt });
+          rec.attestation = { ...rec.attestation, tee, status, policyName, result: JSON.stringify({ verified: true, claims: { measurement } }) };
+          made.push(rec);
+          await store.attestations.record(rec);
+        }
+        const order = [...made].sort((a, b) => b.attestation.createdAt - a.attestation.createdAt || (a.attestation.id < b.attestation.id ? 1 : -1)).map((r) => r.attestation.id);
+        const all = await store.attestations.list({}, 10);
+        expect(all.map((r) => r.id)).toEqual(order);
+        expect(all[0]).not.toHaveProperty('result');
+        expect(all[0]).toMatchObject({ tee: 'sev-snp', status: 'warning', policyName: 'strict', policyVersion: 1, createdAt: base + 30 });
+        // Keyset pages of two and one.
+        const seen: string[] = [];
+        let before: { createdAt: number; id: string } | undefined;
+        for (;;) {
+          const page = await store.attestations.list(before ? { before } : {}, 2);
+          seen.push(...page.map((r) => r.id));
+          if (page.length < 2) break;
+          const last = page.at(-1)!;
+          before = { createdAt: last.createdAt, id: last.id };
+        }
+        expect(seen).toEqual(order);
+        // Filters, alone and together.
+        expect((await store.attestations.list({ status: 'contraindicated' }, 10)).map((r) => r.id).sort()).toEqual([made[1]!.attestation.id, made[2]!.attestation.id].sort());
+        expect((await store.attestations.list({ tee: 'tdx' }, 10)).map((r) => r.id)).toEqual([made[1]!.attestation.id]);
+        expect((await store.attestations.list({ policyName: 'strict', status: 'warning' }, 10)).map((r) => r.id)).toEqual([made[3]!.attestation.id]);
+        expect((await store.attestations.list({ from: base + 15, to: base + 25 }, 10))).toHaveLength(2);
+        expect((await store.attestations.list({ subject: made[0]!.attestation.id }, 10)).map((r) => r.id)).toEqual([made[0]!.attestation.id]);
+        expect((await store.attestations.list({ subject: made[3]!.attestation.tokenJti! }, 10)).map((r) => r.id)).toEqual([made[3]!.attestation.id]);
+        expect((await store.attestations.list({ subject: 'aa'.repeat(48) }, 10)).map((r) => r.id)).toEqual([made[2]!.attestation.id, made[0]!.attestation.id]);
+        expect(await store.attestations.list({ subject: 'dd'.repeat(48) }, 10)).toEqual([]);
+        // One, with its result byte for byte.
+        expect(await store.attestations.get(made[1]!.attestation.id)).toEqual(made[1]!.attestation);
+        expect(await store.attestations.get('00'.repeat(16))).toBeUndefined();
+      });
+
+      it('counts attestations per time bucket, TEE and status', async () => {
+        const { store } = await setup();
+        const hour = 3_600_000;
+        const base = 1_700_000_000_000 - (1_700_000_000_000 % hour);
+        for (const [dt, tee, status] of [
+          [1, 'sev-snp', 'affirming'],
+          [2, 'sev-snp', 'affirming'],
+          [3, 'sev-snp', 'contraindicated'],
+          [hour + 1, 'tdx', 'affirming'],
+          [3 * hour, 'tdx', 'affirming'],
+        ] as const) {
+          const rec = attestation({ createdAt: base + dt });
+          rec.attestation = { ...rec.attestation, tee, status };
+          await store.attestations.record(rec);
+        }
+        expect(await store.attestations.histogram(base, base + 2 * hour, hour)).toEqual([
+          { start: base, tee: 'sev-snp', status: 'affirming', count: 2 },
+          { start: base, tee: 'sev-snp', status: 'contraindicated', count: 1 },
+          { start: base + hour, tee: 'tdx', status: 'affirming', count: 1 },
+        ]);
+        expect(await store.attestations.histogram(base + 4 * hour, base + 5 * hour, hour)).toEqual([]);
+      });
+    });
+
+    describe('fleet', () => {
+      // Results shaped as the verifiers write them (verifier/result.ts), reduced to what the fleet reads.
+      const snpResult = (chipId: string, bootloader: number, measurement: string, verified = true) =>
+        JSON.stringify({
+          verified,
+          tee: 'sev-snp',
+          claims: {
+            tee: 'sev-snp',
+            measurement,
+            platform: { product: 'Milan', chipId, signer: 'VCEK' },
+            tcb: { reported: { bootloader, tee: 0, snp: 24, microcode: 219 } },
+            snp: { vmpl: 0, currentVersion: { major: 1, minor: 55, build: 29 } },
+          },
+          checks: [],
+        });
+      const tdxResult = JSON.stringify({
+        verified: true,
+        tee: 'tdx',
+        claims: { tee: 'tdx', measurement: 'dd'.repeat(48), platform: { fmspc: '5e5e5e000000', signer: 'PCK' }, tcb: { status: 'OutOfDate', advisoryIds: ['X-SA-1'], pceSvn: 11 }, tdx: { rtmr: ['00'.repeat(48), '01'.repeat(48), '02'.repeat(48), '03'.repeat(48)] } },
+        platform: { ppidSha256: 'ee'.repeat(32), pceId: '0000', qe: { isvSvn: 4, status: 'UpToDate' } },
+        checks: [],
+      });
+
+      it('groups the window by platform, TCB and workload, counting accepted and denied, newest group first', async () => {
+        const { store } = await setup();
+        const base = 1_700_000_000_000;
+        const chipA = 'a1'.repeat(64);
+        const chipB = 'b2'.repeat(64);
+        const m1 = '11'.repeat(48);
+        const rows: [number, string, string, string][] = [
+          [10, 'sev-snp', 'affirming', snpResult(chipA, 4, m1)],
+          [20, 'sev-snp', 'contraindicated', snpResult(chipA, 4, m1)],
+          [30, 'sev-snp', 'warning', snpResult(chipA, 4, m1)],
+          [40, 'sev-snp', 'contraindicated', snpResult(chipB, 2, m1)],
+          [50, 'tdx', 'contraindicated', tdxResult],
+          [60, 'sev-snp', 'contraindicated', snpResult(chipB, 2, m1, false)],
+          // Outside the window.
+          [5, 'sev-snp', 'affirming', snpResult(chipA, 9, m1)],
+          [99, 'sev-snp', 'affirming', snpResult(chipA, 9, m1)],
+        ];
+        for (const [dt, tee, status, result] of rows) await store.attestations.record(attestation({ createdAt: base + dt, tee, status, result }));
+        const groups = await store.attestations.fleet(base + 10, base + 60, 100);
+        expect(groups).toEqual([
+          { tee: 'sev-snp', verified: false, platform: { product: 'Milan', chipId: chipB, signer: 'VCEK' }, tcb: { reported: { bootloader: 2, tee: 0, snp: 24, microcode: 219 } }, firmware: { major: 1, minor: 55, build: 29 }, intel: undefined, measurement: m1, rtmr: undefined, accepted: 0, denied: 1, firstSeen: base + 60, lastSeen: base + 60 },
+          {
+            tee: 'tdx',
+            verified: true,
+            platform: { fmspc: '5e5e5e000000', signer: 'PCK' },
+            tcb: { status: 'OutOfDate', advisoryIds: ['X-SA-1'], pceSvn: 11 },
+            firmware: undefined,
+            intel: { ppidSha256: 'ee'.repeat(32), pceId: '0000', qe: { isvSvn: 4, status: 'UpToDate' } },
+            measurement: 'dd'.repeat(48),
+            rtmr: ['00'.repeat(48), '01'.repeat(48), '02'.repeat(48), '03'.repeat(48)],
+            accepted: 0,
+            denied: 1,
+            firstSeen: base + 50,
+            lastSeen: base + 50,
+          },
+          { tee: 'sev-snp', verified: true, platform: { product: 'Milan', chipId: chipB, signer: 'VCEK' }, tcb: { reported: { bootloader: 2, tee: 0, snp: 24, microcode: 219 } }, firmware: { major: 1, minor: 55, build: 29 }, intel: undefined, measurement: m1, rtmr: undefined, accepted: 0, denied: 1, firstSeen: base + 40, lastSeen: base + 40 },
+          { tee: 'sev-snp', verified: true, platform: { product: 'Milan', chipId: chipA, signer: 'VCEK' }, tcb: { reported: { bootloader: 4, tee: 0, snp: 24, microcode: 219 } }, firmware: { major: 1, minor: 55, build: 29 }, intel: undefined, measurement: m1, rtmr: undefined, accepted: 2, denied: 1, firstSeen: base + 10, lastSeen: base + 30 },
+        ]);
+        expect((await store.attestations.fleet(base + 10, base + 60, 2)).map((g) => g.lastSeen)).toEqual([base + 60, base + 50]);
+        expect(await store.attestations.fleet(base + 61, base + 98, 100)).toEqual([]);
+      });
+
+      it('names a row whose result is not JSON (store_corrupt), instead of failing without a name', async () => {
+        const { store } = await setup();
+        const base = 1_700_000_000_000;
+        await store.attestations.record(attestation({ createdAt: base, result: snpResult('a1'.repeat(64), 4, '11'.repeat(48)) }));
+        const bad = attestation({ createdAt: base + 1, result: '{"verified": tru' });
+        await store.attestations.record(bad);
+        const err = await rejection(store.attestations.fleet(base, base + 10, 100));
+        expect(err).toBeInstanceOf(StoreCorruptError);
+        expect((err as StoreCorruptError).record).toBe(`attestations ${bad.attestation.id}`);
+        // Outside the window it is not read.
+        expect(await store.attestations.fleet(base, base, 100)).toHaveLength(1);
       });
     });
 

@@ -11,7 +11,7 @@ export interface IntelCaseMeta {
   verify_at: string;
   expected: { verification: string; tcb_status: string; advisory_ids: string[] };
   quote: { quote_length: number; trailing_bytes: number; version: number; header_qe_svn: number; header_pce_svn: number; qe_vendor_id: string; header_user_data: string };
-  pck: { fmspc: string; pceid: string; sgx_tcb_comp_svn: number[]; pcesvn: number; issuer_ca: string; leaf_serial: string };
+  pck: { fmspc: string; pceid: string; ppid: string; sgx_tcb_comp_svn: number[]; pcesvn: number; issuer_ca: string; leaf_serial: string };
   report: Record<string, string>;
   qe_report: { isvsvn: number; isvprodid: number; mrsigner: string; mrenclave: string; attributes: string; miscselect: string; report_data: string };
   collateral: {

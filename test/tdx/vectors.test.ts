@@ -2,6 +2,7 @@
 // status and advisories its case.json expects at its verify_at, and parses to the field
 // values case.json records.
 
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { CollateralUnavailableError, EvidenceFormatError } from '../../verifier/errors.ts';
 import type { CollateralSource } from '../../verifier/collateral/source.ts';
@@ -109,6 +110,8 @@ describe.each(ALL_CASES.map((c) => [c.name, c] as [string, IntelCase]))('%s', (_
     // Claims: normalised and by name.
     const claims = r.claims!;
     expect(claims.platform).toEqual({ fmspc: c.meta.pck.fmspc, signer: 'PCK' });
+    // The platform's identity for the fleet view: the PPID only hashed, the PCE-ID, the QE's SVN.
+    expect(r.platform).toMatchObject({ ppidSha256: createHash('sha256').update(Buffer.from(c.meta.pck.ppid, 'hex')).digest('hex'), pceId: c.meta.pck.pceid.toLowerCase(), qe: { isvSvn: parseIntelQuote(c.quote).certification.qeReport.isvSvn } });
     expect(claims.tcb.status).toBe(c.status);
     expect(claims.simulated).toBeUndefined();
     if (c.tee === 'tdx') {

@@ -9,11 +9,12 @@
 // verifier/verify-evidence.ts, runs the two in turn). Every check is
 // evaluated and reported (a denial lists all that failed); verified = every check passed.
 
+import { createHash } from 'node:crypto';
 import type { IntelAnchor } from '../anchors.ts';
 import type { CollateralDocument, CollateralSource } from '../collateral/source.ts';
 import { CollateralUnavailableError, EvidenceFormatError } from '../errors.ts';
 import type { CrlMode, IntelCollateral, IntelEvidence, VerifyOptions } from '../evidence.ts';
-import type { Check, CollateralUse, IntelTcbResult, VerificationResult } from '../result.ts';
+import type { Check, CollateralUse, IntelPlatformResult, IntelTcbResult, VerificationResult } from '../result.ts';
 import type { Certificate } from '../x509/certificate.ts';
 import { parseCrl, type Crl } from '../x509/crl.ts';
 import { INTEL_QE_VENDOR_ID } from './abi/header.ts';
@@ -22,7 +23,7 @@ import { fail, iso, pass } from './check.ts';
 import { intelClaims } from './claims.ts';
 import { matchQeIdentity, matchQeLevel, parseQeIdentity, type QeIdentityDocument } from './qe-identity.ts';
 import { parseTcbInfo, type TcbInfoDocument } from './tcb-info.ts';
-import { evaluateTcb, type TcbEvaluation } from './tcb-status.ts';
+import { evaluateTcb, qeTcbStatus, type TcbEvaluation } from './tcb-status.ts';
 import { checkTdxModule } from './tdx-module.ts';
 import { verifyEventLog, type EventLogVerdict } from './eventlog/verify.ts';
 import { anchorCertificates, type AnchorMatch } from './trust-chain.ts';
@@ -313,6 +314,12 @@ export function verifyIntelQuote(quoteBytes: Uint8Array | IntelQuote, collateral
     { status: tcb.status, ...(tcb.tcbDate ? { date: tcb.tcbDate } : {}), advisoryIds: tcb.advisoryIds, evaluationDataNumber: tcb.evaluationDataNumber },
     simulated,
   );
+  const qeLevelStatus = qeTcbStatus(qeLevel);
+  const platform: IntelPlatformResult = {
+    ppidSha256: createHash('sha256').update(Buffer.from(chain.extension.ppid, 'hex')).digest('hex'),
+    pceId: chain.extension.pceId,
+    qe: { isvSvn: quote.certification.qeReport.isvSvn, status: qeLevelStatus, ...(qeLevel?.tcbDate ? { tcbDate: qeLevel.tcbDate } : {}) },
+  };
   if (eventLog?.claims && claims.tdx) claims.tdx.eventLog = eventLog.claims;
   return {
     verified: checks.every((c) => c.ok),
@@ -322,6 +329,7 @@ export function verifyIntelQuote(quoteBytes: Uint8Array | IntelQuote, collateral
     checks,
     warnings,
     tcb,
+    platform,
     collateral: used,
   };
 }
