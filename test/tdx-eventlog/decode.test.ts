@@ -131,4 +131,12 @@ describe('decoding compared with trustee’s parsed events', () => {
     const d = decodeEvent(ev, new Uint8Array(48));
     expect(d).toEqual({ type: 'EV_EFI_BOOT_SERVICES_APPLICATION', typeNumber: EV.EFI_BOOT_SERVICES_APPLICATION, digest: '0'.repeat(96), decodeError: 'UEFI_IMAGE_LOAD_EVENT is 8 bytes, needs at least 32' });
   });
+  it('a UTF-16 EV_IPL string is a kernel command line only when its digest is its SHA-384 (systemd-stub load options)', () => {
+    const data = Buffer.from('console=ttyS0 root=/dev/vda2\0', 'utf16le');
+    const ev = { mrIndex: 3, eventType: EV.IPL, digests: [], event: new Uint8Array(data) };
+    expect(decodeEvent(ev, sha384(data))).toMatchObject({ string: 'console=ttyS0 root=/dev/vda2', kernelCmdline: 'console=ttyS0 root=/dev/vda2', measured: true });
+    const other = decodeEvent(ev, new Uint8Array(48));
+    expect(other).toMatchObject({ string: 'console=ttyS0 root=/dev/vda2', measured: false });
+    expect(other.kernelCmdline).toBeUndefined();
+  });
 });

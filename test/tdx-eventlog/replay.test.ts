@@ -34,3 +34,21 @@ describe('CCEL replay', () => {
     expect(parseEventLog(padded).events).toHaveLength(log.events.length);
   });
 });
+
+describe('verifyEventLog memo', () => {
+  it('answers a log seen before with the same outcome, frozen, and a changed log afresh', async () => {
+    const { verifyEventLog } = await import('../../verifier/tdx/eventlog/verify.ts');
+    const bytes = new Uint8Array(readFileSync(new URL('CCEL_data_gcp', dir)));
+    const rtmr = cases.CCEL_data_gcp!.rtmr!.map((h) => new Uint8Array(Buffer.from(h, 'hex')));
+    const first = verifyEventLog(bytes, rtmr);
+    const again = verifyEventLog(Uint8Array.from(bytes), rtmr);
+    expect(again).toEqual(first);
+    expect(again.checks.every((c) => c.ok)).toBe(true);
+    expect(Object.isFrozen(again.claims!.rtmr[0]![0])).toBe(true);
+    const changed = Uint8Array.from(bytes);
+    changed[100]! ^= 1;
+    expect(verifyEventLog(changed, rtmr).checks.filter((c) => !c.ok).length).toBeGreaterThan(0);
+    // Other RTMRs given: the checks are computed again, not remembered.
+    expect(verifyEventLog(bytes, rtmr.map(() => new Uint8Array(48))).checks.filter((c) => !c.ok).map((c) => c.id)).toEqual(['tdx.eventlog.rtmr0', 'tdx.eventlog.rtmr1']);
+  });
+});
