@@ -190,6 +190,11 @@ describe('session lifetime', () => {
     for (const s of [a, b]) {
       expect((await http('GET', '/console', { cookie: s.cookie })).status).toBe(303);
       expect((await srv.call('GET', '/v1/policies', { token: s.session })).body.code).toBe('token_revoked');
+      // The session rows say so too, each with its own audit entry.
+      const row = (await sessionRow(s.session))!;
+      expect(row.revokedAt).not.toBeNull();
+      const entry = (await srv.call('GET', `/v1/audit?action=token.revoke&subject=${row.id}`, { token: srv.adminToken })).body.entries[0];
+      expect(entry.details.reason).toBe(`its parent token ${parent.id} was revoked`);
     }
   });
 });
