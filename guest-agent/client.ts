@@ -219,7 +219,7 @@ function b64(bytes: Uint8Array): string {
 
 /** The evidence as POST /v1/attest takes it (base64 fields). */
 export function evidenceJson(e: ProviderEvidence): Record<string, unknown> {
-  if (e.tee === 'tdx') return { quote: b64(e.quote) };
+  if (e.tee === 'tdx') return e.eventLog ? { quote: b64(e.quote), eventLog: b64(e.eventLog) } : { quote: b64(e.quote) };
   // Azure: the attestation-agent's own JSON, which the server takes as is.
   if ('azure' in e) return { ...e.azure };
   const certificates: Record<string, string> = {};

@@ -157,11 +157,20 @@ export type AttestOutcome =
   | { issued: false; attestationId: string; status: 'contraindicated'; denial: Denial; decision: PolicyDecision; result: VerificationResult };
 
 export async function attest(ctx: ServiceContext, input: AttestInput, now: number = Date.now()): Promise<AttestOutcome> {
+  return inFlight(ctx, () => decide(ctx, input, now));
+}
+
+/** decideBound, counted in flight like attest (for protocols that establish freshness themselves: KBS). */
+export function attestBound(ctx: ServiceContext, input: BoundAttestInput, now: number = Date.now()): Promise<AttestOutcome> {
+  return inFlight(ctx, () => decideBound(ctx, input, now));
+}
+
+async function inFlight<T>(ctx: ServiceContext, run: () => Promise<T>): Promise<T> {
   // Counted from here to the durable verdict: a request still committing keeps the next one
-  // off the event loop's own verification (see decide, step 2).
+  // off the event loop's own verification (see decideBound, step 2).
   ctx.attestationsInFlight++;
   try {
-    return await decide(ctx, input, now);
+    return await run();
   } finally {
     ctx.attestationsInFlight--;
   }

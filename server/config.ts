@@ -146,7 +146,7 @@ export class ConfigError extends Error {
 
 type Kind = 'string' | 'int' | 'bool';
 /** Environment variable -> config key path, and how to read it. */
-const ENV: Record<string, { path: string[]; kind: Kind }> = {
+export const ENV: Record<string, { path: string[]; kind: Kind }> = {
   TESSERA_HOST: { path: ['host'], kind: 'string' },
   TESSERA_PORT: { path: ['port'], kind: 'int' },
   TESSERA_DATA_DIR: { path: ['dataDir'], kind: 'string' },

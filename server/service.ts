@@ -202,6 +202,8 @@ export async function createService(options: ServiceOptions): Promise<Service> {
 
     const prune = setInterval(() => {
       store.challenges.prune(Date.now()).catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'pruning consumed challenges failed'));
+      // Expired KBS sessions (server/kbs/session.ts) are refused on read; this only forgets them.
+      store.kbsSessions.prune(Date.now()).catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'pruning expired KBS sessions failed'));
     }, 60_000);
     prune.unref();
     // Renew cached CRLs and TCB documents ahead of their nextUpdate even when no attestation

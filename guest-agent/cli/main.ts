@@ -14,6 +14,10 @@ import { createProvider, PROVIDER_NAMES, type ProviderName } from '../providers/
 import { AZURE_IMDS } from '../providers/azure-vtpm.ts';
 import { CONFIGFS_TSM_ROOT } from '../providers/configfs-tsm.ts';
 import { ProviderError, REPORT_DATA_LENGTH, type EvidenceProvider } from '../providers/provider.ts';
+import { kbsAttest, kbsFetchResources, resourceFileName, type KbsAgentOptions } from '../kbs/agent.ts';
+import { KbsClient, KbsProblem, KbsUnreachable, resourcePath } from '../kbs/client.ts';
+import { KbsEvidenceError } from '../kbs/evidence.ts';
+import { JweError } from '../kbs/jwe.ts';
 import { SIMULATED_TEES } from '../providers/simulator.ts';
 
 const EXIT_DENIED = 1;
@@ -41,6 +45,8 @@ interface ServerFlags {
   timeout: number;
   retries: number;
   insecureHttp?: boolean;
+  protocol: 'tessera' | 'kbs';
+  initData?: string;
 }
 
 function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -115,7 +121,23 @@ function serverOptions(cmd: Command): Command {
     .requiredOption('--server <url>', 'tessera server base URL')
     .option('--timeout <ms>', 'per-request timeout in milliseconds', integer(1, 600_000), 15_000)
     .option('--retries <n>', 'retries on network errors, 429 and 503', integer(0, 100), 4)
-    .option('--insecure-http', 'allow a plain-http --server on another host (development only: anyone on the path can answer in its name)');
+    .option('--insecure-http', 'allow a plain-http --server on another host (development only: anyone on the path can answer in its name)')
+    .addOption(new Option('--protocol <protocol>', "tessera's own protocol, or the Confidential Containers KBS protocol (--server is then a KBS: tessera's, or a Trustee)").choices(['tessera', 'kbs']).default('tessera'))
+    .option('--init-data <file>', 'KBS only: the init-data TOML the host measured into HOST_DATA (SNP) or MRCONFIGID (TDX), sent with the evidence');
+}
+
+function kbsOptions(flags: ServerFlags): KbsAgentOptions {
+  // A bad KBS URL is refused before the TEE is asked for anything.
+  new KbsClient({ url: flags.server, ...(flags.insecureHttp ? { allowInsecureHttp: true } : {}) });
+  warnInsecure(flags.server);
+  return { url: flags.server, timeoutMs: flags.timeout, ...(flags.insecureHttp ? { allowInsecureHttp: true } : {}), ...(flags.initData !== undefined ? { initDataFile: flags.initData } : {}) };
+}
+
+function warnInsecure(server: string): void {
+  const url = new URL(server);
+  if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
+    process.stderr.write(`tessera-agent: WARNING: ${url.origin} is plain http (--insecure-http): anyone on the path can read the token and answer in the server's name, including with secrets of their choosing.\n`);
+  }
 }
 
 async function openProvider(flags: ProviderFlags): Promise<EvidenceProvider> {
@@ -141,11 +163,9 @@ async function openProvider(flags: ProviderFlags): Promise<EvidenceProvider> {
 }
 
 function client(flags: ServerFlags): TesseraClient {
+  if (flags.initData !== undefined) throw new UsageError('--init-data belongs to the KBS protocol; add --protocol kbs.');
   const c = new TesseraClient({ server: flags.server, timeoutMs: flags.timeout, retries: flags.retries, ...(flags.insecureHttp ? { allowInsecureHttp: true } : {}) });
-  const url = new URL(flags.server);
-  if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
-    process.stderr.write(`tessera-agent: WARNING: ${url.origin} is plain http (--insecure-http): anyone on the path can read the token and answer in the server's name, including with secrets of their choosing.\n`);
-  }
+  warnInsecure(flags.server);
   return c;
 }
 
@@ -177,6 +197,13 @@ const program = new Command('tessera-agent')
 providerOptions(serverOptions(program.command('attest').description('attest this guest and print the result (status, policy, expiry)')), 'auto')
   .option('--out <file>', 'write the result token to this file (mode 0600)')
   .action(async (flags: ProviderFlags & ServerFlags & { out?: string }) => {
+    if (flags.protocol === 'kbs') {
+      const options = kbsOptions(flags);
+      const outcome = await kbsAttest(await openProvider(flags), options);
+      if (flags.out) await writeFileAtomic0600(flags.out, `${outcome.token}\n`);
+      process.stdout.write(`protocol: kbs\ntee:      ${outcome.tee}\nexpires:  ${outcome.expiresAt ?? 'unknown (the token has no exp)'}\n`);
+      return;
+    }
     const tessera = client(flags); // a bad --server is refused before the TEE is asked for anything
     const provider = await openProvider(flags);
     const outcome = await tessera.attest(provider);
@@ -194,6 +221,10 @@ providerOptions(serverOptions(secret.command('get').description('attest and fetc
     if ((flags.out === undefined) === (flags.outDir === undefined)) throw new UsageError('Give exactly one of --out FILE or --out-dir DIR.');
     if (flags.out !== undefined && names.length !== 1) throw new UsageError('--out takes one secret; use --out-dir for several.');
     const unique = [...new Set(names)];
+    if (flags.protocol === 'kbs') {
+      await kbsSecretGet(unique, flags);
+      return;
+    }
     const unsafe = flags.outDir !== undefined ? unique.filter((n) => !isSafeFileName(n)) : [];
     if (unsafe.length > 0) throw new UsageError(`Secret name(s) ${unsafe.map((n) => `"${n}"`).join(', ')} cannot be used as file names in --out-dir; fetch them with --out.`);
     const tessera = client(flags);
@@ -232,6 +263,36 @@ providerOptions(program.command('evidence').description('print raw evidence for 
     process.stdout.write(`${what} from ${provider.name}: ${bytes.length} bytes written to ${flags.out}${certs.length > 0 ? ` (certificates: ${certs.join(', ')}${flags.format === 'raw' ? '; use --format json to keep them' : ''})` : ''}\n`);
   });
 
+/** `secret get --protocol kbs`: the names are KBS resource paths, <repository>/<type>/<tag>. */
+async function kbsSecretGet(paths: string[], flags: ProviderFlags & ServerFlags & { out?: string; outDir?: string }): Promise<void> {
+  for (const p of paths) {
+    try {
+      resourcePath(p);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  }
+  const unsafe = flags.outDir !== undefined ? paths.filter((p) => !isSafeFileName(resourceFileName(p))) : [];
+  if (unsafe.length > 0) throw new UsageError(`Resource(s) ${unsafe.map((n) => `"${n}"`).join(', ')} cannot be written as file names in --out-dir; fetch them with --out.`);
+  const options = kbsOptions(flags);
+  const values = await kbsFetchResources(await openProvider(flags), paths, options);
+  try {
+    for (const p of paths) {
+      const value = values.get(p)!;
+      let path: string;
+      if (flags.out !== undefined) {
+        await writeFileAtomic0600(flags.out, value);
+        path = flags.out;
+      } else {
+        path = await writeSecretToDir(flags.outDir!, resourceFileName(p), value);
+      }
+      process.stdout.write(`resource ${p}: ${value.length} bytes written to ${path}\n`);
+    }
+  } finally {
+    for (const v of values.values()) v.fill(0);
+  }
+}
+
 /** Zero the decrypted values in memory once they are written. */
 function wipeSecrets(outcome: AttestOutcome): void {
   for (const v of outcome.secrets.values()) v.fill(0);
@@ -250,6 +311,11 @@ try {
     process.exitCode = err.exitCode === 0 ? 0 : EXIT_ERROR;
   } else if (err instanceof ServerProblem) {
     fail(`the server ${err.denied ? 'refused' : 'could not complete'} the request: ${err.message}`, err.denied ? EXIT_DENIED : EXIT_ERROR);
+  } else if (err instanceof KbsProblem) {
+    // The KBS protocol says no with 401 (kbs/src/error.rs in Trustee); anything else is a failure.
+    fail(`the KBS ${err.status === 401 ? 'refused' : 'could not complete'} the request: ${printable(err.message)}`, err.status === 401 ? EXIT_DENIED : EXIT_ERROR);
+  } else if (err instanceof KbsUnreachable || err instanceof JweError || err instanceof KbsEvidenceError) {
+    fail(printable(err.message), EXIT_ERROR);
   } else if (err instanceof ServerUnreachable || err instanceof ProviderError || err instanceof AgentError || err instanceof UsageError || err instanceof TypeError) {
     fail(err.message, EXIT_ERROR);
   } else {

@@ -15,6 +15,8 @@
 // Errors are kbs-types `ErrorInformation` `{type, detail}`; 401 and 404 are the codes the
 // agent distinguishes.
 
+import { readBodyWithin } from '../../verifier/collateral/read-body.ts';
+import { isLoopback, MAX_RESPONSE_BYTES } from '../client.ts';
 import type { EvidenceProvider } from '../providers/provider.ts';
 import { kbsPrimaryEvidence, kbsTee, type KbsEvidenceOptions, type KbsTee } from './evidence.ts';
 import { HASH_ALGORITHMS, kbsReportData, selectedHashAlgorithm, type HashAlgorithm, type RuntimeData } from './runtime-data.ts';
@@ -60,6 +62,8 @@ export interface KbsClientOptions {
   initData?: string;
   /** Per-request timeout, ms. Default 15 s. */
   timeoutMs?: number;
+  /** Allow plain http to another host (anyone on the path could answer in the KBS's name). */
+  allowInsecureHttp?: boolean;
   fetch?: typeof fetch;
 }
 
@@ -93,9 +97,18 @@ export class KbsClient {
   token: string | undefined;
 
   constructor(options: KbsClientOptions) {
-    const url = new URL(options.url);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`the KBS URL must be http(s), not ${url.protocol}`);
-    this.url = options.url.replace(/\/+$/, '');
+    let url: URL;
+    try {
+      url = new URL(options.url);
+    } catch {
+      throw new TypeError(`the KBS URL must be a URL such as https://kbs.example:8080, got "${options.url}".`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`the KBS URL must be http(s), got "${options.url}".`);
+    if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') throw new TypeError('the KBS URL must be a base URL, without credentials, ?query or #fragment.');
+    if (url.protocol === 'http:' && !isLoopback(url.hostname) && options.allowInsecureHttp !== true) {
+      throw new TypeError(`the KBS ${url.origin} is plain http to another host: anyone on the path could answer in its name and hand this guest resources of their choosing. Use https, or --insecure-http for a development server.`);
+    }
+    this.url = url.href.replace(/\/+$/, '');
     this.teeKey = options.teeKey ?? TeeKeyPair.generate(options.keyAlgorithm);
     this.authMode = options.auth ?? 'cookie';
     this.initData = options.initData;
@@ -124,7 +137,12 @@ export class KbsClient {
       const m = new RegExp(`^\\s*${KBS_SESSION_COOKIE}=([^;]*)`).exec(line);
       if (m) this.sessionCookie = m[1];
     }
-    const text = await res.text();
+    let text: string;
+    try {
+      text = (await readBodyWithin(res, MAX_RESPONSE_BYTES, Date.now() + this.timeoutMs)).toString('utf8');
+    } catch (err) {
+      throw new KbsUnreachable(`the KBS's HTTP ${res.status} answer could not be read (${err instanceof Error ? err.message : String(err)})`, { cause: err });
+    }
     let json: unknown;
     try {
       json = text === '' ? undefined : JSON.parse(text);

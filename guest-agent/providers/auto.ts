@@ -15,6 +15,8 @@ export interface ProviderOptions {
   /** configfs-tsm root (default /sys/kernel/config/tsm/report). */
   configfsRoot?: string;
   configfsIo?: ConfigfsIo;
+  /** TDX: the TD event log path (default /sys/firmware/acpi/tables/data/CCEL). */
+  ccelPath?: string;
   /** Simulator: which TEE to simulate (default sev-snp) and where its chain lives. */
   tee?: Tee;
   simulatorDir?: string;
@@ -27,7 +29,7 @@ export interface ProviderOptions {
 export async function autoProvider(options: ProviderOptions = {}): Promise<EvidenceProvider> {
   const root = options.configfsRoot ?? CONFIGFS_TSM_ROOT;
   const io = options.configfsIo ?? nodeConfigfsIo;
-  if (await configfsTsmPresent(root, io)) return new ConfigfsTsmProvider({ root, io });
+  if (await configfsTsmPresent(root, io)) return new ConfigfsTsmProvider({ root, io, ...(options.ccelPath ? { ccelPath: options.ccelPath } : {}) });
   // An Azure confidential VM has no configfs-tsm report for the guest: its evidence is the
   // HCL report in the vTPM, there whenever this is one.
   const azure = new AzureVtpmProvider(options.azure ?? {});
@@ -52,7 +54,11 @@ export async function createProvider(name: ProviderName, options: ProviderOption
     case 'auto':
       return autoProvider(options);
     case 'configfs-tsm':
-      return new ConfigfsTsmProvider({ ...(options.configfsRoot ? { root: options.configfsRoot } : {}), ...(options.configfsIo ? { io: options.configfsIo } : {}) });
+      return new ConfigfsTsmProvider({
+        ...(options.configfsRoot ? { root: options.configfsRoot } : {}),
+        ...(options.configfsIo ? { io: options.configfsIo } : {}),
+        ...(options.ccelPath ? { ccelPath: options.ccelPath } : {}),
+      });
     case 'azure-vtpm':
       return new AzureVtpmProvider(options.azure ?? {});
     case 'simulator':

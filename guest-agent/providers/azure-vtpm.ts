@@ -156,6 +156,8 @@ export class AzureVtpmProvider implements EvidenceProvider {
   /** Write the report data for the paravisor, then read the HCL report until it carries it. */
   private async freshHcl(dir: string, nonce: Buffer): Promise<{ bytes: Buffer; report: HclReport }> {
     const userData = Buffer.concat([nonce, Buffer.alloc(REPORT_DATA_NV_SIZE - nonce.length)]);
+    // An HCL report first: nothing is written to a TPM that is not an Azure vTPM.
+    await this.readHcl(dir);
     await this.writeReportData(dir, userData);
     const deadline = Date.now() + this.reportTimeoutMs;
     for (;;) {

@@ -5,8 +5,14 @@
 // 24-byte entries { GUID (16 bytes, RFC 4122 byte order), offset (u32 LE), length (u32 LE) }
 // terminated by an all-zero entry; offsets count from the start of the table. The GUIDs are
 // the GHCB spec's (as in go-sev-guest abi.VcekGUID etc.).
+// The spec leaves the certificate encoding to the host, and hosts differ: the real Genoa
+// auxblob in test/fixtures/snp/genoa-v3-tsm-veraison (veraison/services) carries PEM text,
+// others DER; a PEM entry is read as its one CERTIFICATE block, so what is sent is DER.
+// Entries must not overlap: each certificate is its own region of the blob.
 
+import { EvidenceFormatError } from '../../verifier/errors.ts';
 import type { SnpCertificates } from '../../verifier/evidence.ts';
+import { derSingle, looksLikePem } from '../../verifier/x509/pem.ts';
 import { ProviderError } from './provider.ts';
 
 export const CERT_TABLE_GUID = {
@@ -38,13 +44,31 @@ function malformed(detail: string): never {
   throw new ProviderError('provider_output', `The SEV-SNP certificate table (auxblob) is malformed: ${detail}.`);
 }
 
+/** A certificate entry as DER: DER as it is, PEM (one CERTIFICATE block, NUL padding allowed) decoded. */
+function certificateDer(bytes: Buffer, guid: string): Buffer {
+  const trimmed = bytes.subarray(0, bytes.length - trailingNuls(bytes));
+  if (!looksLikePem(trimmed)) return Buffer.from(bytes);
+  try {
+    return derSingle(trimmed, 'CERTIFICATE', `certificate of entry ${guid}`);
+  } catch (err) {
+    if (err instanceof EvidenceFormatError) malformed(`entry ${guid} is neither a DER certificate nor one PEM CERTIFICATE block (${err.message})`);
+    throw err;
+  }
+}
+
+function trailingNuls(b: Buffer): number {
+  let n = 0;
+  while (n < b.length && b[b.length - 1 - n] === 0) n++;
+  return n;
+}
+
 /** Parse an auxblob. An empty blob (the host supplied no certificates) is an empty table. */
 export function parseCertTable(blob: Uint8Array): CertTable {
   const buf = Buffer.from(blob);
-  const found = new Map<string, Buffer>();
-  const offsets: { name: string; offset: number }[] = [];
   const unknown: CertTable['unknown'] = [];
   if (buf.length === 0) return { certificates: {}, unknown };
+  // The entries first, up to the terminator: where the table ends decides what is data.
+  const entries: { name: string; offset: number; length: number }[] = [];
   let terminated = false;
   let pos = 0;
   for (; pos + ENTRY_SIZE <= buf.length; pos += ENTRY_SIZE) {
@@ -55,19 +79,29 @@ export function parseCertTable(blob: Uint8Array): CertTable {
       terminated = true;
       break;
     }
-    const name = guidString(guid);
-    if (length === 0) malformed(`entry ${name} has length 0`);
-    if (offset + length > buf.length) malformed(`entry ${name} points past the end (offset ${offset}, length ${length}, table ${buf.length} bytes)`);
-    if (found.has(name) || unknown.some((u) => u.guid === name)) malformed(`GUID ${name} appears twice`);
-    const known = Object.values(CERT_TABLE_GUID).includes(name as (typeof CERT_TABLE_GUID)[keyof typeof CERT_TABLE_GUID]);
-    offsets.push({ name, offset });
-    if (known) found.set(name, Buffer.from(buf.subarray(offset, offset + length)));
-    else unknown.push({ guid: name, length });
+    entries.push({ name: guidString(guid), offset, length });
   }
-  if (!terminated) malformed('no all-zero terminating entry');
+  if (!terminated) malformed(`no all-zero terminating entry (${entries.length} entries read, ${buf.length - pos} bytes left over)`);
   const headerEnd = pos + ENTRY_SIZE;
-  for (const { name, offset } of offsets) {
-    if (offset < headerEnd) malformed(`entry ${name} starts inside the table itself (offset ${offset})`);
+  const seen = new Set<string>();
+  for (const { name, offset, length } of entries) {
+    if (seen.has(name)) malformed(`GUID ${name} appears twice`);
+    seen.add(name);
+    if (length === 0) malformed(`entry ${name} has length 0`);
+    if (offset < headerEnd) malformed(`entry ${name} starts inside the table itself (offset ${offset}, the table ends at ${headerEnd})`);
+    if (offset + length > buf.length) malformed(`entry ${name} points past the end (offset ${offset}, length ${length}, table ${buf.length} bytes)`);
+  }
+  const byOffset = [...entries].sort((a, b) => a.offset - b.offset);
+  for (let i = 1; i < byOffset.length; i++) {
+    const a = byOffset[i - 1]!;
+    const b = byOffset[i]!;
+    if (a.offset + a.length > b.offset) malformed(`entries ${a.name} (offset ${a.offset}, length ${a.length}) and ${b.name} (offset ${b.offset}) overlap`);
+  }
+  const known = new Set<string>(Object.values(CERT_TABLE_GUID));
+  const found = new Map<string, Buffer>();
+  for (const { name, offset, length } of entries) {
+    if (known.has(name)) found.set(name, certificateDer(buf.subarray(offset, offset + length), name));
+    else unknown.push({ guid: name, length });
   }
   const certificates: SnpCertificates = {};
   const vcek = found.get(CERT_TABLE_GUID.vcek);

@@ -12,6 +12,7 @@ import { mkdir, readFile, rmdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Tee } from '../../verifier/result.ts';
 import { parseCertTable } from './cert-table.ts';
+import { CCEL_PATH, readCcel } from './ccel.ts';
 import { ProviderError, requireReportData, type EvidenceProvider, type ProviderEvidence } from './provider.ts';
 
 export const CONFIGFS_TSM_ROOT = '/sys/kernel/config/tsm/report';
@@ -48,6 +49,8 @@ export interface ConfigfsTsmOptions {
   privlevel?: number;
   /** Fresh entries to try when a concurrent writer is detected. Default 2. */
   attempts?: number;
+  /** TDX: where the TD event log is read from (default /sys/firmware/acpi/tables/data/CCEL). */
+  ccelPath?: string;
 }
 
 const PROVIDERS: Record<string, 'sev-snp' | 'tdx'> = { sev_guest: 'sev-snp', tdx_guest: 'tdx' };
@@ -66,6 +69,7 @@ export class ConfigfsTsmProvider implements EvidenceProvider {
   private readonly io: ConfigfsIo;
   private readonly privlevel: number | undefined;
   private readonly attempts: number;
+  private readonly ccelPath: string;
   private detected: 'sev-snp' | 'tdx' | undefined;
 
   constructor(options: ConfigfsTsmOptions = {}) {
@@ -73,6 +77,7 @@ export class ConfigfsTsmProvider implements EvidenceProvider {
     this.io = options.io ?? nodeConfigfsIo;
     this.privlevel = options.privlevel;
     this.attempts = Math.max(1, options.attempts ?? 2);
+    this.ccelPath = options.ccelPath ?? CCEL_PATH;
   }
 
   async tee(): Promise<Tee> {
@@ -113,7 +118,10 @@ export class ConfigfsTsmProvider implements EvidenceProvider {
       throw new ProviderError('provider_busy', `The configfs-tsm entry ${dir} was written while its report was read (generation ${before} -> ${after}).`);
     }
     if (outblob.length === 0) throw new ProviderError('provider_output', `The ${tee} provider returned an empty outblob.`);
-    if (tee === 'tdx') return { tee, quote: new Uint8Array(outblob) };
+    if (tee === 'tdx') {
+      const eventLog = await readCcel(this.ccelPath, (p) => this.io.readFile(p));
+      return { tee, quote: new Uint8Array(outblob), ...(eventLog ? { eventLog } : {}) };
+    }
     const table = auxblob && auxblob.length > 0 ? parseCertTable(auxblob) : undefined;
     const certificates = table && Object.keys(table.certificates).length > 0 ? table.certificates : undefined;
     return certificates ? { tee, report: new Uint8Array(outblob), certificates } : { tee, report: new Uint8Array(outblob) };

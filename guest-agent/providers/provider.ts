@@ -17,6 +17,8 @@ export type ProviderEvidence =
       tee: 'tdx';
       /** The DCAP quote (v4 or v5), with its embedded PCK chain. */
       quote: Uint8Array;
+      /** The TD event log (CCEL) when the firmware published one (providers/ccel.ts). */
+      eventLog?: Uint8Array;
     }
   | {
       tee: 'az-snp-vtpm' | 'az-tdx-vtpm';

@@ -12,6 +12,7 @@ import type { SimulatorChain } from '../../verifier/testing/simulated-chain.ts';
 import { loadOrCreateSimulatorChain } from '../../verifier/testing/simulator-files.ts';
 import { buildSnpReport, type SnpReportOptions } from '../../verifier/testing/snp-report-builder.ts';
 import { buildTdxQuote, type TdxQuoteOptions } from '../../verifier/testing/tdx-quote-builder.ts';
+import { simulatorEventLog } from '../../verifier/testing/eventlog-builder.ts';
 import { ProviderError, requireReportData, type EvidenceProvider, type ProviderEvidence } from './provider.ts';
 
 export const SIMULATED_TEES: readonly Tee[] = ['sev-snp', 'tdx', 'az-snp-vtpm', 'az-tdx-vtpm'];
@@ -26,6 +27,12 @@ export interface SimulatorProviderOptions {
   /** What the simulated guest looks like (measurement, policy bits, TCB...). */
   snp?: Omit<SnpReportOptions, 'reportData'>;
   tdx?: Omit<TdxQuoteOptions, 'reportData'>;
+  /**
+   * TDX: send the simulated boot's event log (verifier/testing/eventlog-builder.ts), its
+   * replay in the quote's RTMRs. Default on, unless `tdx.rtmr` sets the RTMRs by hand (no
+   * log replays to arbitrary values), or `false`.
+   */
+  eventLog?: boolean;
 }
 
 export class SimulatorProvider implements EvidenceProvider {
@@ -51,7 +58,11 @@ export class SimulatorProvider implements EvidenceProvider {
     requireReportData(reportData);
     this.chain ??= loadOrCreateSimulatorChain(this.options.dir);
     const chain = await this.chain;
-    if (this.kind === 'tdx') return { tee: 'tdx', quote: buildTdxQuote(chain, { ...this.options.tdx, reportData }).quote };
+    if (this.kind === 'tdx') {
+      if (this.options.eventLog === false || this.options.tdx?.rtmr !== undefined) return { tee: 'tdx', quote: buildTdxQuote(chain, { ...this.options.tdx, reportData }).quote };
+      const { eventLog, rtmr } = simulatorEventLog();
+      return { tee: 'tdx', quote: buildTdxQuote(chain, { ...this.options.tdx, rtmr, reportData }).quote, eventLog };
+    }
     if (this.kind === 'az-snp-vtpm' || this.kind === 'az-tdx-vtpm') {
       this.ak ??= createAzureAk();
       const o = { reportData, ak: this.ak, ...(this.options.snp ? { snp: this.options.snp } : {}), ...(this.options.tdx ? { tdx: this.options.tdx } : {}) };

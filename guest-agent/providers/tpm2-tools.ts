@@ -34,7 +34,7 @@ export function tpm2Tools(options: Tpm2ToolsOptions = {}): Tpm2Tools {
   const tcti = options.tcti ?? (process.env['TPM2TOOLS_TCTI'] || undefined);
   const env = { ...process.env, ...(tcti ? { TPM2TOOLS_TCTI: tcti } : {}) };
   const timeout = options.timeoutMs ?? 30_000;
-  const where = tcti ? `TPM ${tcti}` : 'the default TPM (/dev/tpmrm0)';
+  const where = tcti ?? 'the default TPM (/dev/tpmrm0)';
   return {
     tcti,
     run: (tool, args) =>

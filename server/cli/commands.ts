@@ -21,6 +21,11 @@ export const COMMANDS: readonly LazyCommand[] = [
     load: async () => (await import('./verify.ts')).verifyCommand(),
   },
   {
+    name: 'eventlog',
+    description: 'Decode a TDX event log (CCEL) and print its events and the RTMRs it replays to.',
+    load: async () => (await import('./eventlog.ts')).eventlogCommand(),
+  },
+  {
     name: 'serve',
     description: 'Run the attestation service (exit 2 on a configuration or startup error).',
     load: async () => (await import('./serve.ts')).serveCommand(),

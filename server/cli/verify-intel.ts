@@ -33,6 +33,8 @@ interface IntelCliOptions {
   /** commander's --no-crl: false when given. */
   crl: boolean;
   json?: boolean;
+  /** TDX: the CC event log, replayed against the quote's RTMRs. */
+  eventLog?: string;
 }
 
 /** The collateral files of `dir`; the TCB Info and QE Identity (and their chains) are required. */
@@ -79,6 +81,8 @@ function summary(result: VerificationResult, at: Date, quoteInfo: string): strin
     if (c.tdx) {
       const rtmr = c.tdx.rtmr as string[];
       rtmr.forEach((r, i) => lines.push(`  RTMR${i}        ${r}`));
+      const log = c.tdx.eventLog as { rtmr: unknown[][] } | undefined;
+      if (log) lines.push(`  event log    ${log.rtmr.map((l, i) => `RTMR${i} ${l.length}`).join(', ')} events (tessera eventlog FILE lists them)`);
     }
     if (c.sgx) lines.push(`  MRSIGNER     ${String(c.sgx.mrSigner)}, ISVPRODID ${String(c.sgx.isvProdId)}, ISVSVN ${String(c.sgx.isvSvn)}`);
     lines.push(`  report_data  ${c.reportData}`);
@@ -92,6 +96,7 @@ async function run(tee: 'tdx' | 'sgx', opts: IntelCliOptions): Promise<void> {
   refuseOfflineWithUrl(opts);
   const at = parseAt(opts.at);
   const bytes = readInput(opts.quote, 'quote');
+  const eventLog = opts.eventLog !== undefined ? readInput(opts.eventLog, 'event log') : undefined;
   let result: VerificationResult;
   let quoteInfo: string;
   try {
@@ -107,12 +112,13 @@ async function run(tee: 'tdx' | 'sgx', opts: IntelCliOptions): Promise<void> {
         at,
         crl: opts.crl ? 'prefer' : 'off',
         provenance: { 'tcb-info': provenance, 'qe-identity': provenance, 'pck-crl': provenance, 'root-ca-crl': provenance },
+        ...(eventLog ? { eventLog } : {}),
       });
     } else {
       // No --collateral: TCB Info, QE Identity and CRLs come from the collateral cache,
       // filled from Intel PCS (or --pcs-url) unless --offline.
       const source = await verifyCollateralSource({ ...opts, cache: opts.cache ?? defaultCachePath() }, at);
-      result = await verifyEvidence({ tee, quote: bytes }, { at, collateral: source, crl: opts.crl ? 'prefer' : 'off' });
+      result = await verifyEvidence({ tee, quote: bytes, ...(eventLog ? { eventLog } : {}) }, { at, collateral: source, crl: opts.crl ? 'prefer' : 'off' });
     }
   } catch (err) {
     if (err instanceof CollateralUnavailableError) {
@@ -130,7 +136,7 @@ async function run(tee: 'tdx' | 'sgx', opts: IntelCliOptions): Promise<void> {
 
 export function verifyIntelCommand(tee: 'tdx' | 'sgx'): Command {
   const name = tee === 'tdx' ? 'TDX' : 'SGX';
-  return new Command(tee)
+  const command = new Command(tee)
     .description(`Verify an Intel ${name} DCAP quote against Intel collateral and the pinned Intel SGX Root CA.`)
     .requiredOption('--quote <file>', `the ${name} quote (binary; trailing zero padding is tolerated)`)
     .option(
@@ -145,4 +151,7 @@ export function verifyIntelCommand(tee: 'tdx' | 'sgx'): Command {
     .option('--pcs-url <url>', 'without --collateral: Intel PCS base URL, or a PCCS (default https://api.trustedservices.intel.com)')
     .option('--timeout <ms>', 'without --collateral: per-request timeout for Intel PCS, milliseconds', '10000')
     .action(async (opts: IntelCliOptions) => run(tee, opts));
+  // The event log (CCEL) replays to RTMRs, which only TD quotes have.
+  if (tee === 'tdx') command.option('--event-log <file>', 'the CC event log (/sys/firmware/acpi/tables/data/CCEL): replayed against RTMR0..3, its events in the claims');
+  return command;
 }

@@ -18,11 +18,8 @@ import { timingSafeEqual } from 'node:crypto';
 import type { JWK } from 'jose';
 import { ChallengeError } from '../challenge.ts';
 import type { ServiceContext } from '../context.ts';
-import { BINDING_CHECK_ID, decideBound, type AttestOutcome } from '../attest.ts';
+import { attestBound, BINDING_CHECK_ID, type AttestOutcome } from '../attest.ts';
 import type { AuditInput, KbsSessionRow } from '../storage/store.ts';
-import { parseEventLog, EventLogError } from '../../verifier/tdx/eventlog/abi.ts';
-import { replayRtmrs } from '../../verifier/tdx/eventlog/replay.ts';
-import { checkRtmrs } from '../../verifier/tdx/eventlog/check-rtmrs.ts';
 import type { Check, VerificationResult } from '../../verifier/result.ts';
 import { EvidenceFormatError } from '../../verifier/errors.ts';
 import { ApiError } from '../problem.ts';
@@ -65,17 +62,6 @@ function reportDataCheck(result: VerificationResult, expected: Buffer, digest: B
   };
 }
 
-function eventLogChecks(result: VerificationResult, log: Buffer): Check[] {
-  const rtmr = result.claims?.tdx?.rtmr;
-  const given = Array.isArray(rtmr) ? rtmr.map((h) => Buffer.from(String(h), 'hex')) : [];
-  try {
-    return checkRtmrs(replayRtmrs(parseEventLog(log)), given);
-  } catch (err) {
-    if (!(err instanceof EventLogError)) throw err;
-    return [{ id: 'tdx.eventlog.parse', ok: false, detail: `The CC event log does not parse: ${err.message}` }];
-  }
-}
-
 /** Read and bind the Attestation, then decide it. Throws KbsError for every refusal of the request itself. */
 export async function kbsAttest(ctx: ServiceContext, input: KbsAttestInput, now: number): Promise<{ outcome: AttestOutcome; teeKey: KbsTeeKey }> {
   const { session, body } = input;
@@ -99,7 +85,7 @@ export async function kbsAttest(ctx: ServiceContext, input: KbsAttestInput, now:
   const translated = evidenceFromKbs(session.tee, evidence.primary_evidence);
   try {
     // The same rule as /v1/attest: CRLs and TCB documents come from our cache, not the attester.
-    refuseAttesterCollateral(ctx, translated.evidence);
+    refuseAttesterCollateral(ctx, translated);
   } catch (err) {
     if (err instanceof ApiError) throw attestFailed(err.code, err.detail);
     throw err;
@@ -125,11 +111,11 @@ export async function kbsAttest(ctx: ServiceContext, input: KbsAttestInput, now:
     },
   ];
   try {
-    const outcome = await decideBound(
+    const outcome = await attestBound(
       ctx,
       {
         tee,
-        evidence: translated.evidence,
+        evidence: translated,
         teePublicKey: teeKey as JWK,
         clientAddress: input.clientAddress,
         nonce: session.nonce,
@@ -139,7 +125,6 @@ export async function kbsAttest(ctx: ServiceContext, input: KbsAttestInput, now:
         bindings: async (result) => [
           reportDataCheck(result, expected, digest),
           ...(init ? [initDataCheck(result, init)] : []),
-          ...(translated.ccEventlog ? eventLogChecks(result, translated.ccEventlog) : []),
         ],
         audit,
       },

@@ -19,7 +19,7 @@ export const KBS_ERROR_TYPE_PREFIX = 'https://github.com/confidential-containers
 export const TESSERA_CODE_HEADER = 'x-tessera-code';
 
 /** The kbs::Error variants we answer with (trustee kbs/src/error.rs). */
-export type KbsErrorType = 'AttestationError' | 'InvalidRequestPath' | 'PluginNotFound' | 'PolicyDeny' | 'TokenNotFound' | 'TokenVerifierError' | 'SerdeError' | 'JweError';
+export type KbsErrorType = 'AttestationError' | 'InvalidRequestPath' | 'PluginNotFound' | 'PluginInternalError' | 'PolicyDeny' | 'TokenNotFound' | 'TokenVerifierError' | 'SerdeError';
 
 export class KbsError extends Error {
   constructor(

@@ -60,13 +60,3 @@ export function readTeePubkey(v: unknown): KbsTeeKey {
   }
   throw bad(`kty ${JSON.stringify(k.kty)} is not supported (EC, RSA)`);
 }
-
-/** Whether a token's `cnf.jwk` is a key the KBS resource path can encrypt to. */
-export function isKbsTeeKey(jwk: unknown): boolean {
-  try {
-    readTeePubkey(jwk);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -8,6 +8,7 @@ import type { ServiceContext } from '../context.ts';
 import { newRouter, type AppEnv } from '../http.ts';
 import { readAuthRequest } from '../kbs/auth.ts';
 import { kbsAttest, refusalCode } from '../kbs/attest.ts';
+import { kbsResource, resourceSecretName } from '../kbs/resource.ts';
 import { attestFailed, authFailed, KbsError, kbsErrorResponse } from '../kbs/errors.ts';
 import { KBS_PREFIX, newNonce, newSessionId, sessionKey, sessionOf, setSessionCookie } from '../kbs/session.ts';
 import { KBS_TEES, isKbsTee } from '../kbs/tees.ts';
@@ -68,6 +69,8 @@ export function kbsRoutes(ctx: ServiceContext) {
   });
 
   r.post(`${KBS_PREFIX}/attest`, async (c) => {
+    const started = performance.now();
+    let outcomeLabel = 'error';
     const now = Date.now();
     const clientAddress = c.get('clientAddress');
     const found = await sessionOf(c, ctx.store.kbsSessions, now);
@@ -78,6 +81,7 @@ export function kbsRoutes(ctx: ServiceContext) {
       if (!found) throw attestFailed('kbs_session_unknown', 'no unexpired KBS session: send the kbs-session-id cookie that /auth set (sessions last a few minutes)');
       const body = await jsonBody(c, (why) => attestFailed('kbs_request_invalid', `deserialize Attestation: ${why}`));
       const { outcome, teeKey } = await kbsAttest(ctx, { key: key!, session: found.row, body, clientAddress }, now);
+      outcomeLabel = outcome.status;
       if (!outcome.issued) {
         const { failedChecks, failedRules } = outcome.denial;
         const why = [...failedChecks.map((f) => f.id), ...failedRules.map((f) => f.id)].join(', ');
@@ -91,11 +95,34 @@ export function kbsRoutes(ctx: ServiceContext) {
     } catch (err) {
       const code = refusalCode(err);
       if (code !== undefined) {
+        outcomeLabel = 'rejected';
         await ctx.store.audit.append([{ action: 'kbs.attest', outcome: 'rejected', actor: 'anonymous', subject: key?.slice(0, 16) ?? null, tee, clientAddress, at: now, details: { code } }]);
       }
       throw err;
+    } finally {
+      // The same histogram as /v1/attest, so a dashboard sees every attestation.
+      if (tee) ctx.metrics.attestationSeconds.observe({ tee, outcome: outcomeLabel }, (performance.now() - started) / 1000);
     }
   });
+
+  r.get(`${KBS_PREFIX}/resource/:repository/:type/:tag`, async (c) => {
+    const now = Date.now();
+    const { repository, type, tag } = c.req.param();
+    const name = resourceSecretName(repository, type, tag);
+    if (name === undefined) {
+      return kbsErrorResponse(c, 404, 'InvalidRequestPath', 'kbs_resource_path_invalid', `Request path resource/${repository.slice(0, 64)}/${type.slice(0, 64)}/${tag.slice(0, 64)} is invalid: repository and type are letters, digits, _ and -, the tag may also hold dots (it names the secret <repository>.<type>.<tag>)`);
+    }
+    // The attested session's token first, then a bearer token (trustee api_server.rs get_attestation_token).
+    const found = await sessionOf(c, ctx.store.kbsSessions, now);
+    const bearer = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1];
+    const token = (found?.row.state === 'attested' ? found.row.token ?? undefined : undefined) ?? bearer;
+    const jwe = await kbsResource(ctx, { name, token, clientAddress: c.get('clientAddress'), now });
+    return c.body(jwe, 200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  });
+
+  r.get(`${KBS_PREFIX}/resource/*`, (c) =>
+    kbsErrorResponse(c, 404, 'InvalidRequestPath', 'kbs_resource_path_invalid', 'A resource path is resource/<repository>/<type>/<tag>: three segments.'),
+  );
 
   // Trustee's admin endpoints (attestation-policy, resource-policy, reference-value) and its
   // plugins are not served: tessera has its own admin API (/v1/policies, /v1/secrets).

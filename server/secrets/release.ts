@@ -45,7 +45,16 @@ export interface ReleaseSubject {
 const tokenInvalid = (why: string) => new ApiError(401, 'token_invalid', `The bearer token is not an attestation result of this service: ${why}.`);
 
 /** Read the subject out of a verified (or just issued) EAR payload; anything off-shape is token_invalid. */
-export function subjectOf(payload: EarPayload): ReleaseSubject {
+/** The confirmation keys /v1/secrets encrypts to (encryptToTeeKey): public EC P-256. */
+export function isP256PublicJwk(jwk: JWK): boolean {
+  return jwk.kty === 'EC' && jwk.crv === 'P-256' && !('d' in jwk);
+}
+
+/**
+ * `acceptCnf` says which confirmation keys the caller can encrypt to: P-256 for /v1; the KBS
+ * resource path also takes P-521 and RSA keys (server/kbs/tee-pubkey.ts).
+ */
+export function subjectOf(payload: EarPayload, acceptCnf: (jwk: JWK) => boolean = isP256PublicJwk): ReleaseSubject {
   if (payload.eat_profile !== EAR_PROFILE || payload['ear.verifier-id']?.developer !== EAR_DEVELOPER) throw tokenInvalid('its profile or verifier is not ours');
   const submods = typeof payload.submods === 'object' && payload.submods !== null ? Object.entries(payload.submods) : [];
   // This service issues exactly one submodule, named for the attested TEE.
@@ -58,7 +67,7 @@ export function subjectOf(payload: EarPayload): ReleaseSubject {
   if (status !== 'affirming' && status !== 'warning' && status !== 'contraindicated') throw tokenInvalid('its ear.status is not an EAR status');
   if (typeof policy?.name !== 'string' || typeof policy.version !== 'number') throw tokenInvalid('its appraisal policy id is missing');
   const jwk = payload.cnf?.jwk;
-  if (typeof jwk !== 'object' || jwk === null || jwk.kty !== 'EC' || jwk.crv !== 'P-256' || 'd' in jwk) throw tokenInvalid('its cnf is not a public EC P-256 key');
+  if (typeof jwk !== 'object' || jwk === null || !acceptCnf(jwk)) throw tokenInvalid(acceptCnf === isP256PublicJwk ? 'its cnf is not a public EC P-256 key' : 'its cnf is not a public key this endpoint encrypts to');
   if (typeof payload.jti !== 'string') throw tokenInvalid('it has no jti');
   return {
     tee: tee as Tee,
@@ -79,7 +88,7 @@ const publicKeys = new Map<string, KeyObject>();
  * service publishes now (the JWKS), `exp` not passed at `now`, our EAR profile. Each failure
  * has its own code: token_invalid, token_unknown_key, token_expired.
  */
-export async function verifyResultToken(ctx: ServiceContext, token: string, now: number = Date.now()): Promise<ReleaseSubject> {
+export async function verifyResultToken(ctx: ServiceContext, token: string, now: number = Date.now(), acceptCnf: (jwk: JWK) => boolean = isP256PublicJwk): Promise<ReleaseSubject> {
   let kid: unknown;
   try {
     kid = decodeProtectedHeader(token).kid;
@@ -105,7 +114,7 @@ export async function verifyResultToken(ctx: ServiceContext, token: string, now:
     if (err instanceof joseErrors.JWSSignatureVerificationFailed) throw tokenInvalid(`its signature does not verify with key ${kid}`);
     throw tokenInvalid((err as Error).message);
   }
-  return subjectOf(payload);
+  return subjectOf(payload, acceptCnf);
 }
 
 /** Evaluated in place of the gates of a secret that does not exist (decideRelease). */
@@ -164,7 +173,16 @@ export function encryptToTeeKey(value: Uint8Array, cnf: JWK): string {
  * Decide one release: the secret (version) exists, its release gates pass for this subject
  * (status, appraisal policy, CEL), and if so the JWE. Records nothing: releaseAudit builds its entry.
  */
-export async function decideRelease(ctx: ServiceContext, secrets: SecretStore, subject: ReleaseSubject, name: string, version?: number, reading?: EpochReading): Promise<ReleaseDecision> {
+export async function decideRelease(
+  ctx: ServiceContext,
+  secrets: SecretStore,
+  subject: ReleaseSubject,
+  name: string,
+  version?: number,
+  reading?: EpochReading,
+  /** How the released value is encrypted to `subject.cnf`: a compact JWE (/v1), or the KBS flattened JWE. */
+  encrypt: (value: Uint8Array, cnf: JWK) => string = encryptToTeeKey,
+): Promise<ReleaseDecision> {
   const notFound = (): ReleaseDecision => ({
     released: false,
     name,
@@ -224,7 +242,7 @@ export async function decideRelease(ctx: ServiceContext, secrets: SecretStore, s
     return { released: false, name, version: info.version, status: 503, code: 'store_corrupt', detail: `Secret ${name} is stored but cannot be opened by this server (damaged, copied from another row, or sealed under another KEK); the operator has been told.`, failedRules: [] };
   }
   try {
-    return { released: true, name, version: info.version, jwe: encryptToTeeKey(value, subject.cnf) };
+    return { released: true, name, version: info.version, jwe: encrypt(value, subject.cnf) };
   } finally {
     value.fill(0);
   }
@@ -262,7 +280,7 @@ export function guestDenial(d: Extract<ReleaseDecision, { released: false }>): G
 
 /** The audit entry of one decision. `subject` is null when the token itself was refused. */
 export function releaseAudit(
-  entry: { name: string; version: number | null; released: boolean; code?: string; failedRules?: RuleOutcome[]; via: 'secret-get' | 'attest'; attestationId?: string; tee?: string },
+  entry: { name: string; version: number | null; released: boolean; code?: string; failedRules?: RuleOutcome[]; via: 'secret-get' | 'attest' | 'kbs'; attestationId?: string; tee?: string },
   subject: ReleaseSubject | null,
   clientAddress: string | null,
   now: number = Date.now(),

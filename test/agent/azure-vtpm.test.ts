@@ -117,6 +117,11 @@ describe('azure-vtpm without an Azure vTPM', () => {
       expect(err).toBeInstanceOf(ProviderError);
       expect((err as ProviderError).code).toBe('provider_unavailable');
       expect((err as ProviderError).message).toContain(`NV index ${handleArg(HCL_REPORT_NV_INDEX)}`);
+      // Asked for evidence, it writes nothing to a TPM that is not an Azure vTPM.
+      const again = await provider.getEvidence(reportDataOf('not azure')).catch((e: unknown) => e);
+      expect((again as ProviderError).code).toBe('provider_unavailable');
+      const defined = await tpm2Tools({ tcti: tpm.tcti }).run('tpm2_nvreadpublic', []);
+      expect(defined.toString('utf8')).not.toContain('0x1400002');
     } finally {
       await tpm.stop();
     }

@@ -82,7 +82,7 @@ describe('parseCertTable', () => {
 
   it('rejects a table without its terminator, entries past the end, inside the table, or repeated', () => {
     const good = certTable([{ guid: CERT_TABLE_GUID.vcek, data: vcek }]);
-    expect(() => parseCertTable(good.subarray(0, 30))).toThrow(/points past the end/);
+    expect(() => parseCertTable(good.subarray(0, 30))).toThrow(/no all-zero terminating entry \(1 entries read, 6 bytes left over\)/);
     expect(() => parseCertTable(Buffer.alloc(20, 1))).toThrow(/no all-zero terminating entry/);
     expect(() => parseCertTable(good.subarray(0, good.length - 1))).toThrow(/points past the end/);
     const inside = Buffer.from(good);

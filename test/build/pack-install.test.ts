@@ -7,14 +7,17 @@
 // folder and run with plain `node`, attesting against the development server.
 //
 // Slow by nature: the install compiles better-sqlite3 from source when no prebuilt binding
-// can be downloaded (about a minute here); everything after it takes seconds.
+// can be downloaded (about a minute of CPU; over 2 minutes for the file on a 2-core machine,
+// 12 on a loaded one, hence the generous bounds); the rest takes seconds.
 
 import { execFile, type ExecFileOptions } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { removeDir, ROOT, serve, tempDir, type Served } from '../e2e/processes.ts';
+import { freePort, removeDir, ROOT, serve, tempDir, type Served } from '../e2e/processes.ts';
+import { usePostgres } from '../support/postgres.ts';
+import { healthcheckCommand } from './dockerfile.ts';
 import { loadCase } from '../snp/cases.ts';
 
 interface Ran {
@@ -76,6 +79,22 @@ function installedPackages(nodeModules: string): Set<string> {
 }
 
 const TYPESCRIPT = /\.(ts|tsx|mts|cts)$/;
+/** The production server's user in the read-only test: not root, no account on the machine. */
+const SERVICE_UID = 10001;
+
+/**
+ * `unshare` arguments running `command` as the container image promises to run (Dockerfile,
+ * deploy/kubernetes): in a mount namespace of its own (private propagation: nothing outside
+ * it changes) the root is remounted read-only, only `writable` (when given) is bound writable
+ * over itself, and the command runs as an unprivileged user with no home (setpriv). The
+ * service must then write nothing anywhere else. Needs root, as the test machines and CI run.
+ */
+function confined(writable: string | undefined, command: string[]): string[] {
+  const bind = writable === undefined ? '' : 'mount --bind "$WRITABLE" "$WRITABLE" && ';
+  const script = `${bind}mount -o remount,bind,ro / && exec setpriv --reuid=${SERVICE_UID} --regid=${SERVICE_UID} --clear-groups "$@"`;
+  return ['-m', '--propagation', 'private', 'env', `WRITABLE=${writable ?? ''}`, 'sh', '-c', script, 'confined', ...command];
+}
+
 const scratch = tempDir('tessera-pack-');
 const packDir = join(scratch, 'pack');
 const installDir = join(scratch, 'install');
@@ -87,9 +106,12 @@ let tarFiles: string[] = [];
 const installed = join(installDir, 'node_modules', 'tessera');
 const tesseraBin = join(installDir, 'node_modules', '.bin', 'tessera');
 const servers: Served[] = [];
+const pgs = usePostgres();
 
 beforeAll(async () => {
   for (const d of [packDir, installDir, agentDir, simDir]) mkdirSync(d);
+  // mkdtemp makes 0700 folders: the unprivileged server user must reach the installed package.
+  chmodSync(scratch, 0o755);
   const packed = await run('npm', ['pack', '--pack-destination', packDir], { cwd: ROOT, env: cleanEnv(), timeout: 180_000 });
   expect(packed.code, packed.stderr).toBe(0);
   tarball = join(packDir, readdirSync(packDir).find((f) => f.endsWith('.tgz'))!);
@@ -98,17 +120,17 @@ beforeAll(async () => {
   tarFiles = listed.stdout.split('\n').filter((l) => l !== '' && !l.endsWith('/')).sort();
 
   // An empty project, as a user's deployment folder is. npm 11 warns about install scripts
-  // not named in allowScripts (and a later npm will skip them): better-sqlite3's is the one
-  // the service needs (prebuild-install, else node-gyp), so it is allowed by name.
+  // not named in the project's allowScripts: better-sqlite3's is the one the service needs
+  // (prebuild-install, else node-gyp), so it is allowed by name, as the README tells users.
   writeFileSync(join(installDir, 'package.json'), `${JSON.stringify({ name: 'tessera-install-test', private: true, allowScripts: { 'better-sqlite3': true } }, null, 2)}\n`);
   const install = await run('npm', ['install', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund', tarball], {
     cwd: installDir,
     // JOBS: node-gyp compiles sqlite3.c and the addon in parallel when it has to build.
     env: cleanEnv({ JOBS: '2' }),
-    timeout: 600_000,
+    timeout: 1_200_000,
   });
   expect(install.code, install.stderr).toBe(0);
-}, 900_000);
+}, 1_500_000);
 
 afterAll(async () => {
   await Promise.all(servers.map((s) => s.stop()));
@@ -166,21 +188,47 @@ describe('installed from the tarball with --omit=dev', () => {
     expect(result.checks.find((c) => c.id === 'snp.report.signature')?.ok).toBe(false);
   });
 
-  it('serves in production mode with a KEK, and the single-file agent in an empty folder attests against a development server', async () => {
+  it('serves in production on a read-only root as a non-root user (SQLite and PostgreSQL), passes the image HEALTHCHECK, and the single-file agent in an empty folder attests against a development server', async () => {
     const common = { TESSERA_COLLATERAL_OFFLINE: 'true', TESSERA_VERIFY_THREADS: '1', TESSERA_SIMULATOR_DIR: simDir };
-    const [prod, dev] = await Promise.all([
-      serve(tesseraBin, ['serve', '--data', join(scratch, 'data-prod'), '--port', '0'], cleanEnv({ ...common, TESSERA_KEK: Buffer.alloc(32, 7).toString('base64') }), { cwd: installDir }),
+    const prodEnv = cleanEnv({ ...common, HOME: '/nonexistent', TESSERA_KEK: Buffer.alloc(32, 7).toString('base64') });
+    const sqliteData = join(scratch, 'data-prod');
+    mkdirSync(sqliteData);
+    chownSync(sqliteData, SERVICE_UID, SERVICE_UID);
+    const serveArgs = [process.execPath, join(installed, 'bin', 'tessera.js'), 'serve', '--port', '0'];
+    const [sqlite, postgres, dev] = await Promise.all([
+      // `docker run --read-only -v DATA:/var/lib/tessera`: the data directory alone is writable.
+      serve('unshare', confined(sqliteData, [...serveArgs, '--data', sqliteData]), prodEnv, { cwd: installDir }),
+      // The Kubernetes pods (deploy/kubernetes): PostgreSQL, and no writable path at all.
+      serve('unshare', confined(undefined, serveArgs), { ...prodEnv, TESSERA_DATABASE_URL: await pgs.fresh() }, { cwd: installDir }),
       serve(tesseraBin, ['serve', '--dev', '--data', join(scratch, 'data-dev'), '--port', '0'], cleanEnv(common), { cwd: installDir }),
     ]);
-    servers.push(prod, dev);
-    expect(prod.stderr()).not.toContain('DEVELOPMENT MODE');
+    servers.push(sqlite, postgres, dev);
+    for (const prod of [sqlite, postgres]) {
+      expect(prod.stderr()).not.toContain('DEVELOPMENT MODE');
+      // unshare, sh and setpriv exec'd in turn: the pid is the server's own.
+      expect(readFileSync(`/proc/${prod.proc.pid}/status`, 'utf8')).toMatch(new RegExp(`^Uid:\\s+${SERVICE_UID}\\s`, 'm'));
+      expect(readFileSync(`/proc/${prod.proc.pid}/mounts`, 'utf8')).toMatch(/^\S+ \/ \S+ ro[, ]/m);
+    }
+    expect(sqlite.stdout()).toContain('"store":"sqlite"');
+    expect(postgres.stdout()).toContain('"store":"postgres"');
+    expect(readdirSync(sqliteData)).toContain('tessera.db');
     expect(dev.stderr()).toContain('DEVELOPMENT MODE');
-    for (const s of [prod, dev]) {
+    for (const s of [sqlite, postgres, dev]) {
       const health = await fetch(`${s.url}/healthz`);
       expect(health.status).toBe(200);
       expect(await health.json()).toEqual({ status: 'ok' });
       expect((await fetch(`${s.url}/readyz`)).status).toBe(200);
     }
+
+    // The Dockerfile's HEALTHCHECK command, as the engine runs it in the container: exit 0
+    // while the service answers on TESSERA_PORT, 1 when nothing does.
+    const [probe, ...probeArgs] = healthcheckCommand();
+    expect(probe).toBe('node');
+    const port = new URL(sqlite.url).port;
+    const healthy = await run(process.execPath, probeArgs, { cwd: installDir, env: cleanEnv({ TESSERA_PORT: port }), timeout: 30_000 });
+    expect(healthy.code, healthy.stderr).toBe(0);
+    const closed = await run(process.execPath, probeArgs, { cwd: installDir, env: cleanEnv({ TESSERA_PORT: String(await freePort()) }), timeout: 30_000 });
+    expect(closed.code).toBe(1);
 
     // The bundle alone: no package.json, no node_modules here or above (the scratch folder
     // is under the system temporary directory), no NODE_PATH.
@@ -199,7 +247,7 @@ describe('installed from the tarball with --omit=dev', () => {
     expect(payload).toMatchObject({ eat_profile: expect.any(String) });
 
     // The production server trusts no simulator root: the same agent is refused there.
-    const refused = await run(process.execPath, [agent, 'attest', '--server', prod.url, '--provider', 'simulator', '--retries', '0'], { cwd: agentDir, env: agentEnv, timeout: 60_000 });
+    const refused = await run(process.execPath, [agent, 'attest', '--server', sqlite.url, '--provider', 'simulator', '--retries', '0'], { cwd: agentDir, env: agentEnv, timeout: 60_000 });
     expect(refused.code).toBe(1);
   }, 120_000);
 });

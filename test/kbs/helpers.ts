@@ -4,6 +4,7 @@
 
 import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import canonicalize from 'canonicalize';
+import { buildAzureSnpHcl, buildAzureTdxHcl, buildTpmQuote, azureRuntimeData, createAzureAk } from '../../verifier/testing/azure-evidence-builder.ts';
 import type { SimulatorChain } from '../../verifier/testing/simulated-chain.ts';
 import { buildSnpReport, type SnpReportOptions } from '../../verifier/testing/snp-report-builder.ts';
 import { buildTdxQuote, type TdxQuoteOptions } from '../../verifier/testing/tdx-quote-builder.ts';
@@ -19,15 +20,16 @@ export interface KbsResponse {
 /** One guest: its session cookie is kept between calls, as reqwest's cookie store does. */
 export class KbsGuest {
   cookie: string | undefined;
-  constructor(readonly srv: TestServer) {}
+  /** `srv`: where requests go, unless a call names another replica (`url`). */
+  constructor(readonly srv: Pick<TestServer, 'url'>) {}
 
-  async call(method: string, path: string, options: { body?: unknown; raw?: string; headers?: Record<string, string>; noCookie?: boolean } = {}): Promise<KbsResponse> {
+  async call(method: string, path: string, options: { body?: unknown; raw?: string; headers?: Record<string, string>; noCookie?: boolean; url?: string } = {}): Promise<KbsResponse> {
     const headers: Record<string, string> = { ...options.headers };
     if (this.cookie && !options.noCookie) headers.cookie = this.cookie;
     let body: string | undefined = options.raw;
     if (options.body !== undefined) body = JSON.stringify(options.body);
     if (body !== undefined) headers['content-type'] ??= 'application/json';
-    const res = await fetch(this.srv.url + path, { method, headers, ...(body !== undefined ? { body } : {}) });
+    const res = await fetch((options.url ?? this.srv.url) + path, { method, headers, ...(body !== undefined ? { body } : {}) });
     const set = res.headers.get('set-cookie');
     const m = set ? /kbs-session-id=([^;]*)/.exec(set) : null;
     if (m) this.cookie = `kbs-session-id=${m[1]}`;
@@ -41,8 +43,8 @@ export class KbsGuest {
     return { status: res.status, body: parsed, headers: res.headers };
   }
 
-  auth(tee: string, extra: unknown = { 'supported-hash-algorithms': ['sha256', 'sha384', 'sha512', 'sm3'] }): Promise<KbsResponse> {
-    return this.call('POST', '/kbs/v0/auth', { body: { version: '0.4.0', tee, 'extra-params': extra } });
+  auth(tee: string, extra: unknown = { 'supported-hash-algorithms': ['sha256', 'sha384', 'sha512', 'sm3'] }, url?: string): Promise<KbsResponse> {
+    return this.call('POST', '/kbs/v0/auth', { body: { version: '0.4.0', tee, 'extra-params': extra }, ...(url ? { url } : {}) });
   }
 }
 
@@ -156,4 +158,19 @@ export async function rcar(
   const evidence = tee === 'snp' ? snpKbsEvidence(chain, rd, options.snp) : tdxKbsEvidence(chain, rd, options.tdx);
   const attest = await g.call('POST', '/kbs/v0/attest', { body: attestation(nonce, pubkey, evidence, options.initData) });
   return { attest, nonce, privateKey, pubkey };
+}
+
+/** Azure vTPM evidence (agent v2) the agent's way for the KBS: the TPM nonce and user-data carry the unpadded runtime-data digest. */
+export function azKbsEvidence(chain: SimulatorChain, tee: 'az-snp-vtpm' | 'az-tdx-vtpm', digest: Uint8Array): Record<string, unknown> {
+  const ak = createAzureAk();
+  const runtime = azureRuntimeData({ akPublicJwk: ak.publicJwk, userData: digest });
+  const q = buildTpmQuote(ak.privateKey, digest);
+  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+  const tpm_quote = { signature: hex(q.signature), message: hex(q.message), pcrs: q.pcrs.map(hex) };
+  if (tee === 'az-snp-vtpm') {
+    const { hclReport } = buildAzureSnpHcl(chain, runtime);
+    return { version: 2, tpm_quote, hcl_report: Buffer.from(hclReport).toString('base64url'), vcek: chain.amd.vcek.toString('base64url') };
+  }
+  const { hclReport, tdQuote } = buildAzureTdxHcl(chain, runtime);
+  return { version: 2, tpm_quote, hcl_report: Buffer.from(hclReport).toString('base64url'), td_quote: Buffer.from(tdQuote).toString('base64url') };
 }

@@ -25,4 +25,12 @@ describe('CCEL replay', () => {
     new DataView(buf.buffer, buf.byteOffset).setUint32(28, buf.length, true);
     expect(() => parseEventLog(buf)).toThrow(`spec ID event at offset 32 needs ${buf.length} bytes, ${buf.length - 32} remain`);
   });
+  it('rejects a log cut inside an event header, and accepts padding after the last event', () => {
+    const buf = new Uint8Array(readFileSync(new URL('CCEL_data_ovmf', dir)));
+    expect(() => parseEventLog(buf.subarray(0, 300))).toThrow('event 3 at offset 297 is cut off: 3 bytes remain of its header');
+    const log = parseEventLog(buf);
+    const padded = new Uint8Array(log.end + 5).fill(0xff);
+    padded.set(buf.subarray(0, log.end));
+    expect(parseEventLog(padded).events).toHaveLength(log.events.length);
+  });
 });

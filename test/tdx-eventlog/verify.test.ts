@@ -11,6 +11,7 @@ import { simulatorAnchors, simulatorCollateralSource } from '../../verifier/test
 import { buildTdxQuote } from '../../verifier/testing/tdx-quote-builder.ts';
 import { buildEventLog, replayLogEvents, simulatorEventLog } from '../../verifier/testing/eventlog-builder.ts';
 import { EV } from '../../verifier/tdx/eventlog/event-types.ts';
+import { MAX_TD_EVENTS } from '../../verifier/tdx/eventlog/replay.ts';
 import { CCEL_CASES, hexBytes } from './vectors.ts';
 
 const NOW = new Date('2026-03-01T12:00:00Z');
@@ -89,6 +90,15 @@ describe('TDX evidence with an event log', () => {
       expect(failedIds(r)).toEqual(['tdx.eventlog.format']);
       expect(failedChecks(r)[0]!.detail).toMatch(why);
     }
+  });
+
+  it('refuses a log of more events than a token should carry', async () => {
+    const events = Array.from({ length: MAX_TD_EVENTS + 1 }, (_, i) => ({ mrIndex: 4, type: EV.EFI_ACTION, data: Buffer.from(`e${i}`) }));
+    const r = await verifyEvidence({ tee: 'tdx', quote: quoteWith(replayLogEvents(events)), eventLog: buildEventLog(events) }, options);
+    expect(failedIds(r)).toEqual(['tdx.eventlog.format']);
+    expect(failedChecks(r)[0]!.detail).toContain(`more than the ${MAX_TD_EVENTS}`);
+    const fits = events.slice(0, MAX_TD_EVENTS);
+    expect((await verifyEvidence({ tee: 'tdx', quote: quoteWith(replayLogEvents(fits)), eventLog: buildEventLog(fits) }, options)).verified).toBe(true);
   });
 
   it('the simulator’s own log replays to the RTMRs it puts in its quote', async () => {

@@ -314,13 +314,13 @@ export function verifyIntelQuote(quoteBytes: Uint8Array | IntelQuote, collateral
     { status: tcb.status, ...(tcb.tcbDate ? { date: tcb.tcbDate } : {}), advisoryIds: tcb.advisoryIds, evaluationDataNumber: tcb.evaluationDataNumber },
     simulated,
   );
-  if (eventLog?.claims && claims.tdx) claims.tdx.eventLog = eventLog.claims;
   const qeLevelStatus = qeTcbStatus(qeLevel);
   const platform: IntelPlatformResult = {
     ppidSha256: createHash('sha256').update(Buffer.from(chain.extension.ppid, 'hex')).digest('hex'),
     pceId: chain.extension.pceId,
     qe: { isvSvn: quote.certification.qeReport.isvSvn, status: qeLevelStatus, ...(qeLevel?.tcbDate ? { tcbDate: qeLevel.tcbDate } : {}) },
   };
+  if (eventLog?.claims && claims.tdx) claims.tdx.eventLog = eventLog.claims;
   return {
     verified: checks.every((c) => c.ok),
     tee: quote.tee,

@@ -8,21 +8,15 @@ import type { KbsTee } from '../tees.ts';
 import { snpEvidenceFromKbs } from './snp.ts';
 import { tdxEvidenceFromKbs } from './tdx.ts';
 
-export interface KbsEvidence {
-  evidence: Evidence;
-  /** TDX: the CC event log to replay against the quote's RTMRs. */
-  ccEventlog?: Buffer;
-}
-
 /** Throws KbsError (kbs_evidence_invalid) or EvidenceFormatError (the Azure reader's codes). */
-export function evidenceFromKbs(tee: KbsTee, primary: unknown): KbsEvidence {
+export function evidenceFromKbs(tee: KbsTee, primary: unknown): Evidence {
   switch (tee) {
     case 'snp':
-      return { evidence: snpEvidenceFromKbs(primary) };
+      return snpEvidenceFromKbs(primary);
     case 'tdx':
       return tdxEvidenceFromKbs(primary);
     case 'az-snp-vtpm':
     case 'az-tdx-vtpm':
-      return { evidence: azureEvidenceFromJson(tee, primary) };
+      return azureEvidenceFromJson(tee, primary);
   }
 }

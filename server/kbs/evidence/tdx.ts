@@ -1,6 +1,7 @@
 // `tdx` evidence of the KBS protocol: trustee's TdxEvidence {quote, cc_eventlog}
 // (deps/verifier/src/tdx/mod.rs), both standard base64: the TD quote, and optionally the CC
-// event log (the CCEL ACPI table's log area) whose replay must give the quote's RTMRs.
+// event log, which becomes the evidence's eventLog: the verifier replays it against the
+// quote's RTMRs (verifier/tdx/eventlog/), as for /v1/attest.
 
 import type { IntelEvidence } from '../../../verifier/evidence.ts';
 import { attestFailed } from '../errors.ts';
@@ -13,7 +14,7 @@ function base64(v: unknown, field: string): Buffer {
   return Buffer.from(v, 'base64');
 }
 
-export function tdxEvidenceFromKbs(evidence: unknown): { evidence: IntelEvidence; ccEventlog?: Buffer } {
+export function tdxEvidenceFromKbs(evidence: unknown): IntelEvidence {
   if (typeof evidence !== 'object' || evidence === null || Array.isArray(evidence)) throw bad('expected {quote, cc_eventlog}');
   const { quote, cc_eventlog: log } = evidence as Record<string, unknown>;
   const q = base64(quote, 'quote');
@@ -21,5 +22,5 @@ export function tdxEvidenceFromKbs(evidence: unknown): { evidence: IntelEvidence
   if (q.length === 0) throw bad('the quote is empty');
   // An absent, null or empty event log is not checked (trustee warns and goes on).
   const eventlog = log === undefined || log === null || log === '' ? undefined : base64(log, 'cc_eventlog');
-  return { evidence: { tee: 'tdx', quote: q }, ...(eventlog ? { ccEventlog: eventlog } : {}) };
+  return { tee: 'tdx', quote: q, ...(eventlog ? { eventLog: eventlog } : {}) };
 }

@@ -94,38 +94,72 @@ export class SqliteAttestations implements AttestationStorage {
     );
   }
 
-  fleet(since: number, until: number, limit: number): Promise<FleetGroupRow[]> {
-    return run(() => {
-      let rows: FleetSqlRow[];
-      try {
-        rows = this.fleetQuery().all(since, until, limit) as FleetSqlRow[];
-      } catch (err) {
-        // json_extract refuses a result that is not JSON: name the row.
-        if (!(err instanceof Error && /malformed JSON/i.test(err.message))) throw err;
-        const bad = this.db.$client.prepare('SELECT id FROM attestations WHERE created_at >= ? AND created_at <= ? AND NOT json_valid(result) LIMIT 1').get(since, until) as { id: string } | undefined;
-        throw bad ? new StoreCorruptError(`attestations ${bad.id}`, 'its result column is not JSON') : err;
+  async fleet(since: number, until: number, limit: number): Promise<FleetGroupRow[]> {
+    // better-sqlite3 runs on the event loop: the window is grouped a slice of rows at a time
+    // (in (created_at, rowid) order, which the created_at index holds), the loop free between
+    // slices, and the slices' groups merged here.
+    const merged = new Map<string, FleetSqlRow>();
+    let after = { at: since, rid: -1 };
+    for (;;) {
+      const edge = await run(() => this.fleetStatements().edge.get({ at: after.at, rid: after.rid, until, skip: FLEET_SLICE_ROWS - 1 }) as { at: number; rid: number } | undefined);
+      const upto = edge ?? { at: until, rid: Number.MAX_SAFE_INTEGER };
+      const bounds = { at: after.at, rid: after.rid, at2: upto.at, rid2: upto.rid };
+      const rows = await run(() => {
+        try {
+          return this.fleetStatements().slice.all(bounds) as FleetSqlRow[];
+        } catch (err) {
+          // json_extract refuses a result that is not JSON: name the row.
+          if (!(err instanceof Error && /malformed JSON/i.test(err.message))) throw err;
+          const bad = this.fleetStatements().corrupt.get(bounds) as { id: string } | undefined;
+          throw bad ? new StoreCorruptError(`attestations ${bad.id}`, 'its result column is not JSON') : err;
+        }
+      });
+      for (const r of rows) {
+        const key = `${r.tee}\u0000${r.k}`;
+        const m = merged.get(key);
+        if (!m) merged.set(key, r);
+        else {
+          m.accepted += r.accepted;
+          m.denied += r.denied;
+          m.first_seen = Math.min(m.first_seen, r.first_seen);
+          m.last_seen = Math.max(m.last_seen, r.last_seen);
+        }
       }
-      return rows.map((r) => ({ tee: r.tee, ...decodeFleetKey(r.k), accepted: r.accepted, denied: r.denied, firstSeen: r.first_seen, lastSeen: r.last_seen }));
-    });
+      if (!edge) break;
+      after = edge;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    return [...merged.values()]
+      .sort((a, b) => b.last_seen - a.last_seen)
+      .slice(0, limit)
+      .map((r) => ({ tee: r.tee, ...decodeFleetKey(r.k), accepted: r.accepted, denied: r.denied, firstSeen: r.first_seen, lastSeen: r.last_seen }));
   }
 
   // One json_extract with every path parses each result once, and gives the values as one
   // JSON array (FLEET_PATHS): grouping on that text groups equal facts (one writer, one key
-  // order). Several json_extract calls would parse the result once each.
-  private readonly fleetQuery = lazy(() =>
-    this.db.$client.prepare(`
-      SELECT tee,
-             json_extract(result, ${FLEET_PATHS.map((p) => `'$.${p}'`).join(', ')}) AS k,
-             SUM(status <> 'contraindicated') AS accepted,
-             SUM(status = 'contraindicated') AS denied,
-             MIN(created_at) AS first_seen,
-             MAX(created_at) AS last_seen
-        FROM attestations
-       WHERE created_at >= ? AND created_at <= ?
-       GROUP BY 1, 2
-       ORDER BY last_seen DESC
-       LIMIT ?`),
-  );
+  // order). Several json_extract calls would parse the result once each. A slice is the rows
+  // after (at, rid) up to and including (at2, rid2).
+  private readonly fleetStatements = lazy(() => {
+    const slice = `(created_at, rowid) > (@at, @rid) AND (created_at, rowid) <= (@at2, @rid2)`;
+    return {
+      edge: this.db.$client.prepare(`
+        SELECT created_at AS at, rowid AS rid FROM attestations
+         WHERE (created_at, rowid) > (@at, @rid) AND created_at <= @until
+         ORDER BY created_at, rowid
+         LIMIT 1 OFFSET @skip`),
+      slice: this.db.$client.prepare(`
+        SELECT tee,
+               json_extract(result, ${FLEET_PATHS.map((p) => `'$.${p}'`).join(', ')}) AS k,
+               SUM(status <> 'contraindicated') AS accepted,
+               SUM(status = 'contraindicated') AS denied,
+               MIN(created_at) AS first_seen,
+               MAX(created_at) AS last_seen
+          FROM attestations
+         WHERE ${slice}
+         GROUP BY 1, 2`),
+      corrupt: this.db.$client.prepare(`SELECT id FROM attestations WHERE ${slice} AND NOT json_valid(result) ORDER BY created_at, rowid LIMIT 1`),
+    };
+  });
 
   list(filter: AttestationFilter, limit: number): Promise<AttestationSummary[]> {
     return run(() => this.db.select(summary).from(attestations).where(where(filter)).orderBy(desc(attestations.createdAt), desc(attestations.id)).limit(limit).all());
@@ -150,6 +184,9 @@ export class SqliteAttestations implements AttestationStorage {
     );
   }
 }
+
+/** Rows per slice of a fleet query: tens of milliseconds of the event loop each. */
+const FLEET_SLICE_ROWS = 1000;
 
 interface FleetSqlRow {
   tee: string;

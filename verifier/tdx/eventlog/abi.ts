@@ -59,5 +59,9 @@ export function parseEventLog(buf: Uint8Array): ParsedLog {
     const eventSize = u32('event size');
     events.push({ mrIndex, eventType, digests, event: bytes(eventSize, 'event data') });
   }
+  // Fewer than 8 bytes left: padding, or the start of an event header cut off.
+  if (buf.length - off < 8 && buf.subarray(off).some((b) => b !== 0xff && b !== 0)) {
+    throw new EventLogError(`event ${events.length + 1} at offset ${off} is cut off: ${buf.length - off} bytes remain of its header`);
+  }
   return { algorithms, events, end: off };
 }

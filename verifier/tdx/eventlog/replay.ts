@@ -14,6 +14,14 @@ import { EV } from './event-types.ts';
 
 export const TPM_ALG_SHA384 = 0x000c;
 
+/**
+ * At most this many events extend the RTMRs. Real logs hold 20 to 100 (firmware, shim,
+ * GRUB's commands, the attestation agent's entries); every event becomes a claim, signed
+ * into the token, so a guest that extends its own RTMRs thousands of times to match a huge
+ * log must not make every token and stored result that large.
+ */
+export const MAX_TD_EVENTS = 1024;
+
 export interface RtmrEvent {
   event: Event;
   /** 0..3 */
@@ -36,6 +44,7 @@ export function rtmrEvents(log: ParsedLog): RtmrEvent[] {
     if (sha384.length !== 1) throw new EventLogError(`event ${n} carries ${sha384.length} SHA-384 digests, expected exactly 1`);
     out.push({ event, rtmr: event.mrIndex - 1, digest: sha384[0]!.digest });
   });
+  if (out.length > MAX_TD_EVENTS) throw new EventLogError(`the log extends ${out.length} events, more than the ${MAX_TD_EVENTS} this verifier accepts`);
   return out;
 }
 
