@@ -72,6 +72,7 @@ describe('sign-in', () => {
     const r = await http('GET', '/console');
     expect(r.status).toBe(303);
     expect(r.headers.get('location')).toBe('/console/sign-in');
+    expect((await http('GET', '/console/')).headers.get('location')).toBe('/console');
     const page = await http('GET', '/console/sign-in');
     expect(page.status).toBe(200);
     expect(page.headers.get('content-security-policy')).toBe(CONSOLE_CSP);
