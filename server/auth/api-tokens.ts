@@ -96,6 +96,17 @@ export async function listApiTokens(rows: ApiTokenStorage): Promise<TokenInfo[]>
  */
 export async function revokeApiToken(rows: ApiTokenStorage, id: string, audit: (info: TokenInfo) => AuditInput, now: number = Date.now()): Promise<(TokenInfo & { changed: boolean }) | undefined> {
   const r = await rows.revoke(id, now, (row) => audit(toInfo(row)));
+  if (r && !r.row.name.startsWith(SESSION_NAME_PREFIX)) {
+    // Its console sessions are refused from now on anyway (TokenVerifier.verify reads the
+    // parent); revoking their rows too keeps the token list and the audit log saying so.
+    for (const session of await rows.list()) {
+      if (session.name !== `${SESSION_NAME_PREFIX}${id}` || session.revokedAt !== null) continue;
+      await rows.revoke(session.id, now, (row) => {
+        const entry = audit(toInfo(row));
+        return { ...entry, subject: row.id, details: { ...entry.details, name: row.name, reason: `its parent token ${id} was revoked` } };
+      });
+    }
+  }
   return r ? { ...toInfo(r.row), changed: r.changed } : undefined;
 }
 

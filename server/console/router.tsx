@@ -104,6 +104,8 @@ export function consoleRoutes(ctx: ServiceContext, fetcher: Fetcher): Hono<AppEn
     return c.body(a.body as Uint8Array<ArrayBuffer>);
   });
 
+  open.get('/console/', (c) => c.redirect('/console', 301));
+
   open.get('/console/sign-in', async (c) => {
     if (await currentSession(ctx, c)) return c.redirect('/console', 303);
     return render(c, 'Sign in', <SignIn />);

@@ -72,6 +72,7 @@ describe('sign-in', () => {
     const r = await http('GET', '/console');
     expect(r.status).toBe(303);
     expect(r.headers.get('location')).toBe('/console/sign-in');
+    expect((await http('GET', '/console/')).headers.get('location')).toBe('/console');
     const page = await http('GET', '/console/sign-in');
     expect(page.status).toBe(200);
     expect(page.headers.get('content-security-policy')).toBe(CONSOLE_CSP);
@@ -190,6 +191,11 @@ describe('session lifetime', () => {
     for (const s of [a, b]) {
       expect((await http('GET', '/console', { cookie: s.cookie })).status).toBe(303);
       expect((await srv.call('GET', '/v1/policies', { token: s.session })).body.code).toBe('token_revoked');
+      // The session rows say so too, each with its own audit entry.
+      const row = (await sessionRow(s.session))!;
+      expect(row.revokedAt).not.toBeNull();
+      const entry = (await srv.call('GET', `/v1/audit?action=token.revoke&subject=${row.id}`, { token: srv.adminToken })).body.entries[0];
+      expect(entry.details.reason).toBe(`its parent token ${parent.id} was revoked`);
     }
   });
 });

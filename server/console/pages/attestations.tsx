@@ -223,6 +223,9 @@ export function attestationPages(r: ConsoleRouter): void {
           <dt>Client address</dt>
           <dd>{a.clientAddress ?? '—'}</dd>
         </dl>
+        <p>
+          <a href={`/console/policies?attestation=${encodeURIComponent(a.id)}#h-evaluate`}>Evaluate a draft policy on this attestation</a>
+        </p>
         {a.status === 'contraindicated' ? (
           <section aria-labelledby="h-why" class="why">
             <h2 id="h-why">Why it was denied</h2>
