@@ -188,7 +188,7 @@ describe('installed from the tarball with --omit=dev', () => {
     expect(result.checks.find((c) => c.id === 'snp.report.signature')?.ok).toBe(false);
   });
 
-  it('serves in production on a read-only root as a non-root user (SQLite and PostgreSQL), passes the image HEALTHCHECK, and the single-file agent in an empty folder attests against a development server', async () => {
+  it('serves in production on a read-only root as a non-root user (SQLite and PostgreSQL) with its console, passes the image HEALTHCHECK, and the single-file agent in an empty folder attests against a development server', async () => {
     const common = { TESSERA_COLLATERAL_OFFLINE: 'true', TESSERA_VERIFY_THREADS: '1', TESSERA_SIMULATOR_DIR: simDir };
     const prodEnv = cleanEnv({ ...common, HOME: '/nonexistent', TESSERA_KEK: Buffer.alloc(32, 7).toString('base64') });
     const sqliteData = join(scratch, 'data-prod');
@@ -218,6 +218,19 @@ describe('installed from the tarball with --omit=dev', () => {
       expect(health.status).toBe(200);
       expect(await health.json()).toEqual({ status: 'ok' });
       expect((await fetch(`${s.url}/readyz`)).status).toBe(200);
+    }
+
+    // The console from the package: its sign-in page links the assets copied into dist/,
+    // served byte for byte as they are in server/console/assets.
+    const signIn = await fetch(`${sqlite.url}/console/sign-in`);
+    expect(signIn.status).toBe(200);
+    const page = await signIn.text();
+    const linked = [...page.matchAll(/(?:href|src)="(\/console\/assets\/[0-9a-f]+\/([^"]+))"/g)];
+    expect(linked.map((m) => m[2]).sort()).toEqual(['console.css', 'console.js']);
+    for (const [, url, name] of linked) {
+      const asset = await fetch(`${sqlite.url}${url}`);
+      expect(asset.status, name).toBe(200);
+      expect(Buffer.from(await asset.arrayBuffer()).equals(readFileSync(join(ROOT, 'server', 'console', 'assets', name!))), name).toBe(true);
     }
 
     // The Dockerfile's HEALTHCHECK command, as the engine runs it in the container: exit 0
