@@ -5,6 +5,7 @@
 const BENCHES: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   snp: () => import('./snp.ts'),
   tdx: () => import('./tdx.ts'),
+  azure: () => import('./azure.ts'),
   attest: () => import('./attest.ts'),
   release: () => import('./release.ts'),
   'event-loop': () => import('./event-loop.ts'),
