@@ -11,6 +11,7 @@ import type { Evidence } from '../verifier/evidence.ts';
 import { canonicalJson } from '../verifier/policy/canonical.ts';
 import { evaluateAppraisalPolicy, type AppraisalPolicy, type EarStatus, type PolicyDecision, type RuleOutcome } from '../verifier/policy/index.ts';
 import { failedChecks, type Check, type Claims, type Tee, type VerificationResult } from '../verifier/result.ts';
+import { intelChainReachesAnchors } from '../verifier/tdx/verify-evidence.ts';
 import { prepareEvidence } from '../verifier/verify-evidence.ts';
 import { ChallengeError, challengeReplayed, type OpenedChallenge } from './challenge.ts';
 import type { ServiceContext } from './context.ts';
@@ -20,6 +21,18 @@ import { readEpoch, type EpochReading } from './storage/epoch-cached.ts';
 import type { AuditInput } from './storage/store.ts';
 
 export const BINDING_CHECK_ID = 'binding.report-data';
+
+/**
+ * No domain could gather the collateral of this Intel quote. If its PCK chain reaches none of
+ * the domains' roots (a forged or corrupted quote: its FMSPC names no real platform), waiting
+ * cannot help: the answer is a 400 naming the chain, not a 503 with Retry-After.
+ */
+function untrustedIntelChain(ctx: ServiceContext, evidence: Evidence): EvidenceFormatError | undefined {
+  if (evidence.tee !== 'tdx' && evidence.tee !== 'sgx') return undefined;
+  const checks = ctx.trust.map((domain) => intelChainReachesAnchors(evidence.quote, domain.anchors.intel));
+  if (checks.some((c) => c.ok)) return undefined;
+  return new EvidenceFormatError('intel_pck_untrusted', `The quote's PCK certificate chain leads to no trusted Intel root, so its collateral is not sought: ${checks[0]?.detail ?? ''}`);
+}
 
 /**
  * Verify the evidence in each trust domain in turn (one in production), with the CRL mode,
@@ -52,6 +65,11 @@ export async function verifyWithService(ctx: ServiceContext, evidence: Evidence,
     if (!best || failedChecks(r).length < failedChecks(best).length) best = r;
   }
   if (!best) {
+    const untrusted = untrustedIntelChain(ctx, evidence);
+    if (untrusted) {
+      ctx.metrics.verifications.inc({ tee: evidence.tee, outcome: 'malformed' });
+      throw untrusted;
+    }
     ctx.metrics.verifications.inc({ tee: evidence.tee, outcome: 'collateral_unavailable' });
     throw firstError;
   }

@@ -169,6 +169,25 @@ describe('POST /v1/attest under hostile input', () => {
     expectReachedTheVerifier(/^400 intel_/);
   }, 180_000);
 
+  it('a PCK leaf whose FMSPC was altered (no domain has its collateral) is a 400 naming the chain, not a 503', async () => {
+    // Found by the property above: an FMSPC byte flipped inside the PCK certificate names a
+    // platform no collateral source knows. Retrying cannot help a chain no pinned root signed.
+    const { body } = await tdxAttestBody(srv, chain);
+    const quote = fromB64((body.evidence as any).quote);
+    const text = quote.toString('latin1');
+    const pem = /-----BEGIN CERTIFICATE-----\n([A-Za-z0-9+/=\n]+?)\n-----END CERTIFICATE-----/.exec(text)!;
+    const der = Buffer.from(pem[1]!.replace(/\n/g, ''), 'base64');
+    const at = der.indexOf(chain.intel.fmspc);
+    expect(at).toBeGreaterThan(0);
+    der[at] = der[at]! ^ 0x01;
+    const b64Lines = der.toString('base64').match(/.{1,64}/g)!.join('\n');
+    expect(b64Lines.length).toBe(pem[1]!.length);
+    quote.write(b64Lines, pem.index + '-----BEGIN CERTIFICATE-----\n'.length, 'latin1');
+    (body.evidence as any).quote = b64(quote);
+    const r = await sendAndCheck(body);
+    expect(r).toMatchObject({ status: 400, code: 'intel_pck_untrusted' });
+  });
+
   it('answers a quote whose header claims SGX, under either label, below 500', async () => {
     for (const label of ['tdx', 'sgx'] as const) {
       const { body } = await tdxAttestBody(srv, chain);

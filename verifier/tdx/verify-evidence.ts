@@ -434,3 +434,16 @@ export async function prepareIntelEvidence(evidence: IntelEvidence, options: Ver
   const { collateral, provenance } = await collateralFromSource(options.collateral, intelCollateralNeeds(quote), crl);
   return { ...prepared, collateral, provenance: provenance ?? {} };
 }
+
+/**
+ * Whether the PCK chain of an Intel quote reaches one of `anchors` (signatures only, no
+ * collateral, no time). For the service's last word when no trust domain could gather the
+ * quote's collateral: a chain that reaches no pinned root is refused as untrusted, since
+ * retrying later cannot make it Intel's, instead of being answered "try again" (503).
+ */
+export function intelChainReachesAnchors(quoteBytes: Uint8Array, anchors: readonly IntelAnchor[]): Check {
+  const quote = parseIntelQuote(quoteBytes);
+  const pck = verifyPckChain(parsePckChain(quote.certification.pckChainPem), anchors, new Date(0), quote.tee);
+  const chained = pck.checks.find((c) => c.id === `${quote.tee}.pck.chain`);
+  return chained ?? fail(`${quote.tee}.pck.chain`, 'The PCK chain was not checked.', 'a PCK chain to a pinned Intel root', 'none');
+}
