@@ -208,15 +208,6 @@ describe('refusals, each {type, detail} with the status the agent expects', () =
   // second /attest in an attested session with the session's old token
   // (kbs/src/attestation/backend.rs `__attest`: "Session ... is already attested. Skip
   // attestation and return the old token"); tessera uses each nonce once.
-  // The test states Trustee's behaviour, so it is expected to fail against tessera.
-  it.fails("Trustee's behaviour: the same attestation again in its attested session returns a token", async () => {
-    const client = kbs();
-    const body = await boundAttestation(client, snp());
-    await client.attestWith(body);
-    const again = await client.send('POST', '/kbs/v0/attest', body);
-    expect(again.status, again.text).toBe(200);
-  });
-
   it('tessera: the same attestation again in its attested session is refused (each nonce is used once)', async () => {
     const client = kbs();
     const body = await boundAttestation(client, snp());
