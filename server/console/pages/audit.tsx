@@ -2,23 +2,11 @@
 // elsewhere (GET /v1/audit/head, downloaded), the entries by filter and page, and a range
 // exported as JSON Lines, oldest first, each line one entry exactly as the API returns it.
 
+import type { AuditEntry as Entry } from '../../audit/log.ts';
 import type { ConsoleRouter } from '../router.tsx';
 import { render } from '../router.tsx';
 import { Notice, ProblemBox, Short, Time } from '../ui.tsx';
 
-interface Entry {
-  seq: number;
-  at: string;
-  action: string;
-  outcome: string;
-  actor: string;
-  subject: string | null;
-  tee: string | null;
-  clientAddress: string | null;
-  details: Record<string, unknown>;
-  prevHash: string;
-  hash: string;
-}
 interface Chain {
   ok: boolean;
   checked: number;
