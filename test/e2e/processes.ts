@@ -72,7 +72,14 @@ export async function serve(command: string, args: string[], env: NodeJS.Process
     stdout: () => out,
     stderr: () => err,
     async stop() {
-      if (proc.exitCode === null) process.kill(-proc.pid!, 'SIGTERM');
+      if (proc.exitCode === null && proc.signalCode === null) {
+        try {
+          process.kill(-proc.pid!, 'SIGTERM');
+        } catch (err) {
+          // The group is gone already (a test killed the process): nothing left to stop.
+          if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+        }
+      }
       return exited;
     },
   };

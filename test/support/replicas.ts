@@ -18,6 +18,13 @@ export interface Replicas {
   stop(): Promise<void>;
 }
 
+// Every replica set still running when the file's tests end. The one afterAll that stops them
+// is registered here, when a test file imports this module: a hook registered later, from
+// inside the beforeAll that starts the replicas, is never run, and the processes outlived
+// the suite.
+const running = new Set<() => Promise<void>>();
+afterAll(() => Promise.all([...running].map((stop) => stop())), 60_000);
+
 /** Start `n` replicas on `database`, all at once; stopped after the file's tests. */
 export async function startReplicas(n: number, database: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<Replicas> {
   const simDir = tempDir('tessera-replicas-sim-');
@@ -36,14 +43,23 @@ export async function startReplicas(n: number, database: string, extraEnv: NodeJ
     ...extraEnv,
   };
   const dirs = Array.from({ length: n }, () => tempDir('tessera-replica-'));
-  const servers = await Promise.all(dirs.map((d) => serve(process.execPath, [TESSERA, 'serve', '--dev', '--data', d, '--port', '0'], env, { timeoutMs: 120_000 })));
+  const started = await Promise.allSettled(dirs.map((d) => serve(process.execPath, [TESSERA, 'serve', '--dev', '--data', d, '--port', '0'], env, { timeoutMs: 120_000 })));
+  const servers = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    // The ones that did start must not outlive the failure.
+    await Promise.all(servers.map((s) => s.stop()));
+    for (const d of [...dirs, simDir]) removeDir(d);
+    throw failed.reason;
+  }
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    running.delete(stop);
     await Promise.all(servers.map((s) => s.stop()));
     for (const d of [...dirs, simDir]) removeDir(d);
   };
-  afterAll(stop, 60_000);
+  running.add(stop);
   return { servers, admin, chain, simDir, env, stop };
 }
