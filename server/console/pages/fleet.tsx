@@ -1,45 +1,25 @@
 // Fleet: the distinct platforms of the last N days (GET /v1/fleet), by product and TCB, when
 // each was last seen, and the workloads (measurements) on each.
 
+import type { Fleet } from '../../fleet/fleet.ts';
+import type { PlatformFacts } from '../../fleet/platform.ts';
 import type { ConsoleRouter } from '../router.tsx';
 import { render } from '../router.tsx';
 import { Notice, ProblemBox, Short, Time } from '../ui.tsx';
 
-export interface PlatformFacts {
-  id: string;
-  vendor: 'amd' | 'intel';
-  product: string | null;
-  snp?: { chipIdMasked: boolean; signer: string | null; reportedTcb: Record<string, number> | null; firmware: string | null };
-  intel?: {
-    fmspc: string | null;
-    pceId: string | null;
-    tcbStatus: string | null;
-    tcbDate: string | null;
-    advisoryIds: string[];
-    evaluationDataNumber: number | null;
-    pceSvn: number | null;
-    teeTcbSvn: string | null;
-    qe: { isvSvn: number; status: string; tcbDate: string | null } | null;
-  };
-}
-interface Fleet {
-  since: string;
-  until: string;
-  days: number;
-  totals: { platforms: number; workloads: number; attestations: number; accepted: number; denied: number };
-  unattributed: { attestations: number };
-  platforms: (PlatformFacts & {
-    tees: string[];
-    firstSeen: string;
-    lastSeen: string;
-    accepted: number;
-    denied: number;
-    workloads: { measurement: string; rtmr?: string[]; accepted: number; denied: number; lastSeen: string }[];
-  })[];
-  truncated: boolean;
-}
+// The API's own types (server/fleet/): the page renders exactly what GET /v1/fleet answers.
+export type { PlatformFacts };
 
-export const DAY_CHOICES = [1, 7, 30, 90, 365];
+const DAY_CHOICES = [1, 7, 30, 90, 365];
+
+/** The window chooser both the fleet and the what-if forms use. */
+export const DaysSelect = ({ days }: { days: number }) => (
+  <select name="days">
+    {DAY_CHOICES.map((d) => (
+      <option value={String(d)} selected={d === days}>{`${d} days`}</option>
+    ))}
+  </select>
+);
 
 /** A platform's TCB in one line: SNP SPLs and firmware, or Intel status, SVNs and advisories. */
 export const Tcb = ({ p }: { p: PlatformFacts }) => {
@@ -86,11 +66,7 @@ export function fleetPages(r: ConsoleRouter): void {
         <form method="get" action="/console/fleet" class="filters">
           <label>
             Seen in the last
-            <select name="days">
-              {DAY_CHOICES.map((d) => (
-                <option value={String(d)} selected={d === days}>{`${d} days`}</option>
-              ))}
-            </select>
+            <DaysSelect days={days} />
           </label>
           <button type="submit">Show</button>
         </form>

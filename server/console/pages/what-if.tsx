@@ -5,27 +5,13 @@
 import type { ConsoleContext, ConsoleRouter } from '../router.tsx';
 import { field, render } from '../router.tsx';
 import { Csrf, inline, Notice, ProblemBox, Short, Time } from '../ui.tsx';
-import { DAY_CHOICES, daysOf, Tcb, type PlatformFacts } from './fleet.tsx';
+import type { WhatIfReport } from '../../fleet/what-if.ts';
+import { DaysSelect, daysOf, Tcb } from './fleet.tsx';
 
-interface Report {
+// The API's own report (server/fleet/what-if.ts) with the policy the route names beside it.
+type Report = WhatIfReport & {
   policy: { name: string | null; version: number | null; hash: string; basedOn: { name: string; version: number; hash: string } | null };
-  since: string;
-  until: string;
-  days: number;
-  attestations: { total: number; refused: number; newlyRefused: number; unattributed: number };
-  platforms: { total: number; refused: number; newlyRefused: number };
-  workloads: { total: number; refused: number };
-  refusedPlatforms: (PlatformFacts & {
-    tees: string[];
-    lastSeen: string;
-    newlyRefused: boolean;
-    workloads: { measurement: string; attestationId: string; at: string; recordedStatus: string }[];
-    rules: { id: string; effect: string; detail: string; expected?: unknown; found?: unknown }[];
-  })[];
-  refusedWorkloads: { measurement: string; platforms: string[] }[];
-  rules: { id: string; platforms: number; workloads: number; attestations: number }[];
-  truncated: boolean;
-}
+};
 
 const PRODUCTS = ['Milan', 'Genoa', 'Turin'] as const;
 const SPLS = ['bootloader', 'tee', 'snp', 'microcode', 'fmc'] as const;
@@ -71,11 +57,7 @@ const WhatIfForm = ({ c, form }: { c: ConsoleContext; form?: Form }) => {
       <p>Either a candidate minimum TCB, put into the active policy in place of its own minimums, or a pasted draft policy. The stored results of the window are appraised again; nothing changes.</p>
       <label>
         Attestations of the last
-        <select name="days">
-          {DAY_CHOICES.map((d) => (
-            <option value={String(d)} selected={d === days}>{`${d} days`}</option>
-          ))}
-        </select>
+        <DaysSelect days={days} />
       </label>
       <fieldset>
         <legend>SEV-SNP minimum REPORTED_TCB per product (empty: keep the active policy's)</legend>
